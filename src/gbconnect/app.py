@@ -1,0 +1,72 @@
+"""The FastAPI application, created by a factory on a configured database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.templating import Jinja2Templates
+from prometheus_client import make_asgi_app
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from gbconnect import __version__
+from gbconnect.config import Settings, get_settings
+from gbconnect.db import current_revision, head_revision, make_engine, make_sessionmaker
+from gbconnect.espi.times import iso
+from gbconnect.stats import store_counts
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "portal" / "templates"))
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    factory: sessionmaker[Session] = request.app.state.sessions
+    with factory() as session:
+        yield session
+
+
+Db = Annotated[Session, Depends(db_session)]
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """Build the application for ``settings`` (the environment's when omitted)."""
+    settings = settings or get_settings()
+    engine = engine or make_engine(settings.sqlalchemy_url)
+    app = FastAPI(title="gbconnect", version=__version__,
+                  description="Green Button Connect My Data (NAESB REQ.21 ESPI 4.0)")
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = make_sessionmaker(engine)
+    app.mount("/metrics", make_asgi_app())
+
+    @app.get("/healthz", tags=["operations"])
+    def health(session: Db) -> JSONResponse:
+        """Liveness and readiness: the database answers and its schema is current."""
+        try:
+            session.execute(text("SELECT 1"))
+            revision = current_revision(engine)
+        except Exception:  # any driver error means "not ready"
+            return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+        head = head_revision(engine)
+        ready = revision == head
+        return JSONResponse(
+            {"status": "ok" if ready else "error", "database": engine.dialect.name,
+             "schema": revision, "expected_schema": head, "version": __version__},
+            status_code=200 if ready else 503,
+        )
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def home(request: Request, session: Db) -> Any:
+        counts = store_counts(session)
+        return TEMPLATES.TemplateResponse(request, "home.html", {
+            "settings": settings,
+            "counts": counts,
+            "first": iso(counts.first) if counts.first is not None else None,
+            "last": iso(counts.last) if counts.last is not None else None,
+            "version": __version__,
+        })
+
+    return app

@@ -1,0 +1,121 @@
+"""Settings, read once from the environment (``GBCONNECT_*``) and an optional ``.env``.
+
+One object, validated at start-up: a bad value stops the program with a message
+naming the variable, never a traceback (see :func:`load_settings`).
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GBCONNECT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Literal["development", "production"] = "development"
+    database_url: str = "sqlite:///gbconnect.db"
+    base_url: str = "http://127.0.0.1:8000"
+    secret_key: str = Field(default="", repr=False)
+    #: The utility's local time zone: CSV wall-clock times and daily blocks use it.
+    timezone: str = "America/Los_Angeles"
+    #: REQ.21 resource base under the host (PG&E: /GreenButtonConnect/espi/1_1/resource).
+    resource_base: str = "/DataCustodian/espi/1_1/resource"
+    data_custodian_id: str = "gbconnect"
+    utility_name: str = "Demo Utility"
+    #: Folder holding espi.xsd, customer.xsd and atom.xsd, for validation.
+    schema_dir: Path | None = None
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        scheme = value.split(":", 1)[0]
+        if scheme not in {"sqlite", "postgresql", "postgresql+psycopg"}:
+            raise ValueError(
+                "must start with sqlite:/// or postgresql:// (PostgreSQL uses psycopg 3)"
+            )
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _absolute_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ValueError("must be an absolute http(s) URL such as https://data.example.com")
+        return value.rstrip("/")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+    @field_validator("resource_base")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must be a path starting with /")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _production_rules(self) -> Settings:
+        if self.env == "production":
+            if len(self.secret_key) < 32:
+                raise ValueError(
+                    "GBCONNECT_SECRET_KEY must hold at least 32 characters in production"
+                )
+            if not self.base_url.startswith("https://"):
+                raise ValueError("GBCONNECT_BASE_URL must use https in production (FB_13)")
+        elif not self.secret_key:
+            # Development only: a key for this process; sessions end with it.
+            self.secret_key = secrets.token_urlsafe(32)
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The URL with the psycopg 3 driver named, as SQLAlchemy wants it."""
+        if self.database_url.startswith("postgresql://"):
+            return "postgresql+psycopg://" + self.database_url[len("postgresql://") :]
+        return self.database_url
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build and validate the settings; raise :class:`ConfigError` with a readable message."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"]) or "settings"
+            name = f"GBCONNECT_{where.upper()}" if err["loc"] else "settings"
+            problems.append(f"{name}: {err['msg']}")
+        raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached)."""
+    return load_settings()

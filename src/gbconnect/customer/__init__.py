@@ -1,0 +1,1 @@
+"""Retail customers and customer.xsd data (accounts, agreements, locations, meters)."""

@@ -1,0 +1,153 @@
+"""Customer models: the RetailCustomer who logs in, and the customer.xsd tree.
+
+REQ.21 customer.xsd (ESPI 4.0 "Retail Customer" function blocks 51-71): Customer,
+CustomerAccount, CustomerAgreement (what PG&E calls a Service ID), ServiceLocation
+and Meter. Nested CIM structures (addresses, phone numbers, statuses) are kept whole
+in ``details`` in document order, so nothing a utility sent is lost.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKey,
+    String,
+    Table,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from gbconnect.db import Base
+from gbconnect.espi.ids import new_id
+from gbconnect.resource import ResourceMixin, now
+
+agreement_usage_point = Table(
+    "agreement_usage_point",
+    Base.metadata,
+    Column(
+        "customer_agreement_id",
+        BigInteger,
+        ForeignKey("customer_agreement.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "usage_point_id",
+        BigInteger,
+        ForeignKey("usage_point.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+)
+"""Which UsagePoints a service agreement covers (REQ.21 FB_57/58)."""
+
+
+class RetailCustomer(Base):
+    """The person who logs in at the utility and owns usage points."""
+
+    __tablename__ = "retail_customer"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger, primary_key=True, default=new_id, autoincrement=False
+    )
+    username: Mapped[str] = mapped_column(String(128), unique=True)
+    name: Mapped[str | None] = mapped_column(String(256))
+    email: Mapped[str | None] = mapped_column(String(256))
+    #: argon2 hash; None until the customer sets a password.
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    published: Mapped[int] = mapped_column(BigInteger, default=now)
+    updated: Mapped[int] = mapped_column(BigInteger, default=now)
+
+    customers: Mapped[list[Customer]] = relationship(back_populates="retail_customer")
+
+
+class _Owned(ResourceMixin):
+    retail_customer_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("retail_customer.id", ondelete="CASCADE"), index=True
+    )
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Customer(_Owned, Base):
+    """customer.xsd Customer: the organisation or person that holds accounts."""
+
+    __tablename__ = "customer"
+    __table_args__ = (UniqueConstraint("retail_customer_id", "source_key"),)
+
+    kind: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(256))
+
+    retail_customer: Mapped[RetailCustomer] = relationship(back_populates="customers")
+    accounts: Mapped[list[CustomerAccount]] = relationship(back_populates="customer")
+
+
+class CustomerAccount(_Owned, Base):
+    """customer.xsd CustomerAccount: the billing account."""
+
+    __tablename__ = "customer_account"
+    __table_args__ = (UniqueConstraint("retail_customer_id", "source_key"),)
+
+    customer_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("customer.id", ondelete="CASCADE"), index=True
+    )
+    account_id: Mapped[str | None] = mapped_column(String(256))
+
+    customer: Mapped[Customer | None] = relationship(back_populates="accounts")
+    agreements: Mapped[list[CustomerAgreement]] = relationship(back_populates="account")
+
+
+class CustomerAgreement(_Owned, Base):
+    """customer.xsd CustomerAgreement: a service agreement (PG&E: a Service ID)."""
+
+    __tablename__ = "customer_agreement"
+    __table_args__ = (UniqueConstraint("retail_customer_id", "source_key"),)
+
+    customer_account_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("customer_account.id", ondelete="CASCADE"), index=True
+    )
+    agreement_id: Mapped[str | None] = mapped_column(String(256))
+    name: Mapped[str | None] = mapped_column(String(256))
+    sign_date: Mapped[int | None] = mapped_column(BigInteger)
+
+    account: Mapped[CustomerAccount | None] = relationship(back_populates="agreements")
+
+
+class ServiceLocation(_Owned, Base):
+    """customer.xsd ServiceLocation: where service is delivered (FB_58)."""
+
+    __tablename__ = "service_location"
+    __table_args__ = (UniqueConstraint("retail_customer_id", "source_key"),)
+
+    customer_agreement_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("customer_agreement.id", ondelete="SET NULL"), index=True
+    )
+    #: One-line street address, for display; the full CIM address is in ``details``.
+    address: Mapped[str | None] = mapped_column(String(512))
+
+
+class Meter(_Owned, Base):
+    """customer.xsd Meter (FB_60)."""
+
+    __tablename__ = "meter"
+    __table_args__ = (UniqueConstraint("retail_customer_id", "source_key"),)
+
+    service_location_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("service_location.id", ondelete="SET NULL"), index=True
+    )
+    usage_point_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("usage_point.id", ondelete="SET NULL"), index=True
+    )
+    serial_number: Mapped[str | None] = mapped_column(String(256))
+    form_number: Mapped[str | None] = mapped_column(String(256))
+
+
+class CustomerResource(_Owned, Base):
+    """The other customer.xsd resources, kept whole: EndDevice, ServiceSupplier,
+    Statement, ProgramDateIdMappings."""
+
+    __tablename__ = "customer_resource"
+    __table_args__ = (UniqueConstraint("retail_customer_id", "kind", "source_key"),)
+
+    kind: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,1 @@
+"""The standard itself (REQ.21 ESPI): no database, no web."""

@@ -1,0 +1,76 @@
+"""ESPI time values (REQ.21 ``TimeType``: seconds since 1970 UTC; ``UInt32`` durations)
+and Atom date-times (RFC 3339), read leniently where real files are sloppy
+(REAL-WORLD-QUIRKS.md: float timestamps, millisecond durations, bare dates)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+UINT32_MAX = 2**32 - 1
+#: Seconds since 1970 beyond this (year 5138) can only be milliseconds.
+_MS_THRESHOLD = 10**11
+
+
+class TimeValueError(ValueError):
+    """A time value that cannot be read."""
+
+
+def _number(text: str | None, what: str) -> int:
+    if text is None or not text.strip():
+        raise TimeValueError(f"{what} is empty")
+    raw = text.strip()
+    try:
+        return int(raw)
+    except ValueError:
+        pass
+    try:
+        value = float(raw)
+    except ValueError:
+        raise TimeValueError(f"{what} {raw!r} is not a number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise TimeValueError(f"{what} {raw!r} is not a number")
+    # Float timestamps (REAL-WORLD-QUIRKS.md): ESPI counts whole seconds, so a
+    # fraction of a second is dropped.
+    return int(value // 1)
+
+
+def parse_timestamp(text: str | None, what: str = "start") -> int:
+    """Seconds since 1970 UTC; a float with no fraction or a millisecond value is read too."""
+    value = _number(text, what)
+    if abs(value) >= _MS_THRESHOLD:
+        if value % 1000:
+            raise TimeValueError(f"{what} {value} is out of range")
+        value //= 1000
+    return value
+
+
+def parse_duration(text: str | None, what: str = "duration") -> int:
+    """Seconds; a millisecond duration that overflows UInt32 is converted."""
+    value = _number(text, what)
+    if value < 0:
+        raise TimeValueError(f"{what} {value} is negative")
+    if value > UINT32_MAX and value % 1000 == 0 and value // 1000 <= UINT32_MAX:
+        value //= 1000
+    return value
+
+
+def parse_atom_time(text: str | None) -> int | None:
+    """An Atom date-time (RFC 3339) as seconds since 1970; a bare date means midnight UTC."""
+    if text is None or not text.strip():
+        return None
+    raw = text.strip()
+    try:
+        if len(raw) == 10:
+            d = date.fromisoformat(raw)
+            return int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp())
+        parsed = datetime.fromisoformat(raw.replace("z", "Z"))
+    except ValueError:
+        raise TimeValueError(f"date-time {raw!r} is not RFC 3339") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return int(parsed.timestamp())
+
+
+def iso(epoch: int) -> str:
+    """RFC 3339 UTC ("Zulu") form of seconds since 1970."""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,133 @@
+"""Storing a channel of readings (from CSV or the generator) as daily IntervalBlocks.
+
+A channel is one MeterReading: a UsagePoint, a ReadingType and a time series. Its
+readings are cut into blocks at the utility's local midnight (REQ.21 FB_4, PG&E's
+daily blocks), so a DST day holds 23 or 25 hours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gbconnect.customer.models import RetailCustomer
+from gbconnect.ingest.localtime import local_day_starts
+from gbconnect.ingest.summary import FileSummary
+from gbconnect.usage import blocks as codec
+from gbconnect.usage import models as um
+from gbconnect.usage.services import PackedBlock, store_blocks
+
+I64 = NDArray[np.int64]
+
+
+@dataclass
+class Channel:
+    """One MeterReading's worth of readings, with what types it."""
+
+    usage_point_key: str
+    usage_point_title: str | None
+    service_kind: int  # ServiceKind: 0 electricity, 1 gas, 2 water
+    reading_type: dict[str, Any]  # ReadingType columns
+    starts: I64
+    durations: I64
+    values: I64
+    costs: I64 | None = None
+    qualities: list[tuple[int, ...]] | None = None
+    meter_reading_title: str | None = None
+    lines: list[int] | None = field(default=None, repr=False)
+
+    @property
+    def key_suffix(self) -> str:
+        rt = self.reading_type
+        return f"{rt.get('commodity')}-{rt.get('flow_direction')}-{rt.get('interval_length')}"
+
+
+def _upsert_usage_point(session: Session, owner: RetailCustomer, ch: Channel, now: int
+                        ) -> um.UsagePoint:
+    up = session.scalars(select(um.UsagePoint).where(
+        um.UsagePoint.retail_customer_id == owner.id,
+        um.UsagePoint.source_key == ch.usage_point_key)).one_or_none()
+    if up is None:
+        up = um.UsagePoint(retail_customer_id=owner.id, source_key=ch.usage_point_key,
+                           title=ch.usage_point_title, service_kind=ch.service_kind, status=1,
+                           published=now, updated=now)
+        session.add(up)
+        session.flush()
+    return up
+
+
+def meter_reading_for(session: Session, owner: RetailCustomer, ch: Channel, now: int
+                      ) -> tuple[um.UsagePoint, um.MeterReading]:
+    """The UsagePoint and MeterReading (with its ReadingType) of ``ch``, created if new."""
+    up = _upsert_usage_point(session, owner, ch, now)
+    mr_key = f"{ch.usage_point_key}/MeterReading/{ch.key_suffix}"
+    mr = session.scalars(select(um.MeterReading).where(
+        um.MeterReading.usage_point_id == up.id,
+        um.MeterReading.source_key == mr_key)).one_or_none()
+    if mr is None:
+        rt = um.ReadingType(retail_customer_id=owner.id, source_key=f"{mr_key}/ReadingType",
+                            title=ch.meter_reading_title, published=now, updated=now,
+                            **ch.reading_type)
+        session.add(rt)
+        session.flush()
+        mr = um.MeterReading(usage_point_id=up.id, source_key=mr_key, reading_type_id=rt.id,
+                             title=ch.meter_reading_title, published=now, updated=now)
+        session.add(mr)
+        session.flush()
+    return up, mr
+
+
+def pack_daily(ch: Channel, zone: ZoneInfo) -> list[PackedBlock]:
+    """Cut ``ch`` (sorted by start, unique starts) into local-day blocks."""
+    if ch.starts.size == 0:
+        return []
+    day = local_day_starts(ch.starts, zone)
+    cuts = np.flatnonzero(np.diff(day)) + 1
+    bounds = [0, *cuts.tolist(), ch.starts.size]
+    block_starts = day[np.array(bounds[:-1])]
+    # The next local midnight: 25 h after this one always falls inside the next day.
+    block_ends = local_day_starts(block_starts + 25 * 3600 + 1, zone)
+    out: list[PackedBlock] = []
+    starts, durations, values = ch.starts, ch.durations, ch.values
+    for i, (a, b) in enumerate(zip(bounds, bounds[1:], strict=False)):
+        s = starts[a:b]
+        d = durations[a:b]
+        block_start = int(block_starts[i])
+        end = int(s[-1] + d[-1])
+        duration = int(block_ends[i]) - block_start
+        first = int(s[0])
+        step = int(d[0])
+        regular = ch.costs is None and ch.qualities is None and bool((d == step).all()) and (
+            s.size == 1 or bool((np.diff(s) == step).all()))
+        if regular:
+            data = codec.encode_regular(first, step, values[a:b].tolist())
+        else:
+            data = codec.encode(codec.Readings(
+                starts=s.tolist(), durations=d.tolist(), values=values[a:b].tolist(),
+                costs=None if ch.costs is None else [
+                    None if c == codec.ABSENT else c for c in ch.costs[a:b].tolist()],
+                qualities=None if ch.qualities is None else ch.qualities[a:b],
+            ))
+        out.append(PackedBlock(block_start, duration, b - a, data, end))
+    return out
+
+
+def store_channel(session: Session, owner: RetailCustomer, ch: Channel, zone: ZoneInfo,
+                  summary: FileSummary, now: int, touched: set[int] | None = None) -> None:
+    """Store ``ch`` as daily blocks; counts go to ``summary``."""
+    up, mr = meter_reading_for(session, owner, ch, now)
+    packed = pack_daily(ch, zone)
+    stats = store_blocks(session.connection(), mr.id, packed, now)
+    summary.blocks.add(stats)
+    summary.readings += int(ch.starts.size)
+    summary.meter_readings += 1
+    if touched is not None:
+        touched.add(up.id)
+    if ch.starts.size:
+        summary.span(int(ch.starts[0]), int(ch.starts[-1] + ch.durations[-1]))

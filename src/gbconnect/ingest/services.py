@@ -1,0 +1,85 @@
+"""``gbconnect ingest``: one file, one transaction, a summary or a clear refusal."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from gbconnect.ingest.csv_layouts import read_csv
+from gbconnect.ingest.errors import IngestError
+from gbconnect.ingest.espi_xml import EspiImporter
+from gbconnect.ingest.owners import retail_customer
+from gbconnect.ingest.series import store_channel
+from gbconnect.ingest.summary import FileSummary
+from gbconnect.resource import now as now_seconds
+
+#: CSV files are read whole; larger ones should be split (XML streams at any size).
+MAX_CSV_BYTES = 2 * 1024**3
+
+
+def _sniff(path: Path) -> str:
+    with path.open("rb") as f:
+        head = f.read(4096)
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if not text:
+        return "empty"
+    if text.startswith(b"<"):
+        return "xml"
+    if b"\x00" in head:
+        return "binary"
+    return "csv"
+
+
+def ingest_file(factory: sessionmaker[Session], path: Path, customer: str | None,
+                zone: ZoneInfo, progress: Callable[[int, int], None] | None = None
+                ) -> FileSummary:
+    """Import ``path`` whole or not at all (raises :class:`IngestError`)."""
+    name = str(path)
+    if not path.is_file():
+        raise IngestError(name, "no such file")
+    kind = _sniff(path)
+    if kind == "empty":
+        raise IngestError(name, "the file is empty", 1)
+    if kind == "binary":
+        raise IngestError(name, "not a text file (neither ESPI XML nor CSV)", 1)
+    size = path.stat().st_size
+    now = now_seconds()
+    with factory() as session, session.begin():
+        owner = retail_customer(session, customer)
+        if kind == "xml":
+            importer = EspiImporter(session, owner, name, now=now)
+            with path.open("rb") as stream:
+                report = (lambda pos: progress(pos, size)) if progress else None
+                summary = importer.run(stream, report)
+        else:
+            if size > MAX_CSV_BYTES:
+                raise IngestError(name, "CSV files over 2 GB must be split")
+            try:
+                text = path.read_text(encoding="utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise IngestError(name, f"not UTF-8 text (byte {exc.start})") from None
+            layout, channels = read_csv(name, text, zone)
+            summary = FileSummary(name, layout)
+            touched: set[int] = set()
+            for ch in channels:
+                store_channel(session, owner, ch, zone, summary, now, touched)
+            summary.usage_points = len(touched)
+    return summary
+
+
+def expand(paths: list[str]) -> list[Path]:
+    """Files named, and the files inside folders named, in a stable order."""
+    out: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            for root, _dirs, files in sorted(os.walk(p)):
+                out.extend(Path(root) / f for f in sorted(files)
+                           if f.lower().endswith((".xml", ".csv")))
+        else:
+            out.append(p)
+    return out

@@ -1,0 +1,1 @@
+"""Usage data: UsagePoint, MeterReading, ReadingType, IntervalBlock, summaries."""
