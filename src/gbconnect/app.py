@@ -35,8 +35,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     """Build the application for ``settings`` (the environment's when omitted)."""
     settings = settings or get_settings()
     engine = engine or make_engine(settings.sqlalchemy_url)
-    app = FastAPI(title="gbconnect", version=__version__,
-                  description="Green Button Connect My Data (NAESB REQ.21 ESPI 4.0)")
+    app = FastAPI(
+        title="gbconnect",
+        version=__version__,
+        description="Green Button Connect My Data (NAESB REQ.21 ESPI 4.0)",
+    )
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
@@ -53,20 +56,29 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         head = head_revision(engine)
         ready = revision == head
         return JSONResponse(
-            {"status": "ok" if ready else "error", "database": engine.dialect.name,
-             "schema": revision, "expected_schema": head, "version": __version__},
+            {
+                "status": "ok" if ready else "error",
+                "database": engine.dialect.name,
+                "schema": revision,
+                "expected_schema": head,
+                "version": __version__,
+            },
             status_code=200 if ready else 503,
         )
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home(request: Request, session: Db) -> Any:
         counts = store_counts(session)
-        return TEMPLATES.TemplateResponse(request, "home.html", {
-            "settings": settings,
-            "counts": counts,
-            "first": iso(counts.first) if counts.first is not None else None,
-            "last": iso(counts.last) if counts.last is not None else None,
-            "version": __version__,
-        })
+        return TEMPLATES.TemplateResponse(
+            request,
+            "home.html",
+            {
+                "settings": settings,
+                "counts": counts,
+                "first": iso(counts.first) if counts.first is not None else None,
+                "last": iso(counts.last) if counts.last is not None else None,
+                "version": __version__,
+            },
+        )
 
     return app

@@ -24,9 +24,12 @@ def _settings(ctx: click.Context) -> Settings:
 
 
 def _engine(settings: Settings) -> Any:
+    """An engine for the command; disposed when the command ends (no leaked connections)."""
     from gbconnect.db import make_engine
 
-    return make_engine(settings.sqlalchemy_url)
+    engine = make_engine(settings.sqlalchemy_url)
+    click.get_current_context().call_on_close(engine.dispose)
+    return engine
 
 
 def _require_schema(engine: Any) -> None:
@@ -35,16 +38,20 @@ def _require_schema(engine: Any) -> None:
     try:
         current = current_revision(engine)
     except Exception as exc:
-        raise click.ClickException(f"cannot reach the database: {exc.__class__.__name__}: "
-                                   f"{str(exc).splitlines()[0]}") from None
-    if current != head_revision(engine):
         raise click.ClickException(
-            "the database schema is not current: run `gbconnect init` first")
+            f"cannot reach the database: {exc.__class__.__name__}: {str(exc).splitlines()[0]}"
+        ) from None
+    if current != head_revision(engine):
+        raise click.ClickException("the database schema is not current: run `gbconnect init` first")
 
 
 @click.group()
-@click.option("--database-url", envvar="GBCONNECT_DATABASE_URL", default=None,
-              help="Database URL (sqlite:///file.db or postgresql://...).")
+@click.option(
+    "--database-url",
+    envvar="GBCONNECT_DATABASE_URL",
+    default=None,
+    help="Database URL (sqlite:///file.db or postgresql://...).",
+)
 @click.version_option(package_name="gbconnect")
 @click.pass_context
 def main(ctx: click.Context, database_url: str | None) -> None:
@@ -68,8 +75,9 @@ def init(ctx: click.Context) -> None:
         upgrade(engine)
         after = current_revision(engine)
     except Exception as exc:
-        raise click.ClickException(f"cannot migrate the database: {exc.__class__.__name__}: "
-                                   f"{str(exc).splitlines()[0]}") from None
+        raise click.ClickException(
+            f"cannot migrate the database: {exc.__class__.__name__}: {str(exc).splitlines()[0]}"
+        ) from None
     if before == after:
         click.echo(f"schema already current ({after})")
     else:
@@ -104,20 +112,23 @@ def _progress_printer(path: str) -> Callable[[int, int], None]:
         now = time.monotonic()
         if now - state["last"] >= 1.0 and total:
             state["last"] = now
-            click.echo(f"  {path}: {100 * done / total:5.1f}% of {total / 1e6:,.1f} MB",
-                       err=True)
+            click.echo(f"  {path}: {100 * done / total:5.1f}% of {total / 1e6:,.1f} MB", err=True)
 
     return report
 
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--customer", help="Username of the RetailCustomer the data belongs to "
-              "(created if new; default: 'unassigned').")
+@click.option(
+    "--customer",
+    help="Username of the RetailCustomer the data belongs to "
+    "(created if new; default: 'unassigned').",
+)
 @click.option("--timezone", help="Time zone of CSV wall-clock times (default: the utility's).")
 @click.pass_context
-def ingest(ctx: click.Context, paths: tuple[str, ...], customer: str | None,
-           timezone: str | None) -> None:
+def ingest(
+    ctx: click.Context, paths: tuple[str, ...], customer: str | None, timezone: str | None
+) -> None:
     """Import ESPI XML and CSV files (folders are searched); each file whole or not at all."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -129,8 +140,9 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], customer: str | None,
     try:
         zone = ZoneInfo(timezone) if timezone else settings.zone
     except (ZoneInfoNotFoundError, ValueError):
-        raise click.BadParameter(f"unknown time zone {timezone!r}",
-                                 param_hint="--timezone") from None
+        raise click.BadParameter(
+            f"unknown time zone {timezone!r}", param_hint="--timezone"
+        ) from None
     engine = _engine(settings)
     _require_schema(engine)
     factory = make_sessionmaker(engine)
@@ -155,8 +167,9 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], customer: str | None,
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--end", "end_date", help="Last day of data (YYYY-MM-DD; default yesterday).")
 @click.pass_context
-def generate(ctx: click.Context, customers: int, days: int, interval: str, seed: int,
-             end_date: str | None) -> None:
+def generate(
+    ctx: click.Context, customers: int, days: int, interval: str, seed: int, end_date: str | None
+) -> None:
     """Generate seeded, realistic synthetic customers and their data."""
     settings = _settings(ctx)
     engine = _engine(settings)
@@ -165,8 +178,15 @@ def generate(ctx: click.Context, customers: int, days: int, interval: str, seed:
     click.echo(summary)
 
 
-def _generate(settings: Settings, engine: Any, customers: int, days: int, interval: int,
-              seed: int, end_date: str | None) -> str:
+def _generate(
+    settings: Settings,
+    engine: Any,
+    customers: int,
+    days: int,
+    interval: int,
+    seed: int,
+    end_date: str | None,
+) -> str:
     from datetime import date
 
     from gbconnect.db import make_sessionmaker
@@ -176,8 +196,9 @@ def _generate(settings: Settings, engine: Any, customers: int, days: int, interv
         end = date.fromisoformat(end_date) if end_date else None
     except ValueError:
         raise click.BadParameter("expected YYYY-MM-DD", param_hint="--end") from None
-    options = GeneratorOptions(customers=customers, days=days, interval=interval, seed=seed,
-                               end=end, zone=settings.zone)
+    options = GeneratorOptions(
+        customers=customers, days=days, interval=interval, seed=seed, end=end, zone=settings.zone
+    )
 
     def report(done: int, total: int) -> None:
         if done == total or done % max(1, total // 10) == 0:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import BigInteger, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -27,7 +27,7 @@ class Base(DeclarativeBase):
     """Declarative base of every gbconnect model."""
 
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {int: BigInteger}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {int: BigInteger}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

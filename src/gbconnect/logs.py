@@ -17,6 +17,7 @@ def configure(level: str = "INFO") -> None:
             structlog.dev.ConsoleRenderer(colors=False),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(
-            getattr(logging, level.upper(), logging.INFO)),
+            getattr(logging, level.upper(), logging.INFO)
+        ),
         cache_logger_on_first_use=True,
     )

@@ -22,7 +22,9 @@ def now() -> int:
 class ResourceMixin:
     """Columns shared by every resource (Atom entry metadata, REQ.21 FB_1)."""
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, default=new_id, autoincrement=False)
+    id: Mapped[int] = mapped_column(
+        BigInteger, primary_key=True, default=new_id, autoincrement=False
+    )
     #: Atom ``title`` (ESPI calls it description).
     title: Mapped[str | None] = mapped_column(String(256))
     published: Mapped[int] = mapped_column(BigInteger, default=now)

@@ -30,7 +30,9 @@ def store_counts(session: Session) -> StoreCounts:
         return int(session.execute(stmt).scalar_one() or 0)  # type: ignore[call-overload]
 
     first, last = session.execute(
-        select(func.min(IntervalBlock.start), func.max(IntervalBlock.start + IntervalBlock.duration))
+        select(
+            func.min(IntervalBlock.start), func.max(IntervalBlock.start + IntervalBlock.duration)
+        )
     ).one()
     return StoreCounts(
         customers=scalar(select(func.count()).select_from(RetailCustomer)),

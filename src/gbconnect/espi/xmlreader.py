@@ -111,10 +111,10 @@ def _entry(el: Any) -> Entry:
                     entry.payloads.append(payload)
                 else:
                     raise XmlInputError(
-                            f"<content> holds <{etree.QName(payload).localname}> in namespace "
-                            f"{etree.QName(payload).namespace or '(none)'}, not an ESPI element",
-                            payload.sourceline,
-                        )
+                        f"<content> holds <{etree.QName(payload).localname}> in namespace "
+                        f"{etree.QName(payload).namespace or '(none)'}, not an ESPI element",
+                        payload.sourceline,
+                    )
         elif tag == _A_ID:
             entry.id = _text(child)
         elif tag == _A_TITLE:

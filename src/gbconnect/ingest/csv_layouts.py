@@ -13,6 +13,7 @@ import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -28,6 +29,7 @@ from gbconnect.ingest.csvtext import (
 from gbconnect.ingest.errors import IngestError
 from gbconnect.ingest.localtime import LocalTimeError, local_to_utc
 from gbconnect.ingest.series import Channel
+from gbconnect.usage.blocks import ABSENT
 
 ESTIMATED = 8  # QualityOfReading: estimated using reference day
 
@@ -42,17 +44,34 @@ UNITS: dict[str, tuple[int, int, int, int, int, float]] = {
     "m3": (1, 7, 58, 42, -3, 1000.0),
     "gal": (2, 9, 58, 128, -3, 1000.0),
 }
-FLOW = {"forward": 1, "delivered": 1, "import": 1, "reverse": 19, "received": 19,
-        "export": 19, "net": 4}
+FLOW = {
+    "forward": 1,
+    "delivered": 1,
+    "import": 1,
+    "reverse": 19,
+    "received": 19,
+    "export": 19,
+    "net": 4,
+}
 
 
-def reading_type(unit: str, interval: int, flow: int, with_cost: bool) -> tuple[int, dict[str, int]]:
+def reading_type(
+    unit: str, interval: int, flow: int, with_cost: bool
+) -> tuple[int, dict[str, int]]:
     service, commodity, kind, uom, power, _ = UNITS[unit]
-    rt = {"accumulation_behaviour": 4, "commodity": commodity, "flow_direction": flow,
-          "interval_length": interval, "kind": kind, "uom": uom,
-          "power_of_ten_multiplier": power, "time_attribute": 0,
-          "phase": 769 if service == 0 else 0, "data_qualifier": 12,
-          "default_quality": 0}
+    rt = {
+        "accumulation_behaviour": 4,
+        "commodity": commodity,
+        "flow_direction": flow,
+        "interval_length": interval,
+        "kind": kind,
+        "uom": uom,
+        "power_of_ten_multiplier": power,
+        "time_attribute": 0,
+        "phase": 769 if service == 0 else 0,
+        "data_qualifier": 12,
+        "default_quality": 0,
+    }
     if with_cost:
         rt["currency"] = 840
     return service, rt
@@ -73,25 +92,45 @@ def _columns(rows: list[list[str]], width: int, ctx: _Ctx) -> list[list[str]]:
     for i, row in enumerate(rows):
         if len(row) < width:
             raise ctx.fail(f"row has {len(row)} fields, {width} expected", i)
-    return [list(c) for c in zip(*rows, strict=False)][:width] if rows else [[] for _ in
-                                                                             range(width)]
+    return (
+        [list(c) for c in zip(*rows, strict=False)][:width] if rows else [[] for _ in range(width)]
+    )
 
 
-def _guard(ctx: _Ctx, fn: Callable[[], np.ndarray], offset: int = 0) -> np.ndarray:
+def _guard(ctx: _Ctx, fn: Callable[[], np.ndarray], rows: list[int] | None = None) -> np.ndarray:
+    """Run a column parser; a bad field becomes an IngestError naming its line.
+
+    ``rows`` maps the parsed column's positions back to data rows when the column
+    is a selection of the file's rows.
+    """
     try:
         return fn()
-    except FieldError as exc:
-        raise ctx.fail(str(exc), exc.index + offset) from None
-    except LocalTimeError as exc:
-        raise ctx.fail(str(exc), exc.index + offset) from None
+    except (FieldError, LocalTimeError) as exc:
+        row = rows[exc.index] if rows is not None else exc.index
+        raise ctx.fail(str(exc), row) from None
+
+
+def _optional_numbers(texts: list[str], scale: float, what: str) -> np.ndarray:
+    """Numbers where given, ABSENT where the field is empty."""
+    present = [i for i, t in enumerate(texts) if t]
+    out = np.full(len(texts), ABSENT, dtype=np.int64)
+    if present:
+        try:
+            out[np.array(present)] = parse_numbers([texts[i] for i in present], scale, what)
+        except FieldError as exc:
+            raise FieldError(str(exc), present[exc.index]) from None
+    return out
 
 
 def _finish(ctx: _Ctx, ch: Channel) -> Channel:
     """Sort by start and refuse a time given twice."""
     order = np.argsort(ch.starts, kind="stable")
     if not (order == np.arange(order.size)).all():
-        ch.starts, ch.durations, ch.values = (ch.starts[order], ch.durations[order],
-                                              ch.values[order])
+        ch.starts, ch.durations, ch.values = (
+            ch.starts[order],
+            ch.durations[order],
+            ch.values[order],
+        )
         if ch.costs is not None:
             ch.costs = ch.costs[order]
         if ch.qualities is not None:
@@ -147,14 +186,17 @@ def read_gbconnect(ctx: _Ctx, header: list[str], rows: list[list[str]]) -> list[
         if not up.strip():
             raise ctx.fail("usage_point is empty", idx[0])
         sel = np.array(idx, dtype=np.int64) if len(idx) != n else slice(None)
-        vals = _guard(ctx, lambda sel=sel, u=u: parse_numbers(
-            _pick(cols[index["value"]], sel), UNITS[u][5], "value"))
+        vals = _guard(
+            ctx,
+            partial(parse_numbers, _pick(cols[index["value"]], sel), UNITS[u][5], "value"),
+            idx,
+        )
         costs = None
         if "cost" in index:
-            costs = _guard(ctx, lambda sel=sel: parse_numbers(
-                [c.strip().lstrip("$") for c in _pick(cols[index["cost"]], sel)], 100000.0,
-                "cost"))
-        qualities = None
+            cost_texts = [c.strip().lstrip("$") for c in _pick(cols[index["cost"]], sel)]
+            if any(cost_texts):
+                costs = _guard(ctx, partial(_optional_numbers, cost_texts, 100000.0, "cost"), idx)
+        qualities: list[tuple[int, ...]] | None = None
         if "quality" in index:
             qualities = []
             for j, q in zip(idx, _pick(cols[index["quality"]], sel), strict=True):
@@ -165,11 +207,23 @@ def read_gbconnect(ctx: _Ctx, header: list[str], rows: list[list[str]]) -> list[
         durs = durations[sel]
         step = int(np.bincount(durs.clip(0, 10**7)).argmax()) if durs.size else 0
         service, rt = reading_type(u, step, FLOW[f], costs is not None)
-        channels.append(_finish(ctx, Channel(
-            usage_point_key=f"csv:{up.strip()}", usage_point_title=up.strip(),
-            service_kind=service, reading_type=rt, starts=starts[sel], durations=durs,
-            values=vals, costs=costs, qualities=qualities,
-            lines=[ctx.first_data_line + i for i in idx])))
+        channels.append(
+            _finish(
+                ctx,
+                Channel(
+                    usage_point_key=f"csv:{up.strip()}",
+                    usage_point_title=up.strip(),
+                    service_kind=service,
+                    reading_type=rt,
+                    starts=starts[sel],
+                    durations=durs,
+                    values=vals,
+                    costs=costs,
+                    qualities=qualities,
+                    lines=[ctx.first_data_line + i for i in idx],
+                ),
+            )
+        )
     return channels
 
 
@@ -184,8 +238,9 @@ def _pick(col: list[str], sel: object) -> list[str]:
 _PGE_HEADER = re.compile(r"^\s*TYPE\s*,\s*DATE\s*,\s*START TIME\s*,\s*END TIME", re.I)
 
 
-def read_pge(ctx: _Ctx, preamble: dict[str, str], header: list[str], rows: list[list[str]]
-             ) -> list[Channel]:
+def read_pge(
+    ctx: _Ctx, preamble: dict[str, str], header: list[str], rows: list[list[str]]
+) -> list[Channel]:
     """``TYPE,DATE,START TIME,END TIME,USAGE (kWh),COST,NOTES`` and its variants."""
     names = [h.strip().upper() for h in header]
     cols = _columns(rows, len(names), ctx)
@@ -230,30 +285,51 @@ def read_pge(ctx: _Ctx, preamble: dict[str, str], header: list[str], rows: list[
     for flow, unit, values_col in series:
         if unit not in UNITS:
             raise ctx.fail(f"unit {unit!r} is not one of {', '.join(sorted(UNITS))}")
-        vals = _guard(ctx, lambda v=values_col, u=unit: parse_numbers(
-            [x.strip() or "0" for x in v], UNITS[u][5], "usage"))
+        vals = _guard(
+            ctx,
+            partial(parse_numbers, [x.strip() or "0" for x in values_col], UNITS[unit][5], "usage"),
+        )
         costs = None
         if cost_col is not None and flow == "forward":
-            costs = _guard(ctx, lambda: parse_numbers(
-                [c.strip().replace("$", "").replace(",", "") or "0" for c in cost_col],
-                100000.0, "cost"))
-        qualities = None
+            costs = _guard(
+                ctx,
+                lambda: parse_numbers(
+                    [c.strip().replace("$", "").replace(",", "") or "0" for c in cost_col],
+                    100000.0,
+                    "cost",
+                ),
+            )
+        qualities: list[tuple[int, ...]] | None = None
         if notes is not None and any("estimat" in n.lower() for n in notes):
             qualities = [(ESTIMATED,) if "estimat" in n.lower() else () for n in notes]
         step = int(np.bincount(durations.clip(0, 10**6)).argmax()) if durations.size else 0
         service_kind, rt = reading_type(unit, step, FLOW[flow], costs is not None)
         key = f"pge:{account}:{service or ('gas' if service_kind == 1 else 'electric')}"
-        channels.append(_finish(ctx, Channel(
-            usage_point_key=key, usage_point_title=service or types[0] if types else None,
-            service_kind=service_kind, reading_type=rt, starts=starts.copy(),
-            durations=durations.copy(), values=vals, costs=costs, qualities=qualities,
-            lines=[ctx.first_data_line + i for i in range(len(rows))])))
+        channels.append(
+            _finish(
+                ctx,
+                Channel(
+                    usage_point_key=key,
+                    usage_point_title=service or types[0] if types else None,
+                    service_kind=service_kind,
+                    reading_type=rt,
+                    starts=starts.copy(),
+                    durations=durations.copy(),
+                    values=vals,
+                    costs=costs,
+                    qualities=qualities,
+                    lines=[ctx.first_data_line + i for i in range(len(rows))],
+                ),
+            )
+        )
     return channels
 
 
 # -- SCE ---------------------------------------------------------------------------------------
 
-_SCE_RANGE = re.compile(r"^\s*(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\s+to\s+(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\s*$")
+_SCE_RANGE = re.compile(
+    r"^\s*(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\s+to\s+(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\s*$"
+)
 
 
 def read_sce(path: str, lines: list[str], zone: ZoneInfo) -> list[Channel]:
@@ -288,11 +364,13 @@ def read_sce(path: str, lines: list[str], zone: ZoneInfo) -> list[Channel]:
         bucket[3].append(row[2].strip() if len(row) > 2 else "")
         bucket[4].append(number)
     if not data:
-        raise IngestError(path, "no SCE reading rows (\"start to end\",usage) found", None)
+        raise IngestError(path, 'no SCE reading rows ("start to end",usage) found', None)
     channels = []
     for flow_name, (s_col, e_col, v_col, q_col, numbers) in data.items():
+
         def fail(exc: FieldError | LocalTimeError, numbers: list[int] = numbers) -> IngestError:
             return IngestError(path, str(exc), numbers[exc.index])
+
         try:
             s_local = parse_datetimes(s_col)
             e_local = parse_datetimes(e_col)
@@ -302,22 +380,33 @@ def read_sce(path: str, lines: list[str], zone: ZoneInfo) -> list[Channel]:
             raise fail(exc) from None
         durations = e_local - s_local
         # The autumn repeated hour: wall-clock durations are right, ends may not be.
-        qualities = None
+        qualities: list[tuple[int, ...]] | None = None
         if any("estimat" in q.lower() for q in q_col):
             qualities = [(ESTIMATED,) if "estimat" in q.lower() else () for q in q_col]
         step = int(np.bincount(durations.clip(0, 10**6)).argmax()) if durations.size else 0
         service, rt = reading_type("kwh", step, FLOW[flow_name], False)
-        channels.append(_finish(_Ctx(path, zone, 0), Channel(
-            usage_point_key=f"sce:{location}", usage_point_title=location,
-            service_kind=service, reading_type=rt, starts=starts, durations=durations,
-            values=vals, qualities=qualities, lines=numbers)))
+        channels.append(
+            _finish(
+                _Ctx(path, zone, 0),
+                Channel(
+                    usage_point_key=f"sce:{location}",
+                    usage_point_title=location,
+                    service_kind=service,
+                    reading_type=rt,
+                    starts=starts,
+                    durations=durations,
+                    values=vals,
+                    qualities=qualities,
+                    lines=numbers,
+                ),
+            )
+        )
     return channels
 
 
 # -- SDG&E ----------------------------------------------------------------------------------------
 
-SDGE_HEADER = ["meter number", "date", "start time", "duration", "consumption", "generation",
-               "net"]
+SDGE_HEADER = ["meter number", "date", "start time", "duration", "consumption", "generation", "net"]
 
 
 def read_sdge(ctx: _Ctx, rows: list[list[str]]) -> list[Channel]:
@@ -335,16 +424,27 @@ def read_sdge(ctx: _Ctx, rows: list[list[str]]) -> list[Channel]:
         sel = np.array(idx, dtype=np.int64)
         for flow, col in (("forward", cols[4]), ("reverse", cols[5])):
             picked = [col[i].strip() or "0" for i in idx]
-            vals = _guard(ctx, lambda p=picked: parse_numbers(p, 1000.0, "usage"))
+            vals = _guard(ctx, partial(parse_numbers, picked, 1000.0, "usage"))
             if flow == "reverse" and not vals.any():
                 continue
             durs = minutes[sel] * 60
             step = int(np.bincount(durs.clip(0, 10**6)).argmax()) if durs.size else 0
             service, rt = reading_type("kwh", step, FLOW[flow], False)
-            channels.append(_finish(ctx, Channel(
-                usage_point_key=f"sdge:{meter}", usage_point_title=f"Meter {meter}",
-                service_kind=service, reading_type=rt, starts=starts[sel], durations=durs,
-                values=vals, lines=[ctx.first_data_line + i for i in idx])))
+            channels.append(
+                _finish(
+                    ctx,
+                    Channel(
+                        usage_point_key=f"sdge:{meter}",
+                        usage_point_title=f"Meter {meter}",
+                        service_kind=service,
+                        reading_type=rt,
+                        starts=starts[sel],
+                        durations=durs,
+                        values=vals,
+                        lines=[ctx.first_data_line + i for i in idx],
+                    ),
+                )
+            )
     return channels
 
 
@@ -366,10 +466,14 @@ def read_csv(path: str, text: str, zone: ZoneInfo) -> tuple[str, list[Channel]]:
         if first[:1] == ["usage_point"] or set(GBCONNECT_REQUIRED) <= set(first):
             missing = [c for c in GBCONNECT_REQUIRED if c not in first]
             if missing:
-                raise IngestError(path, f"header lacks column(s) {', '.join(missing)}; "
-                                  "see docs/csv.md", body_at + 1)
-            rows = list(csv.reader(io.StringIO("\n".join(
-                ln for ln in lines[body_at + 1:] if ln.strip()))))
+                raise IngestError(
+                    path,
+                    f"header lacks column(s) {', '.join(missing)}; see docs/csv.md",
+                    body_at + 1,
+                )
+            rows = list(
+                csv.reader(io.StringIO("\n".join(ln for ln in lines[body_at + 1 :] if ln.strip())))
+            )
             ctx = _Ctx(path, zone, body_at + 2)
             return "gbconnect CSV", read_gbconnect(ctx, lines[body_at].split(","), rows)
     for i, line in enumerate(lines[:40]):
@@ -379,16 +483,21 @@ def read_csv(path: str, text: str, zone: ZoneInfo) -> tuple[str, list[Channel]]:
                 cells = next(csv.reader([pre])) if pre.strip() else []
                 if len(cells) >= 2:
                     preamble[cells[0].strip().lower()] = cells[1].strip()
-            rows = [r for r in csv.reader(io.StringIO("\n".join(lines[i + 1:]))) if r]
+            rows = [r for r in csv.reader(io.StringIO("\n".join(lines[i + 1 :]))) if r]
             header = next(csv.reader([line]))
             return "PG&E CSV", read_pge(_Ctx(path, zone, i + 2), preamble, header, rows)
         cells = [c.strip().lower() for c in line.split(",")]
         if cells[:7] == SDGE_HEADER:
-            rows = [r for r in csv.reader(io.StringIO("\n".join(lines[i + 1:]))) if r]
+            rows = [r for r in csv.reader(io.StringIO("\n".join(lines[i + 1 :]))) if r]
             return "SDG&E CSV", read_sdge(_Ctx(path, zone, i + 2), rows)
-    if any("energy consumption time period" in ln.lower() or "data for period starting" in
-           ln.lower() for ln in lines[:60]):
+    if any(
+        "energy consumption time period" in ln.lower() or "data for period starting" in ln.lower()
+        for ln in lines[:60]
+    ):
         return "SCE CSV", read_sce(path, lines, zone)
     raise IngestError(
-        path, "unrecognised CSV header: expected the gbconnect layout (usage_point,start,"
-        "duration,value; docs/csv.md) or a PG&E, SCE or SDG&E download", body_at + 1)
+        path,
+        "unrecognised CSV header: expected the gbconnect layout (usage_point,start,"
+        "duration,value; docs/csv.md) or a PG&E, SCE or SDG&E download",
+        body_at + 1,
+    )

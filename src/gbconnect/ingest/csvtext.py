@@ -170,9 +170,13 @@ def parse_datetimes(col: list[str]) -> I64:
             raise FieldError(f"{text!r} is not a date-time", i) from None
         if dt.tzinfo is not None:
             raise FieldError(f"{text!r}: local wall-clock time expected, not an offset", i)
-        out[i] = _days_from_civil(np.array([dt.year]), np.array([dt.month]),
-                                  np.array([dt.day]))[0] * 86400 + dt.hour * 3600 + \
-            dt.minute * 60 + dt.second
+        out[i] = (
+            _days_from_civil(np.array([dt.year]), np.array([dt.month]), np.array([dt.day]))[0]
+            * 86400
+            + dt.hour * 3600
+            + dt.minute * 60
+            + dt.second
+        )
     return out
 
 
@@ -200,8 +204,7 @@ def parse_utc(col: list[str]) -> I64:
         try:
             dt = datetime.fromisoformat(raw.replace("z", "Z"))
         except ValueError:
-            raise FieldError(f"{text!r} is not an RFC 3339 date-time or epoch seconds",
-                             i) from None
+            raise FieldError(f"{text!r} is not an RFC 3339 date-time or epoch seconds", i) from None
         if dt.tzinfo is None:
             raise FieldError(f"{text!r} has no time zone (write Z or an offset)", i)
         out[i] = int(dt.timestamp())

@@ -283,8 +283,9 @@ class EspiImporter:
         updated = parse_atom_time(entry.updated) or published
         return (published or self.now, updated or self.now)
 
-    def _with_parent(self, entry: Entry, handler: Callable[[Entry, int], None],
-                     parent_kind: str) -> None:
+    def _with_parent(
+        self, entry: Entry, handler: Callable[[Entry, int], None], parent_kind: str
+    ) -> None:
         candidates = parent_candidates(entry)
         if not candidates:
             raise self.fail(
@@ -331,8 +332,14 @@ class EspiImporter:
 
     # -- upsert helper -------------------------------------------------------------
 
-    def _upsert(self, model: type[Any], scope: dict[str, Any], key: str | None,
-                entry: Entry, values: dict[str, Any]) -> Any:
+    def _upsert(
+        self,
+        model: type[Any],
+        scope: dict[str, Any],
+        key: str | None,
+        entry: Entry,
+        values: dict[str, Any],
+    ) -> Any:
         published, updated = self._times(entry)
         obj = None
         if key is not None:
@@ -360,8 +367,12 @@ class EspiImporter:
 
     def _usage_point(self, entry: Entry) -> None:
         p = entry.payload
-        values: dict[str, Any] = {"service_kind": None, "status": None, "role_flags": None,
-                                  "service_delivery_point": None}
+        values: dict[str, Any] = {
+            "service_kind": None,
+            "status": None,
+            "role_flags": None,
+            "service_delivery_point": None,
+        }
         details: dict[str, Any] = {}
         for child in p:
             if not isinstance(child.tag, str):
@@ -405,8 +416,9 @@ class EspiImporter:
         values["dst_offset"] = self._int(p.find(E + "dstOffset"), "dstOffset")
         values["tz_offset"] = self._int(p.find(E + "tzOffset"), "tzOffset")
         key = self._self_key(entry)
-        ltp = self._upsert(um.LocalTimeParameters, {"retail_customer_id": self.owner.id}, key,
-                           entry, values)
+        ltp = self._upsert(
+            um.LocalTimeParameters, {"retail_customer_id": self.owner.id}, key, entry, values
+        )
         if key is not None:
             self._ltps[key] = ltp.id
 
@@ -422,12 +434,13 @@ class EspiImporter:
             if name in READING_TYPE_FIELDS:
                 values[READING_TYPE_FIELDS[name]] = self._int(child, f"ReadingType {name}")
             elif name in ("interharmonic", "argument"):
-                values[f"{name}_numerator"] = self._int(child.find(E + "numerator"),
-                                                         f"{name} numerator")
-                values[f"{name}_denominator"] = self._int(child.find(E + "denominator"),
-                                                           f"{name} denominator")
-        rt = self._upsert(um.ReadingType, {"retail_customer_id": self.owner.id}, key, entry,
-                          values)
+                values[f"{name}_numerator"] = self._int(
+                    child.find(E + "numerator"), f"{name} numerator"
+                )
+                values[f"{name}_denominator"] = self._int(
+                    child.find(E + "denominator"), f"{name} denominator"
+                )
+        rt = self._upsert(um.ReadingType, {"retail_customer_id": self.owner.id}, key, entry, values)
         if key is not None:
             self._reading_types[key] = rt.id
         return int(rt.id)
@@ -452,8 +465,9 @@ class EspiImporter:
     def _interval_block(self, entry: Entry, meter_reading_id: int) -> None:
         for payload in entry.payloads:
             if _local(payload) != "IntervalBlock":
-                raise self.fail("an entry mixes IntervalBlock with other resources",
-                                payload.sourceline)
+                raise self.fail(
+                    "an entry mixes IntervalBlock with other resources", payload.sourceline
+                )
             self._blocks[meter_reading_id].append(self._parse_block(payload))
             self._buffered += 1
         self._touched_mr.add(meter_reading_id)
@@ -522,7 +536,8 @@ class EspiImporter:
                     elif sub.tag == _DURATION:
                         block_duration = self._duration(sub.text, "interval duration")
         full_starts, full_durations = self._fill_times(
-            p, starts, durations, block_start, block_duration)
+            p, starts, durations, block_start, block_duration
+        )
         order = sorted(range(len(full_starts)), key=full_starts.__getitem__)
         if order != list(range(len(order))):
             full_starts = [full_starts[i] for i in order]
@@ -539,12 +554,17 @@ class EspiImporter:
                 a, b = sorted((lines[i - 1], lines[i]))
                 raise self.fail(
                     f"IntervalReading repeats the start {full_starts[i]} of the reading at line "
-                    f"{a} (readings are unique by start, REQ.21 FB_4)", b)
+                    f"{a} (readings are unique by start, REQ.21 FB_4)",
+                    b,
+                )
         readings = codec.Readings(
-            starts=full_starts, durations=full_durations, values=values,
+            starts=full_starts,
+            durations=full_durations,
+            values=values,
             costs=costs if any_cost else None,
             qualities=qualities if any_quality else None,
-            tou=tou if any_tou else None, cpp=cpp if any_cpp else None,
+            tou=tou if any_tou else None,
+            cpp=cpp if any_cpp else None,
             tiers=tiers if any_tier else None,
         )
         packed = PackedBlock.pack(readings, block_start, block_duration)
@@ -557,35 +577,48 @@ class EspiImporter:
         if text is not None and value != int(float(text.strip())):
             if not self._ms_fixed:
                 self.summary.notes.append(
-                    "durations written in milliseconds were read as seconds / 1000")
+                    "durations written in milliseconds were read as seconds / 1000"
+                )
             self._ms_fixed = True
         return value
 
-    def _fill_times(self, p: Any, starts: list[int | None], durations: list[int | None],
-                    block_start: int | None, block_duration: int | None
-                    ) -> tuple[list[int], list[int]]:
+    def _fill_times(
+        self,
+        p: Any,
+        starts: list[int | None],
+        durations: list[int | None],
+        block_start: int | None,
+        block_duration: int | None,
+    ) -> tuple[list[int], list[int]]:
         """Readings without timePeriod start where the previous one ended (schema minOccurs 0)."""
         if all(s is not None for s in starts) and all(d is not None for d in durations):
             return starts, durations  # type: ignore[return-value]
         n = len(starts)
-        even = block_duration // n if block_duration is not None and n and \
-            block_duration % n == 0 else None
+        even = (
+            block_duration // n
+            if block_duration is not None and n and block_duration % n == 0
+            else None
+        )
         out_s: list[int] = []
         out_d: list[int] = []
         for i, (s, d) in enumerate(zip(starts, durations, strict=True)):
             if s is None:
                 if i == 0:
                     if block_start is None:
-                        raise self.fail("IntervalReading has no timePeriod and its block no "
-                                        "interval to place it in", p.sourceline)
+                        raise self.fail(
+                            "IntervalReading has no timePeriod and its block no "
+                            "interval to place it in",
+                            p.sourceline,
+                        )
                     s = block_start
                 else:
                     s = out_s[-1] + out_d[-1]
             if d is None:
                 d = even if even is not None else (out_d[-1] if out_d else None)
                 if d is None:
-                    raise self.fail("IntervalReading has no duration and none can be inferred",
-                                    p.sourceline)
+                    raise self.fail(
+                        "IntervalReading has no duration and none can be inferred", p.sourceline
+                    )
             out_s.append(s)
             out_d.append(d)
         return out_s, out_d
@@ -593,8 +626,13 @@ class EspiImporter:
     def _usage_summary(self, entry: Entry, usage_point_id: int) -> None:
         p = entry.payload
         values: dict[str, Any] = dict.fromkeys(USAGE_SUMMARY_INTS.values())
-        values.update(billing_period_start=None, billing_period_duration=None,
-                      status_timestamp=None, tariff_profile=None, read_cycle=None)
+        values.update(
+            billing_period_start=None,
+            billing_period_duration=None,
+            status_timestamp=None,
+            tariff_profile=None,
+            read_cycle=None,
+        )
         measurements: dict[str, Any] = {}
         line_items: list[Any] = []
         details: dict[str, Any] = {}
@@ -606,22 +644,28 @@ class EspiImporter:
                 values[USAGE_SUMMARY_INTS[name]] = self._int(child, name)
             elif name == "billingPeriod":
                 values["billing_period_start"] = parse_timestamp(
-                    child.findtext(E + "start"), "billingPeriod start")
+                    child.findtext(E + "start"), "billingPeriod start"
+                )
                 values["billing_period_duration"] = self._duration(
-                    child.findtext(E + "duration"), "billingPeriod duration")
+                    child.findtext(E + "duration"), "billingPeriod duration"
+                )
             elif name == "statusTimeStamp":
                 values["status_timestamp"] = parse_timestamp(child.text, "statusTimeStamp")
             elif name in ("tariffProfile", "readCycle"):
-                values["tariff_profile" if name == "tariffProfile" else "read_cycle"] = \
-                    (child.text or "").strip()[:256] or None
+                values["tariff_profile" if name == "tariffProfile" else "read_cycle"] = (
+                    child.text or ""
+                ).strip()[:256] or None
             elif name in USAGE_SUMMARY_MEASUREMENTS:
                 measurements[name] = element_to_data(child)
             elif name == "costAdditionalDetailLastPeriod":
                 line_items.append(element_to_data(child))
             else:
                 details[name] = element_to_data(child)
-        values.update(measurements=measurements or None, line_items=line_items or None,
-                      details=details or None)
+        values.update(
+            measurements=measurements or None,
+            line_items=line_items or None,
+            details=details or None,
+        )
         key = self._self_key(entry)
         if key is None and values["billing_period_start"] is not None:
             key = f"billingPeriod:{values['billing_period_start']}"
@@ -641,11 +685,18 @@ class EspiImporter:
                 values[QUALITY_SUMMARY_FIELDS[name]] = self._int(child, name)
             elif name == "summaryInterval":
                 values["summary_interval_start"] = parse_timestamp(
-                    child.findtext(E + "start"), "summaryInterval start")
+                    child.findtext(E + "start"), "summaryInterval start"
+                )
                 values["summary_interval_duration"] = self._duration(
-                    child.findtext(E + "duration"), "summaryInterval duration")
-        self._upsert(um.ElectricPowerQualitySummary, {"usage_point_id": usage_point_id},
-                     self._self_key(entry), entry, values)
+                    child.findtext(E + "duration"), "summaryInterval duration"
+                )
+        self._upsert(
+            um.ElectricPowerQualitySummary,
+            {"usage_point_id": usage_point_id},
+            self._self_key(entry),
+            entry,
+            values,
+        )
         self.summary.summaries += 1
         self._touched_up.add(usage_point_id)
 
@@ -664,8 +715,9 @@ class EspiImporter:
         elif name in ("EndDevice", "ServiceSupplier", "Statement", "ProgramDateIdMappings"):
             self._customer_resource(entry, name)
         else:
-            raise self.fail(f"<{name}> (customer.xsd) is not a resource that carries data",
-                            entry.line)
+            raise self.fail(
+                f"<{name}> (customer.xsd) is not a resource that carries data", entry.line
+            )
         self.summary.customer_records += 1
 
     def _parent_of(self, entry: Entry, kind: str) -> int | None:
@@ -686,27 +738,39 @@ class EspiImporter:
 
     def _cust_customer(self, entry: Entry) -> None:
         p = entry.payload
-        self._cust(cm.Customer, entry, {
-            "kind": (p.findtext(C + "kind") or "").strip()[:64] or None,
-            "name": (p.findtext(C + "customerName") or "").strip()[:256] or None,
-        })
+        self._cust(
+            cm.Customer,
+            entry,
+            {
+                "kind": (p.findtext(C + "kind") or "").strip()[:64] or None,
+                "name": (p.findtext(C + "customerName") or "").strip()[:256] or None,
+            },
+        )
 
     def _cust_account(self, entry: Entry) -> None:
         p = entry.payload
-        self._cust(cm.CustomerAccount, entry, {
-            "customer_id": self._parent_of(entry, "Customer"),
-            "account_id": (p.findtext(C + "accountId") or "").strip()[:256] or None,
-        })
+        self._cust(
+            cm.CustomerAccount,
+            entry,
+            {
+                "customer_id": self._parent_of(entry, "Customer"),
+                "account_id": (p.findtext(C + "accountId") or "").strip()[:256] or None,
+            },
+        )
 
     def _cust_agreement(self, entry: Entry) -> None:
         p = entry.payload
         sign = p.findtext(C + "signDate")
-        self._cust(cm.CustomerAgreement, entry, {
-            "customer_account_id": self._parent_of(entry, "CustomerAccount"),
-            "agreement_id": (p.findtext(C + "agreementId") or "").strip()[:256] or None,
-            "name": (p.findtext(C + "name") or "").strip()[:256] or None,
-            "sign_date": parse_timestamp(sign, "signDate") if sign and sign.strip() else None,
-        })
+        self._cust(
+            cm.CustomerAgreement,
+            entry,
+            {
+                "customer_account_id": self._parent_of(entry, "CustomerAccount"),
+                "agreement_id": (p.findtext(C + "agreementId") or "").strip()[:256] or None,
+                "name": (p.findtext(C + "name") or "").strip()[:256] or None,
+                "sign_date": parse_timestamp(sign, "signDate") if sign and sign.strip() else None,
+            },
+        )
 
     def _cust_location(self, entry: Entry) -> None:
         p = entry.payload
@@ -714,22 +778,31 @@ class EspiImporter:
         main = p.find(C + "mainAddress")
         if main is not None:
             address = ", ".join(t.strip() for t in main.itertext() if t.strip())[:512] or None
-        loc = self._cust(cm.ServiceLocation, entry, {
-            "customer_agreement_id": self._parent_of(entry, "CustomerAgreement"),
-            "address": address,
-        })
-        hrefs = [href_key(t) for el in p.iter(C + "UsagePoints") for t in el.itertext()
-                 if t.strip()]
+        loc = self._cust(
+            cm.ServiceLocation,
+            entry,
+            {
+                "customer_agreement_id": self._parent_of(entry, "CustomerAgreement"),
+                "address": address,
+            },
+        )
+        hrefs = [
+            href_key(t) for el in p.iter(C + "UsagePoints") for t in el.itertext() if t.strip()
+        ]
         if hrefs:
             self._location_usage_points[loc.id] = hrefs
 
     def _cust_meter(self, entry: Entry) -> None:
         p = entry.payload
-        self._cust(cm.Meter, entry, {
-            "service_location_id": self._parent_of(entry, "ServiceLocation"),
-            "serial_number": (p.findtext(C + "serialNumber") or "").strip()[:256] or None,
-            "form_number": (p.findtext(C + "formNumber") or "").strip()[:256] or None,
-        })
+        self._cust(
+            cm.Meter,
+            entry,
+            {
+                "service_location_id": self._parent_of(entry, "ServiceLocation"),
+                "serial_number": (p.findtext(C + "serialNumber") or "").strip()[:256] or None,
+                "form_number": (p.findtext(C + "formNumber") or "").strip()[:256] or None,
+            },
+        )
 
     def _customer_resource(self, entry: Entry, kind: str) -> None:
         details = element_to_data(entry.payload)
@@ -737,15 +810,25 @@ class EspiImporter:
         key = self._self_key(entry)
         existing = None
         if key is not None:
-            existing = self.session.scalars(select(cm.CustomerResource).where(
-                cm.CustomerResource.retail_customer_id == self.owner.id,
-                cm.CustomerResource.kind == kind, cm.CustomerResource.source_key == key,
-            )).one_or_none()
+            existing = self.session.scalars(
+                select(cm.CustomerResource).where(
+                    cm.CustomerResource.retail_customer_id == self.owner.id,
+                    cm.CustomerResource.kind == kind,
+                    cm.CustomerResource.source_key == key,
+                )
+            ).one_or_none()
         if existing is None:
-            self.session.add(cm.CustomerResource(
-                retail_customer_id=self.owner.id, kind=kind, source_key=key,
-                title=entry.title, details=details if isinstance(details, dict) else None,
-                published=published, updated=updated))
+            self.session.add(
+                cm.CustomerResource(
+                    retail_customer_id=self.owner.id,
+                    kind=kind,
+                    source_key=key,
+                    title=entry.title,
+                    details=details if isinstance(details, dict) else None,
+                    published=published,
+                    updated=updated,
+                )
+            )
         elif existing.details != details:
             existing.details = details if isinstance(details, dict) else None
             existing.updated = max(updated, existing.updated + 1)
@@ -788,7 +871,9 @@ class EspiImporter:
             raise self.fail(
                 f"{_local(item.entry.payload)} belongs to {item.parent_kind} "
                 f"'{item.candidates[0]}', which is neither in this file nor already stored "
-                "for this customer", item.entry.line)
+                "for this customer",
+                item.entry.line,
+            )
         self._flush_blocks()
         for mr_id, rt_key in self._mr_reading_type.items():
             rt_id = self._reading_types.get(rt_key) or self._lookup_stored(um.ReadingType, rt_key)
@@ -796,8 +881,7 @@ class EspiImporter:
             if mr is not None and rt_id is not None and mr.reading_type_id != rt_id:
                 mr.reading_type_id = rt_id
         for up_id, ltp_key in self._up_ltp.items():
-            ltp_id = self._ltps.get(ltp_key) or self._lookup_stored(um.LocalTimeParameters,
-                                                                    ltp_key)
+            ltp_id = self._ltps.get(ltp_key) or self._lookup_stored(um.LocalTimeParameters, ltp_key)
             up = self.session.get(um.UsagePoint, up_id)
             if up is not None and ltp_id is not None:
                 up.local_time_parameters_id = ltp_id
@@ -811,20 +895,26 @@ class EspiImporter:
         """A UsagePoint without ServiceCategory kind takes it from its ReadingTypes'
         commodity (gas files that omit it, REAL-WORLD-QUIRKS.md)."""
         for up_id, line in self._up_missing_kind.items():
-            commodities = set(self.session.scalars(
-                select(um.ReadingType.commodity).join(
-                    um.MeterReading, um.MeterReading.reading_type_id == um.ReadingType.id
-                ).where(um.MeterReading.usage_point_id == up_id)
-            ))
+            commodities = set(
+                self.session.scalars(
+                    select(um.ReadingType.commodity)
+                    .join(um.MeterReading, um.MeterReading.reading_type_id == um.ReadingType.id)
+                    .where(um.MeterReading.usage_point_id == up_id)
+                )
+            )
             kinds = {_COMMODITY_SERVICE.get(c) for c in commodities if c is not None} - {None}
             if len(kinds) != 1:
-                raise self.fail("UsagePoint has no ServiceCategory kind, and its readings' "
-                                "commodity does not tell it", line)
+                raise self.fail(
+                    "UsagePoint has no ServiceCategory kind, and its readings' "
+                    "commodity does not tell it",
+                    line,
+                )
             up = self.session.get(um.UsagePoint, up_id)
             assert up is not None
             up.service_kind = kinds.pop()  # type: ignore[assignment]
             self.summary.notes.append(
-                "a UsagePoint without ServiceCategory kind took it from its commodity")
+                "a UsagePoint without ServiceCategory kind took it from its commodity"
+            )
 
     def _link_agreements(self) -> None:
         for loc_id, hrefs in self._location_usage_points.items():
@@ -835,9 +925,16 @@ class EspiImporter:
                 up_id = self._usage_points.get(href) or self._lookup_stored(um.UsagePoint, href)
                 if up_id is None:
                     continue
-                exists = self.session.execute(select(cm.agreement_usage_point).where(
-                    cm.agreement_usage_point.c.customer_agreement_id == loc.customer_agreement_id,
-                    cm.agreement_usage_point.c.usage_point_id == up_id)).first()
+                exists = self.session.execute(
+                    select(cm.agreement_usage_point).where(
+                        cm.agreement_usage_point.c.customer_agreement_id
+                        == loc.customer_agreement_id,
+                        cm.agreement_usage_point.c.usage_point_id == up_id,
+                    )
+                ).first()
                 if exists is None:
-                    self.session.execute(insert(cm.agreement_usage_point).values(
-                        customer_agreement_id=loc.customer_agreement_id, usage_point_id=up_id))
+                    self.session.execute(
+                        insert(cm.agreement_usage_point).values(
+                            customer_agreement_id=loc.customer_agreement_id, usage_point_id=up_id
+                        )
+                    )

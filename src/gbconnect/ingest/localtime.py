@@ -8,7 +8,7 @@ that does not exist (inside the spring gap) is refused.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -56,7 +56,7 @@ def offsets_at(utc: I64, table: tuple[I64, I64]) -> I64:
     """The UTC offset in force at each instant of ``utc``."""
     instants, offsets = table
     idx = np.searchsorted(instants, utc, side="right") - 1
-    return offsets[np.clip(idx, 0, len(offsets) - 1)]
+    return np.asarray(offsets[np.clip(idx, 0, len(offsets) - 1)], dtype=np.int64)
 
 
 def local_to_utc(naive: I64, zone: ZoneInfo) -> I64:
@@ -72,8 +72,10 @@ def local_to_utc(naive: I64, zone: ZoneInfo) -> I64:
     if (count == 0).any():
         bad = int(np.flatnonzero(count == 0)[0])
         when = datetime.fromtimestamp(int(naive[bad]), UTC).strftime("%Y-%m-%d %H:%M")
-        raise LocalTimeError(f"local time {when} does not exist in {zone.key} "
-                             "(it falls in the spring-forward gap)", bad)
+        raise LocalTimeError(
+            f"local time {when} does not exist in {zone.key} (it falls in the spring-forward gap)",
+            bad,
+        )
     first_valid = np.argmax(valid, axis=0)
     result = naive - candidates[first_valid]
     ambiguous = np.flatnonzero(count > 1)
@@ -81,12 +83,13 @@ def local_to_utc(naive: I64, zone: ZoneInfo) -> I64:
         seen: dict[int, int] = {}
         for i in ambiguous.tolist():
             local = int(naive[i])
-            options = sorted((int(naive[i] - c) for c, ok in zip(candidates, valid[:, i],
-                                                                  strict=True) if ok))
+            options = sorted(
+                (int(naive[i] - c) for c, ok in zip(candidates, valid[:, i], strict=True) if ok)
+            )
             n = seen.get(local, 0)
             result[i] = options[min(n, len(options) - 1)]
             seen[local] = n + 1
-    return result
+    return np.asarray(result, dtype=np.int64)
 
 
 def local_day_starts(utc: I64, zone: ZoneInfo) -> I64:
@@ -97,13 +100,4 @@ def local_day_starts(utc: I64, zone: ZoneInfo) -> I64:
     local = utc + offsets_at(utc, table)
     midnight_local = local - np.mod(local, 86400)
     out = midnight_local - offsets_at(midnight_local - offsets_at(utc, table), table)
-    return out
-
-
-def local_midnight(day: datetime, zone: ZoneInfo) -> int:
-    """UTC seconds of local midnight starting ``day`` (a date-like datetime)."""
-    return int(datetime(day.year, day.month, day.day, tzinfo=zone).timestamp())
-
-
-def days(start: datetime, count: int) -> list[datetime]:
-    return [start + timedelta(days=i) for i in range(count)]
+    return np.asarray(out, dtype=np.int64)

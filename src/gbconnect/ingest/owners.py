@@ -11,8 +11,9 @@ UNASSIGNED = "unassigned"
 """Username that holds imported usage points until an operator assigns them."""
 
 
-def retail_customer(session: Session, username: str | None, name: str | None = None
-                    ) -> RetailCustomer:
+def retail_customer(
+    session: Session, username: str | None, name: str | None = None
+) -> RetailCustomer:
     """The RetailCustomer called ``username`` (created when new)."""
     username = (username or UNASSIGNED).strip()
     found = session.scalars(

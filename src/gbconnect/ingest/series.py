@@ -7,6 +7,7 @@ daily blocks), so a DST day holds 23 or 25 hours.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -48,36 +49,60 @@ class Channel:
         return f"{rt.get('commodity')}-{rt.get('flow_direction')}-{rt.get('interval_length')}"
 
 
-def _upsert_usage_point(session: Session, owner: RetailCustomer, ch: Channel, now: int
-                        ) -> um.UsagePoint:
-    up = session.scalars(select(um.UsagePoint).where(
-        um.UsagePoint.retail_customer_id == owner.id,
-        um.UsagePoint.source_key == ch.usage_point_key)).one_or_none()
+def _upsert_usage_point(
+    session: Session, owner: RetailCustomer, ch: Channel, now: int
+) -> um.UsagePoint:
+    up = session.scalars(
+        select(um.UsagePoint).where(
+            um.UsagePoint.retail_customer_id == owner.id,
+            um.UsagePoint.source_key == ch.usage_point_key,
+        )
+    ).one_or_none()
     if up is None:
-        up = um.UsagePoint(retail_customer_id=owner.id, source_key=ch.usage_point_key,
-                           title=ch.usage_point_title, service_kind=ch.service_kind, status=1,
-                           published=now, updated=now)
+        up = um.UsagePoint(
+            retail_customer_id=owner.id,
+            source_key=ch.usage_point_key,
+            title=ch.usage_point_title,
+            service_kind=ch.service_kind,
+            status=1,
+            published=now,
+            updated=now,
+        )
         session.add(up)
         session.flush()
     return up
 
 
-def meter_reading_for(session: Session, owner: RetailCustomer, ch: Channel, now: int
-                      ) -> tuple[um.UsagePoint, um.MeterReading]:
+def meter_reading_for(
+    session: Session, owner: RetailCustomer, ch: Channel, now: int
+) -> tuple[um.UsagePoint, um.MeterReading]:
     """The UsagePoint and MeterReading (with its ReadingType) of ``ch``, created if new."""
     up = _upsert_usage_point(session, owner, ch, now)
     mr_key = f"{ch.usage_point_key}/MeterReading/{ch.key_suffix}"
-    mr = session.scalars(select(um.MeterReading).where(
-        um.MeterReading.usage_point_id == up.id,
-        um.MeterReading.source_key == mr_key)).one_or_none()
+    mr = session.scalars(
+        select(um.MeterReading).where(
+            um.MeterReading.usage_point_id == up.id, um.MeterReading.source_key == mr_key
+        )
+    ).one_or_none()
     if mr is None:
-        rt = um.ReadingType(retail_customer_id=owner.id, source_key=f"{mr_key}/ReadingType",
-                            title=ch.meter_reading_title, published=now, updated=now,
-                            **ch.reading_type)
+        rt = um.ReadingType(
+            retail_customer_id=owner.id,
+            source_key=f"{mr_key}/ReadingType",
+            title=ch.meter_reading_title,
+            published=now,
+            updated=now,
+            **ch.reading_type,
+        )
         session.add(rt)
         session.flush()
-        mr = um.MeterReading(usage_point_id=up.id, source_key=mr_key, reading_type_id=rt.id,
-                             title=ch.meter_reading_title, published=now, updated=now)
+        mr = um.MeterReading(
+            usage_point_id=up.id,
+            source_key=mr_key,
+            reading_type_id=rt.id,
+            title=ch.meter_reading_title,
+            published=now,
+            updated=now,
+        )
         session.add(mr)
         session.flush()
     return up, mr
@@ -95,7 +120,7 @@ def pack_daily(ch: Channel, zone: ZoneInfo) -> list[PackedBlock]:
     block_ends = local_day_starts(block_starts + 25 * 3600 + 1, zone)
     out: list[PackedBlock] = []
     starts, durations, values = ch.starts, ch.durations, ch.values
-    for i, (a, b) in enumerate(zip(bounds, bounds[1:], strict=False)):
+    for i, (a, b) in enumerate(itertools.pairwise(bounds)):
         s = starts[a:b]
         d = durations[a:b]
         block_start = int(block_starts[i])
@@ -103,23 +128,39 @@ def pack_daily(ch: Channel, zone: ZoneInfo) -> list[PackedBlock]:
         duration = int(block_ends[i]) - block_start
         first = int(s[0])
         step = int(d[0])
-        regular = ch.costs is None and ch.qualities is None and bool((d == step).all()) and (
-            s.size == 1 or bool((np.diff(s) == step).all()))
+        regular = (
+            ch.costs is None
+            and ch.qualities is None
+            and bool((d == step).all())
+            and (s.size == 1 or bool((np.diff(s) == step).all()))
+        )
         if regular:
             data = codec.encode_regular(first, step, values[a:b].tolist())
         else:
-            data = codec.encode(codec.Readings(
-                starts=s.tolist(), durations=d.tolist(), values=values[a:b].tolist(),
-                costs=None if ch.costs is None else [
-                    None if c == codec.ABSENT else c for c in ch.costs[a:b].tolist()],
-                qualities=None if ch.qualities is None else ch.qualities[a:b],
-            ))
+            data = codec.encode(
+                codec.Readings(
+                    starts=s.tolist(),
+                    durations=d.tolist(),
+                    values=values[a:b].tolist(),
+                    costs=None
+                    if ch.costs is None
+                    else [None if c == codec.ABSENT else c for c in ch.costs[a:b].tolist()],
+                    qualities=None if ch.qualities is None else ch.qualities[a:b],
+                )
+            )
         out.append(PackedBlock(block_start, duration, b - a, data, end))
     return out
 
 
-def store_channel(session: Session, owner: RetailCustomer, ch: Channel, zone: ZoneInfo,
-                  summary: FileSummary, now: int, touched: set[int] | None = None) -> None:
+def store_channel(
+    session: Session,
+    owner: RetailCustomer,
+    ch: Channel,
+    zone: ZoneInfo,
+    summary: FileSummary,
+    now: int,
+    touched: set[int] | None = None,
+) -> None:
     """Store ``ch`` as daily blocks; counts go to ``summary``."""
     up, mr = meter_reading_for(session, owner, ch, now)
     packed = pack_daily(ch, zone)

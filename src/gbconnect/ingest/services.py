@@ -34,9 +34,13 @@ def _sniff(path: Path) -> str:
     return "csv"
 
 
-def ingest_file(factory: sessionmaker[Session], path: Path, customer: str | None,
-                zone: ZoneInfo, progress: Callable[[int, int], None] | None = None
-                ) -> FileSummary:
+def ingest_file(
+    factory: sessionmaker[Session],
+    path: Path,
+    customer: str | None,
+    zone: ZoneInfo,
+    progress: Callable[[int, int], None] | None = None,
+) -> FileSummary:
     """Import ``path`` whole or not at all (raises :class:`IngestError`)."""
     name = str(path)
     if not path.is_file():
@@ -78,8 +82,9 @@ def expand(paths: list[str]) -> list[Path]:
         p = Path(raw)
         if p.is_dir():
             for root, _dirs, files in sorted(os.walk(p)):
-                out.extend(Path(root) / f for f in sorted(files)
-                           if f.lower().endswith((".xml", ".csv")))
+                out.extend(
+                    Path(root) / f for f in sorted(files) if f.lower().endswith((".xml", ".csv"))
+                )
         else:
             out.append(p)
     return out

@@ -27,8 +27,11 @@ class FileSummary:
         self.last = end if self.last is None else max(self.last, end)
 
     def line(self) -> str:
-        when = f"{iso(self.first)} .. {iso(self.last)}" if self.first is not None and \
-            self.last is not None else "no interval data"
+        when = (
+            f"{iso(self.first)} .. {iso(self.last)}"
+            if self.first is not None and self.last is not None
+            else "no interval data"
+        )
         b = self.blocks
         parts = [
             f"{self.path} ({self.format}): {self.usage_points} usage point(s), "

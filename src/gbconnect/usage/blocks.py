@@ -20,11 +20,13 @@ Layout, little-endian::
 
 from __future__ import annotations
 
+import itertools
 import struct
 import sys
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 VERSION = 1
 ABSENT = -(2**63)
@@ -73,12 +75,15 @@ class Readings:
         """(first start, last end) of the readings; (0, 0) when empty."""
         if not self.starts:
             return (0, 0)
-        return (self.starts[0], max(s + d for s, d in zip(self.starts, self.durations, strict=True)))
+        return (
+            self.starts[0],
+            max(s + d for s, d in zip(self.starts, self.durations, strict=True)),
+        )
 
 
 def _i64(values: Sequence[int | None]) -> bytes:
     try:
-        arr = array("q", values)  # type: ignore[arg-type]
+        arr = array("q", cast("Sequence[int]", values))
     except TypeError:
         arr = array("q", [ABSENT if v is None else v for v in values])
     except OverflowError as exc:
@@ -118,7 +123,7 @@ def encode(readings: Readings) -> bytes:
         _check_optional(name, getattr(readings, name), count)
     if any(d < 0 for d in durations):
         raise BlockCodecError("a reading has a negative duration")
-    if any(b <= a for a, b in zip(starts, starts[1:], strict=False)):
+    if any(b <= a for a, b in itertools.pairwise(starts)):
         raise BlockCodecError("reading starts are not strictly increasing")
 
     flags = 0
@@ -222,6 +227,4 @@ def decode(data: bytes) -> Readings:
 
 def encode_regular(start: int, interval: int, values: Sequence[int]) -> bytes:
     """Fast path for the generator and CSV importers: evenly spaced values, no options."""
-    return (
-        _HEAD.pack(VERSION, 0, len(values)) + _REGULAR.pack(start, interval) + _i64(values)
-    )
+    return _HEAD.pack(VERSION, 0, len(values)) + _REGULAR.pack(start, interval) + _i64(values)

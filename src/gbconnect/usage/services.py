@@ -8,17 +8,19 @@ new block's period are kept (REQ.21 FB_19 partial updates).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Row, Table, bindparam, delete, insert, select, update
 
 from gbconnect.espi.ids import new_id
 from gbconnect.usage import blocks
 from gbconnect.usage.models import IntervalBlock, MeterReading
 
-_ib = IntervalBlock.__table__
-_mr = MeterReading.__table__
+_ib = cast(Table, IntervalBlock.__table__)
+_mr = cast(Table, MeterReading.__table__)
 
 
 @dataclass(slots=True)
@@ -37,8 +39,9 @@ class PackedBlock:
         return max(self.start + self.duration, self.readings_end)
 
     @classmethod
-    def pack(cls, readings: blocks.Readings, start: int | None = None,
-             duration: int | None = None) -> PackedBlock:
+    def pack(
+        cls, readings: blocks.Readings, start: int | None = None, duration: int | None = None
+    ) -> PackedBlock:
         """Pack ``readings``; the interval defaults to the readings' span."""
         first, last = readings.span
         if start is None:
@@ -90,8 +93,11 @@ class _Stored:
 def _trim(block: _Stored, lo: int, hi: int) -> _Stored | None:
     """``block`` without its readings that overlap [lo, hi); None if none is left."""
     r = blocks.decode(block.data)
-    keep = [i for i, (s, d) in enumerate(zip(r.starts, r.durations, strict=True))
-            if not (s < hi and s + max(d, 1) > lo)]
+    keep = [
+        i
+        for i, (s, d) in enumerate(zip(r.starts, r.durations, strict=True))
+        if not (s < hi and s + max(d, 1) > lo)
+    ]
     if len(keep) == len(r):
         return block
     if not keep:
@@ -115,12 +121,21 @@ def _trim(block: _Stored, lo: int, hi: int) -> _Stored | None:
     start = block.start if block.start < lo else first  # the front survives, or not
     end = old_end if old_end > hi else last  # the back survives, or not
     end = max(end, last)
-    return _Stored(block.id, start, max(end - start, 0), len(kept), blocks.encode(kept),
-                   block.published, block.updated, "changed")
+    return _Stored(
+        block.id,
+        start,
+        max(end - start, 0),
+        len(kept),
+        blocks.encode(kept),
+        block.published,
+        block.updated,
+        "changed",
+    )
 
 
-def store_blocks(conn: Connection, meter_reading_id: int, new: Sequence[PackedBlock],
-                 now: int) -> StoreStats:
+def store_blocks(
+    conn: Connection, meter_reading_id: int, new: Sequence[PackedBlock], now: int
+) -> StoreStats:
     """Store ``new`` blocks of one MeterReading, in bulk, inside the caller's transaction."""
     stats = StoreStats()
     if not new:
@@ -132,22 +147,39 @@ def store_blocks(conn: Connection, meter_reading_id: int, new: Sequence[PackedBl
         select(_mr.c.max_block_duration).where(_mr.c.id == meter_reading_id)
     ).scalar_one()
     rows = conn.execute(
-        select(_ib.c.id, _ib.c.start, _ib.c.duration, _ib.c.reading_count, _ib.c.data,
-               _ib.c.published, _ib.c.updated)
+        select(
+            _ib.c.id,
+            _ib.c.start,
+            _ib.c.duration,
+            _ib.c.reading_count,
+            _ib.c.data,
+            _ib.c.published,
+            _ib.c.updated,
+        )
         .where(_ib.c.meter_reading_id == meter_reading_id)
         .where(_ib.c.start >= lo - max_duration - 1)
         .where(_ib.c.start < hi)
     ).all()
-    disjoint = all(a.end <= b.start for a, b in zip(ordered, ordered[1:], strict=False))
+    disjoint = all(a.end <= b.start for a, b in itertools.pairwise(ordered))
     new_max = max(max_duration, *(b.end - b.start for b in ordered))
 
     if not rows and disjoint:
-        conn.execute(insert(_ib), [
-            {"id": new_id(), "meter_reading_id": meter_reading_id, "start": b.start,
-             "duration": b.duration, "reading_count": b.reading_count, "data": b.data,
-             "published": now, "updated": now}
-            for b in ordered
-        ])
+        conn.execute(
+            insert(_ib),
+            [
+                {
+                    "id": new_id(),
+                    "meter_reading_id": meter_reading_id,
+                    "start": b.start,
+                    "duration": b.duration,
+                    "reading_count": b.reading_count,
+                    "data": b.data,
+                    "published": now,
+                    "updated": now,
+                }
+                for b in ordered
+            ],
+        )
         stats.inserted = len(ordered)
         stats.readings = sum(b.reading_count for b in ordered)
     else:
@@ -160,13 +192,26 @@ def store_blocks(conn: Connection, meter_reading_id: int, new: Sequence[PackedBl
     return stats
 
 
-def _merge(conn: Connection, meter_reading_id: int, ordered: Sequence[PackedBlock],
-           rows: Sequence[object], now: int) -> StoreStats:
+def _merge(
+    conn: Connection,
+    meter_reading_id: int,
+    ordered: Sequence[PackedBlock],
+    rows: Sequence[Row[Any, Any, Any, Any, Any, Any, Any]],
+    now: int,
+) -> StoreStats:
     stats = StoreStats()
     original: dict[int, _Stored] = {}
     for row in rows:
-        s = _Stored(row.id, row.start, row.duration, row.reading_count,  # type: ignore[attr-defined]
-                    row.data, row.published, row.updated, "same")  # type: ignore[attr-defined]
+        s = _Stored(
+            row.id,
+            row.start,
+            row.duration,
+            row.reading_count,
+            row.data,
+            row.published,
+            row.updated,
+            "same",
+        )
         original[s.id] = s
     working: dict[int, _Stored] = {s.start: s for s in original.values()}
     for b in ordered:
@@ -192,11 +237,20 @@ def _merge(conn: Connection, meter_reading_id: int, ordered: Sequence[PackedBloc
             if trimmed is not None:
                 working[trimmed.start] = trimmed
         if reuse is not None:
-            working[b.start] = _Stored(reuse.id, b.start, b.duration, b.reading_count, b.data,
-                                       reuse.published, now, "changed")
+            working[b.start] = _Stored(
+                reuse.id,
+                b.start,
+                b.duration,
+                b.reading_count,
+                b.data,
+                reuse.published,
+                now,
+                "changed",
+            )
         else:
-            working[b.start] = _Stored(new_id(), b.start, b.duration, b.reading_count, b.data,
-                                       now, now, "new")
+            working[b.start] = _Stored(
+                new_id(), b.start, b.duration, b.reading_count, b.data, now, now, "new"
+            )
 
     final = {w.id: w for w in working.values()}
     deleted = [i for i in original if i not in final]
@@ -211,20 +265,44 @@ def _merge(conn: Connection, meter_reading_id: int, ordered: Sequence[PackedBloc
             [{"b_id": w.id} for w in updates],
         )
         conn.execute(
-            update(_ib).where(_ib.c.id == bindparam("b_id")).values(
-                start=bindparam("b_start"), duration=bindparam("b_duration"),
-                reading_count=bindparam("b_count"), data=bindparam("b_data"),
-                updated=bindparam("b_updated")),
-            [{"b_id": w.id, "b_start": w.start, "b_duration": w.duration,
-              "b_count": w.reading_count, "b_data": w.data, "b_updated": now} for w in updates],
+            update(_ib)
+            .where(_ib.c.id == bindparam("b_id"))
+            .values(
+                start=bindparam("b_start"),
+                duration=bindparam("b_duration"),
+                reading_count=bindparam("b_count"),
+                data=bindparam("b_data"),
+                updated=bindparam("b_updated"),
+            ),
+            [
+                {
+                    "b_id": w.id,
+                    "b_start": w.start,
+                    "b_duration": w.duration,
+                    "b_count": w.reading_count,
+                    "b_data": w.data,
+                    "b_updated": now,
+                }
+                for w in updates
+            ],
         )
     if inserts:
-        conn.execute(insert(_ib), [
-            {"id": w.id, "meter_reading_id": meter_reading_id, "start": w.start,
-             "duration": w.duration, "reading_count": w.reading_count, "data": w.data,
-             "published": w.published, "updated": w.updated}
-            for w in inserts
-        ])
+        conn.execute(
+            insert(_ib),
+            [
+                {
+                    "id": w.id,
+                    "meter_reading_id": meter_reading_id,
+                    "start": w.start,
+                    "duration": w.duration,
+                    "reading_count": w.reading_count,
+                    "data": w.data,
+                    "published": w.published,
+                    "updated": w.updated,
+                }
+                for w in inserts
+            ],
+        )
     new_starts = {b.start for b in ordered}
     for w in updates:
         if w.start in new_starts:
