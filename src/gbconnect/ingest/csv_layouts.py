@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -88,6 +89,20 @@ class _Ctx:
         return IngestError(self.path, message, line)
 
 
+def _columns_of(text: str, width: int, ctx: _Ctx) -> list[list[str]]:
+    """The columns of CSV ``text`` (no header), transposed in C; a row of the wrong
+    width is refused with its line."""
+    rows = [r for r in csv.reader(io.StringIO(text)) if r]
+    if not rows:
+        return [[] for _ in range(width)]
+    cols = [list(c) for c in itertools.zip_longest(*rows)]
+    if len(cols) != width or any(None in c for c in cols):
+        for i, row in enumerate(rows):
+            if len(row) != width:
+                raise ctx.fail(f"row has {len(row)} fields, {width} expected", i)
+    return cols
+
+
 def _columns(rows: list[list[str]], width: int, ctx: _Ctx) -> list[list[str]]:
     for i, row in enumerate(rows):
         if len(row) < width:
@@ -155,15 +170,15 @@ GBCONNECT_REQUIRED = ("usage_point", "start", "duration", "value")
 GBCONNECT_OPTIONAL = ("unit", "flow", "cost", "quality")
 
 
-def read_gbconnect(ctx: _Ctx, header: list[str], rows: list[list[str]]) -> list[Channel]:
+def read_gbconnect(ctx: _Ctx, header: list[str], body: str) -> list[Channel]:
     """docs/csv.md: ``usage_point,start,duration,value[,unit][,flow][,cost][,quality]``."""
     names = [h.strip().lower() for h in header]
     index = {n: i for i, n in enumerate(names)}
     unknown = [n for n in names if n not in GBCONNECT_REQUIRED + GBCONNECT_OPTIONAL]
     if unknown:
         raise IngestError(ctx.path, f"unknown column(s) {', '.join(unknown)}", 1)
-    cols = _columns(rows, len(names), ctx)
-    n = len(rows)
+    cols = _columns_of(body, len(names), ctx)
+    n = len(cols[0])
     starts = _guard(ctx, lambda: parse_utc(cols[index["start"]]))
     durations = _guard(ctx, lambda: parse_numbers(cols[index["duration"]], 1.0, "duration"))
     units = cols[index["unit"]] if "unit" in index else ["kWh"] * n
@@ -238,12 +253,11 @@ def _pick(col: list[str], sel: object) -> list[str]:
 _PGE_HEADER = re.compile(r"^\s*TYPE\s*,\s*DATE\s*,\s*START TIME\s*,\s*END TIME", re.I)
 
 
-def read_pge(
-    ctx: _Ctx, preamble: dict[str, str], header: list[str], rows: list[list[str]]
-) -> list[Channel]:
+def read_pge(ctx: _Ctx, preamble: dict[str, str], header: list[str], body: str) -> list[Channel]:
     """``TYPE,DATE,START TIME,END TIME,USAGE (kWh),COST,NOTES`` and its variants."""
     names = [h.strip().upper() for h in header]
-    cols = _columns(rows, len(names), ctx)
+    cols = _columns_of(body, len(names), ctx)
+    n_rows = len(cols[0])
     types = cols[0]
     day = _guard(ctx, lambda: parse_dates(cols[1]))
     start_clock = _guard(ctx, lambda: parse_clock(cols[2]))
@@ -318,7 +332,7 @@ def read_pge(
                     values=vals,
                     costs=costs,
                     qualities=qualities,
-                    lines=[ctx.first_data_line + i for i in range(len(rows))],
+                    lines=[ctx.first_data_line + i for i in range(n_rows)],
                 ),
             )
         )
@@ -471,11 +485,9 @@ def read_csv(path: str, text: str, zone: ZoneInfo) -> tuple[str, list[Channel]]:
                     f"header lacks column(s) {', '.join(missing)}; see docs/csv.md",
                     body_at + 1,
                 )
-            rows = list(
-                csv.reader(io.StringIO("\n".join(ln for ln in lines[body_at + 1 :] if ln.strip())))
-            )
+            body = text.split("\n", body_at + 1)[-1] if body_at + 1 < len(lines) else ""
             ctx = _Ctx(path, zone, body_at + 2)
-            return "gbconnect CSV", read_gbconnect(ctx, lines[body_at].split(","), rows)
+            return "gbconnect CSV", read_gbconnect(ctx, lines[body_at].split(","), body)
     for i, line in enumerate(lines[:40]):
         if _PGE_HEADER.match(line):
             preamble = {}
@@ -483,9 +495,9 @@ def read_csv(path: str, text: str, zone: ZoneInfo) -> tuple[str, list[Channel]]:
                 cells = next(csv.reader([pre])) if pre.strip() else []
                 if len(cells) >= 2:
                     preamble[cells[0].strip().lower()] = cells[1].strip()
-            rows = [r for r in csv.reader(io.StringIO("\n".join(lines[i + 1 :]))) if r]
             header = next(csv.reader([line]))
-            return "PG&E CSV", read_pge(_Ctx(path, zone, i + 2), preamble, header, rows)
+            body = text.split("\n", i + 1)[-1] if i + 1 < len(lines) else ""
+            return "PG&E CSV", read_pge(_Ctx(path, zone, i + 2), preamble, header, body)
         cells = [c.strip().lower() for c in line.split(",")]
         if cells[:7] == SDGE_HEADER:
             rows = [r for r in csv.reader(io.StringIO("\n".join(lines[i + 1 :]))) if r]

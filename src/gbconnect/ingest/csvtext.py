@@ -36,23 +36,25 @@ _MONTH_DAYS = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtyp
 
 
 def _digits(col: list[str], width: int, seps: dict[int, str]) -> NDArray[np.int64] | None:
-    """Code points (minus '0') of a column of exactly ``width`` characters, or None."""
-    arr = np.array(col, dtype=f"U{width}")
+    """Digit values of a column of exactly ``width`` ASCII characters with the given
+    separators, as an (n, width) array (separator positions hold junk), or None."""
     if any(len(s) != width for s in (col[0], col[-1])):
         return None
-    codes = arr.view(np.uint32).reshape(len(col), width).astype(np.int64)
-    lengths = np.char.str_len(arr)
-    if (lengths != width).any():
+    try:
+        arr = np.array(col, dtype=f"S{width}")
+    except (UnicodeEncodeError, ValueError):
         return None
+    if (np.char.str_len(arr) != width).any():
+        return None
+    codes = arr.view(np.uint8).reshape(len(col), width)
     for pos, ch in seps.items():
         if (codes[:, pos] != ord(ch)).any():
             return None
     digit_cols = [i for i in range(width) if i not in seps]
-    digits = codes[:, digit_cols] - 48
-    if ((digits < 0) | (digits > 9)).any():
+    digits = codes[:, digit_cols]
+    if ((digits < 48) | (digits > 57)).any():
         return None
-    codes = codes - 48
-    return codes
+    return codes.astype(np.int64) - 48
 
 
 def _num(codes: NDArray[np.int64], a: int, b: int) -> I64:
