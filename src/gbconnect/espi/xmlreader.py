@@ -137,7 +137,8 @@ def iter_entries(source: IO[bytes]) -> Iterator[Entry]:
     source.seek(0)
     context = etree.iterparse(
         source,
-        events=("start", "end"),
+        events=("end",),
+        tag=ENTRY,
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
@@ -145,43 +146,45 @@ def iter_entries(source: IO[bytes]) -> Iterator[Entry]:
         remove_comments=True,
         remove_pis=True,
     )
-    depth = 0
-    root_tag: str | None = None
     seen = 0
     try:
-        for event, el in context:
-            if event == "start":
-                if depth == 0:
-                    root_tag = el.tag
-                    if el.getroottree().docinfo.doctype:
-                        raise XmlInputError("document type declarations are not accepted", 1)
-                    if root_tag not in (FEED, ENTRY):
-                        name = etree.QName(el)
-                        raise XmlInputError(
-                            f"the document is <{name.localname}> in namespace "
-                            f"{name.namespace or '(none)'}, not an Atom <feed> or <entry>",
-                            el.sourceline,
-                        )
-                depth += 1
-                continue
-            depth -= 1
-            if el.tag == ENTRY and depth <= 1:
-                seen += 1
-                entry = _entry(el)
-                yield entry
+        for _event, el in context:
+            if seen == 0:
+                root = el.getroottree().getroot()
+                if el.getroottree().docinfo.doctype:
+                    raise XmlInputError("document type declarations are not accepted", 1)
+                if root.tag not in (FEED, ENTRY):
+                    _wrong_root(root)
+            parent = el.getparent()
+            if parent is not None and parent.getparent() is not None:
+                continue  # an entry nested deeper than feed/entry is not a feed entry
+            seen += 1
+            entry = _entry(el)
+            yield entry
+            if not entry.keep:
+                el.clear(keep_tail=False)
+            if parent is not None:
+                while el.getprevious() is not None:
+                    del parent[0]
                 if not entry.keep:
-                    el.clear(keep_tail=False)
-                parent = el.getparent()
-                if parent is not None:
-                    while el.getprevious() is not None:
-                        del parent[0]
-                    if not entry.keep:
-                        del parent[0]
+                    del parent[0]
     except etree.XMLSyntaxError as exc:
         raise XmlInputError(f"malformed XML: {exc.msg}", exc.lineno) from None
-    if root_tag is None:
-        raise XmlInputError("the file is empty", 1)
-    del seen
+    if seen == 0:
+        root = getattr(context, "root", None)
+        if root is None:
+            raise XmlInputError("the file is empty", 1)
+        if root.tag not in (FEED, ENTRY):
+            _wrong_root(root)
+
+
+def _wrong_root(root: Any) -> None:
+    name = etree.QName(root)
+    raise XmlInputError(
+        f"the document is <{name.localname}> in namespace {name.namespace or '(none)'}, "
+        "not an Atom <feed> or <entry>",
+        root.sourceline,
+    )
 
 
 def element_to_data(el: Any) -> Any:
