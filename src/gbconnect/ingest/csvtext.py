@@ -148,6 +148,19 @@ def _slow_clock(text: str, index: int) -> int:
     raise FieldError(f"{text!r} is not a time of day", index)
 
 
+def _fixed_datetime(codes: NDArray[np.int64], col: list[str]) -> I64:
+    """Seconds of ``YYYY-MM-DD?HH:MM:SS`` digit codes (as if UTC), checked."""
+    y, mo, d = _num(codes, 0, 4), _num(codes, 5, 7), _num(codes, 8, 10)
+    _check_date(y, mo, d, col)
+    h, mi, s = _num(codes, 11, 13), _num(codes, 14, 16), _num(codes, 17, 19)
+    bad = (h > 23) | (mi > 59) | (s > 59)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise FieldError(f"{col[i]!r} is not a date-time", i)
+    result: I64 = _days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s
+    return result
+
+
 def parse_datetimes(col: list[str]) -> I64:
     """``YYYY-MM-DD HH:MM:SS`` (or with ``T``) -> seconds, as if UTC (wall clock)."""
     if not col:
@@ -155,15 +168,7 @@ def parse_datetimes(col: list[str]) -> I64:
     for sep in (" ", "T"):
         codes = _digits(col, 19, {4: "-", 7: "-", 10: sep, 13: ":", 16: ":"})
         if codes is not None:
-            y, mo, d = _num(codes, 0, 4), _num(codes, 5, 7), _num(codes, 8, 10)
-            _check_date(y, mo, d, col)
-            h, mi, s = _num(codes, 11, 13), _num(codes, 14, 16), _num(codes, 17, 19)
-            bad = (h > 23) | (mi > 59) | (s > 59)
-            if bad.any():
-                i = int(np.flatnonzero(bad)[0])
-                raise FieldError(f"{col[i]!r} is not a date-time", i)
-            result: I64 = _days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s
-            return result
+            return _fixed_datetime(codes, col)
     out = np.empty(len(col), dtype=np.int64)
     for i, text in enumerate(col):
         try:
@@ -188,15 +193,7 @@ def parse_utc(col: list[str]) -> I64:
         return np.zeros(0, dtype=np.int64)
     codes = _digits(col, 20, {4: "-", 7: "-", 10: "T", 13: ":", 16: ":", 19: "Z"})
     if codes is not None:
-        y, mo, d = _num(codes, 0, 4), _num(codes, 5, 7), _num(codes, 8, 10)
-        _check_date(y, mo, d, col)
-        h, mi, s = _num(codes, 11, 13), _num(codes, 14, 16), _num(codes, 17, 19)
-        bad = (h > 23) | (mi > 59) | (s > 59)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise FieldError(f"{col[i]!r} is not a date-time", i)
-        result: I64 = _days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s
-        return result
+        return _fixed_datetime(codes, col)
     out = np.empty(len(col), dtype=np.int64)
     for i, text in enumerate(col):
         raw = text.strip()
