@@ -12,6 +12,9 @@ Run: ``.venv/bin/python -m benchmarks.ingest [--readings N]``
 from __future__ import annotations
 
 import argparse
+import resource
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import datetime, timedelta
@@ -137,6 +140,17 @@ def time_ingest(url: str, path: Path) -> tuple[float, int]:
     return elapsed, summary.readings
 
 
+def peak_ingest_memory(url: str, path: Path) -> float:
+    """Peak resident memory (MB) of ``gbconnect ingest PATH`` run as a child process."""
+    subprocess.run(
+        [sys.executable, "-c", "from gbconnect.cli import main; main()"]
+        + ["--database-url", url, "ingest", str(path), "--customer", "bench"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
 def store_rate(url: str, meters: int, days: int) -> tuple[float, int]:
     """Insert rate of the store alone: pre-packed daily blocks, one transaction per meter."""
     packed = []
@@ -196,6 +210,11 @@ def main() -> None:
         f"ESPI XML ingest   {n:>10,} readings, {size:6.1f} MB: {n / ours / 1e6:6.3f} M readings/s"
         f"  | baseline iterparse {n / base / 1e6:6.3f} M/s"
         f" | ratio {base / ours:4.2f} (target >= 0.5)"
+    )
+    peak = peak_ingest_memory(fresh_db(None, tmp, "xml-memory.db"), xml)
+    print(
+        f"ESPI XML ingest, peak memory of `gbconnect ingest` on the {size:.1f} MB file: "
+        f"{peak:.0f} MB (streamed: try --usage-points 220 for a 1 GB file)"
     )
 
     for label, writer in (("gbconnect CSV", write_gbconnect_csv), ("PG&E CSV", write_pge_csv)):

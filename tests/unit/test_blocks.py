@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -51,6 +52,24 @@ def readings(draw: st.DrawFn) -> blocks.Readings:
 @given(readings())
 def test_round_trip(r: blocks.Readings) -> None:
     assert blocks.decode(blocks.encode(r)) == r
+
+
+@given(readings())
+def test_array_encoder_matches_general_encoder(r: blocks.Readings) -> None:
+    r.tou = r.cpp = r.tiers = None
+
+    def arr(column: list[int | None]) -> np.ndarray:
+        return np.array([blocks.ABSENT if v is None else v for v in column], dtype=np.int64)
+
+    packed = blocks.encode_arrays(
+        np.array(r.starts, dtype=np.int64),
+        np.array(r.durations, dtype=np.int64),
+        arr(r.values),
+        None if r.costs is None else arr(r.costs),
+        r.qualities,
+    )
+    assert packed == blocks.encode(r)
+    assert blocks.decode(packed) == r
 
 
 @given(st.integers(0, 2**40), st.sampled_from([900, 3600]), st.lists(INT48, max_size=100))

@@ -11,6 +11,8 @@ from datetime import datetime
 import numpy as np
 from numpy.typing import NDArray
 
+from gbconnect.usage.blocks import ABSENT
+
 I64 = NDArray[np.int64]
 
 
@@ -210,10 +212,10 @@ def parse_utc(col: list[str]) -> I64:
     return out
 
 
-def parse_numbers(col: list[str], scale: float, what: str) -> I64:
-    """Decimal numbers -> integers in ``1/scale`` units (kWh with scale 1000 -> Wh)."""
+def parse_floats(col: list[str], what: str) -> NDArray[np.float64]:
+    """Decimal numbers -> finite floats."""
     if not col:
-        return np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.float64)
     try:
         floats = np.array(col, dtype=np.float64)
     except ValueError:
@@ -226,8 +228,32 @@ def parse_numbers(col: list[str], scale: float, what: str) -> I64:
     if not np.isfinite(floats).all():
         i = int(np.flatnonzero(~np.isfinite(floats))[0])
         raise FieldError(f"{what} {col[i]!r} is not a finite number", i)
+    return floats
+
+
+LIMIT = 2**47 - 1
+"""The largest magnitude of an ESPI Int48 value (espi.xsd)."""
+
+
+def scale_numbers(floats: NDArray[np.float64], scale: float, what: str) -> I64:
+    """Finite floats -> integers in ``1/scale`` units (kWh with scale 1000 -> Wh);
+    NaN (an absent value) becomes ABSENT."""
     scaled = np.rint(floats * scale)
-    if (np.abs(scaled) > 2**47 - 1).any():
-        i = int(np.flatnonzero(np.abs(scaled) > 2**47 - 1)[0])
-        raise FieldError(f"{what} {col[i]!r} is too large", i)
-    return scaled.astype(np.int64)
+    with np.errstate(invalid="ignore"):
+        too_large = np.abs(scaled) > LIMIT  # False for NaN
+    if too_large.any():
+        i = int(np.flatnonzero(too_large)[0])
+        raise FieldError(f"{what} {floats[i]!r} is too large for an Int48", i)
+    absent = np.isnan(scaled)
+    if absent.any():
+        scaled[absent] = 0
+        out = scaled.astype(np.int64)
+        out[absent] = ABSENT
+        return out
+    result: I64 = scaled.astype(np.int64)
+    return result
+
+
+def parse_numbers(col: list[str], scale: float, what: str) -> I64:
+    """Decimal numbers -> integers in ``1/scale`` units (kWh with scale 1000 -> Wh)."""
+    return scale_numbers(parse_floats(col, what), scale, what)

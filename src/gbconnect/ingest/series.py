@@ -41,7 +41,7 @@ class Channel:
     costs: I64 | None = None
     qualities: list[tuple[int, ...]] | None = None
     meter_reading_title: str | None = None
-    lines: list[int] | None = field(default=None, repr=False)
+    lines: I64 | None = field(default=None, repr=False)  # source line of each reading
 
     @property
     def key_suffix(self) -> str:
@@ -110,45 +110,36 @@ def meter_reading_for(
 
 def pack_daily(ch: Channel, zone: ZoneInfo) -> list[PackedBlock]:
     """Cut ``ch`` (sorted by start, unique starts) into local-day blocks."""
-    if ch.starts.size == 0:
+    n = ch.starts.size
+    if n == 0:
         return []
-    day = local_day_starts(ch.starts, zone)
+    starts, durations, values = ch.starts, ch.durations, ch.values
+    day = local_day_starts(starts, zone)
     cuts = np.flatnonzero(np.diff(day)) + 1
-    bounds = [0, *cuts.tolist(), ch.starts.size]
-    block_starts = day[np.array(bounds[:-1])]
+    first = np.concatenate(([0], cuts))
+    bounds = [*first.tolist(), n]
+    block_starts = day[first]
     # The next local midnight: 25 h after this one always falls inside the next day.
     block_ends = local_day_starts(block_starts + 25 * 3600 + 1, zone)
+    # A reading breaks regularity when it does not follow its predecessor in the same
+    # block at the same interval; counted per block in one pass.
+    breaks = np.zeros(n, dtype=np.int64)
+    breaks[1:] = (np.diff(starts) != durations[:-1]) | (durations[1:] != durations[:-1])
+    breaks[first] = durations[first] <= 0
+    irregular = np.add.reduceat(breaks, first) > 0
     out: list[PackedBlock] = []
-    starts, durations, values = ch.starts, ch.durations, ch.values
     for i, (a, b) in enumerate(itertools.pairwise(bounds)):
-        s = starts[a:b]
-        d = durations[a:b]
         block_start = int(block_starts[i])
-        end = int(s[-1] + d[-1])
-        duration = int(block_ends[i]) - block_start
-        first = int(s[0])
-        step = int(d[0])
-        regular = (
-            ch.costs is None
-            and ch.qualities is None
-            and bool((d == step).all())
-            and (s.size == 1 or bool((np.diff(s) == step).all()))
+        data = codec.encode_arrays(
+            starts[a:b],
+            durations[a:b],
+            values[a:b],
+            None if ch.costs is None else ch.costs[a:b],
+            None if ch.qualities is None else ch.qualities[a:b],
+            regular=None if irregular[i] else True,
         )
-        if regular:
-            data = codec.encode_regular(first, step, values[a:b].tolist())
-        else:
-            data = codec.encode(
-                codec.Readings(
-                    starts=s.tolist(),
-                    durations=d.tolist(),
-                    values=values[a:b].tolist(),
-                    costs=None
-                    if ch.costs is None
-                    else [None if c == codec.ABSENT else c for c in ch.costs[a:b].tolist()],
-                    qualities=None if ch.qualities is None else ch.qualities[a:b],
-                )
-            )
-        out.append(PackedBlock(block_start, duration, b - a, data, end))
+        end = int(starts[b - 1] + durations[b - 1])
+        out.append(PackedBlock(block_start, int(block_ends[i]) - block_start, b - a, data, end))
     return out
 
 

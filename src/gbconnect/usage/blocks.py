@@ -28,6 +28,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
+import numpy as np
+from numpy.typing import NDArray
+
 VERSION = 1
 ABSENT = -(2**63)
 """Sentinel for a missing optional number (outside Int48, so never a real value)."""
@@ -113,6 +116,73 @@ def _check_optional(name: str, column: Sequence[object] | None, count: int) -> N
         raise BlockCodecError(f"{name} has {len(column)} entries for {count} readings")
 
 
+def _quality_bytes(qualities: Sequence[tuple[int, ...]]) -> bytes:
+    counts = array("B")
+    codes = array("H")
+    for q in qualities:
+        if len(q) > 255:
+            raise BlockCodecError("more than 255 ReadingQuality codes on one reading")
+        counts.append(len(q))
+        for code in q:
+            if not 0 <= code <= 0xFFFF:
+                raise BlockCodecError(f"ReadingQuality code {code} is not a UInt16")
+            codes.append(code)
+    if not _LITTLE:
+        codes.byteswap()
+    return counts.tobytes() + _U32.pack(len(codes)) + codes.tobytes()
+
+
+def encode_arrays(
+    starts: NDArray[np.int64],
+    durations: NDArray[np.int64],
+    values: NDArray[np.int64],
+    costs: NDArray[np.int64] | None = None,
+    qualities: Sequence[tuple[int, ...]] | None = None,
+    *,
+    regular: bool | None = None,
+) -> bytes:
+    """:func:`encode` for numpy columns (ABSENT marks a missing value or cost): the
+    same bytes, without a Python object per reading.
+
+    ``regular=True`` is the caller's word that the readings are contiguous with one
+    positive interval (it checked a whole series at once); the checks are skipped.
+    """
+    count = int(starts.size)
+    if durations.size != count or values.size != count:
+        raise BlockCodecError("starts, durations and values differ in length")
+    if costs is not None and costs.size != count:
+        raise BlockCodecError(f"costs has {costs.size} entries for {count} readings")
+    if qualities is not None and len(qualities) != count:
+        raise BlockCodecError(f"qualities has {len(qualities)} entries for {count} readings")
+    if regular is None:
+        if (durations < 0).any():
+            raise BlockCodecError("a reading has a negative duration")
+        steps = np.diff(starts)
+        if (steps <= 0).any():
+            raise BlockCodecError("reading starts are not strictly increasing")
+        regular = count > 0 and bool(
+            (durations == durations[0]).all() and (steps == durations[0]).all()
+        )
+    flags = 0
+    parts: list[bytes] = []
+    if count == 0:
+        parts.append(_REGULAR.pack(0, 0))
+    elif regular:
+        parts.append(_REGULAR.pack(int(starts[0]), int(durations[0])))
+    else:
+        flags |= FLAG_IRREGULAR
+        parts.append(starts.astype("<i8", copy=False).tobytes())
+        parts.append(durations.astype("<i8", copy=False).tobytes())
+    parts.append(values.astype("<i8", copy=False).tobytes())
+    if costs is not None:
+        flags |= FLAG_COST
+        parts.append(costs.astype("<i8", copy=False).tobytes())
+    if qualities is not None:
+        flags |= FLAG_QUALITY
+        parts.append(_quality_bytes(qualities))
+    return _HEAD.pack(VERSION, flags, count) + b"".join(parts)
+
+
 def encode(readings: Readings) -> bytes:
     """Pack ``readings``; starts must be strictly increasing (FB_4: unique by start)."""
     starts, durations = readings.starts, readings.durations
@@ -149,21 +219,7 @@ def encode(readings: Readings) -> bytes:
         parts.append(_i64(readings.costs))
     if readings.qualities is not None:
         flags |= FLAG_QUALITY
-        counts = array("B")
-        codes = array("H")
-        for q in readings.qualities:
-            if len(q) > 255:
-                raise BlockCodecError("more than 255 ReadingQuality codes on one reading")
-            counts.append(len(q))
-            for code in q:
-                if not 0 <= code <= 0xFFFF:
-                    raise BlockCodecError(f"ReadingQuality code {code} is not a UInt16")
-                codes.append(code)
-        if not _LITTLE:
-            codes.byteswap()
-        parts.append(counts.tobytes())
-        parts.append(_U32.pack(len(codes)))
-        parts.append(codes.tobytes())
+        parts.append(_quality_bytes(readings.qualities))
     for flag, column in (
         (FLAG_TOU, readings.tou),
         (FLAG_CPP, readings.cpp),
