@@ -143,8 +143,10 @@ def time_ingest(url: str, path: Path) -> tuple[float, int]:
 def peak_ingest_memory(url: str, path: Path) -> float:
     """Peak resident memory (MB) of ``gbconnect ingest PATH`` run as a child process."""
     subprocess.run(
-        [sys.executable, "-c", "from gbconnect.cli import main; main()"]
-        + ["--database-url", url, "ingest", str(path), "--customer", "bench"],
+        [
+            *(sys.executable, "-c", "from gbconnect.cli import main; main()"),
+            *("--database-url", url, "ingest", str(path), "--customer", "bench"),
+        ],
         check=True,
         stdout=subprocess.DEVNULL,
     )
