@@ -49,7 +49,7 @@ def postgres_url(postgres: PostgresServer) -> str:
 
 
 def _truncate(engine: Engine) -> None:
-    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} CASCADE"))
 

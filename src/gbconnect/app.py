@@ -12,11 +12,16 @@ from fastapi.templating import Jinja2Templates
 from prometheus_client import make_asgi_app
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.middleware.sessions import SessionMiddleware
 
 from gbconnect import __version__
+from gbconnect.api import routes as api_routes
 from gbconnect.config import Settings, get_settings
 from gbconnect.db import current_revision, head_revision, make_engine, make_sessionmaker
 from gbconnect.espi.times import iso
+from gbconnect.oauth import routes as oauth_routes
+from gbconnect.oauth.server import EspiAuthorizationServer
+from gbconnect.portal import views as portal_views
 from gbconnect.stats import store_counts
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "portal" / "templates"))
@@ -44,6 +49,19 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
     app.mount("/metrics", make_asgi_app())
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie="gbconnect_session",
+        max_age=8 * 3600,
+        same_site="lax",
+        https_only=settings.env == "production",
+    )
+    server = EspiAuthorizationServer(settings)
+    app.state.oauth = server
+    app.include_router(oauth_routes.build_router(settings, app.state.sessions, server, TEMPLATES))
+    app.include_router(portal_views.build_router(settings, app.state.sessions, TEMPLATES))
+    app.include_router(api_routes.build_router(settings, app.state.sessions))
 
     @app.get("/healthz", tags=["operations"])
     def health(session: Db) -> JSONResponse:

@@ -235,5 +235,7 @@ def demo(ctx: click.Context, host: str, port: int, customers: int, days: int) ->
     _run_server(settings, host, port)
 
 
+from gbconnect import cli_operator  # noqa: E402, F401  (registers its commands on main)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

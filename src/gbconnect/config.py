@@ -42,6 +42,21 @@ class Settings(BaseSettings):
     schema_dir: Path | None = None
     log_level: str = "INFO"
 
+    # -- OAuth (REQ.21 section 2; STANDARD.md section 2) --
+    #: Function blocks this Data Custodian offers; a requested scope must stay inside.
+    function_blocks: str = "1_3_4_5_8_10_12_13_14_15_16_18_19_31_32_33_35_37_39_40_41_44_51_53_57"
+    #: The scope a third party gets when it registers without naming one.
+    default_scope: str = (
+        "FB=1_3_4_5_8_10_12_13_14_15_16_18_19_31_32_35_37_39;"
+        "IntervalDuration=900_3600_86400;BlockDuration=daily;HistoryLength=13"
+    )
+    code_lifetime: int = Field(default=600, ge=30, le=3600)
+    access_token_lifetime: int = Field(default=3600, ge=60, le=86400 * 7)
+    refresh_token_lifetime: int = Field(default=365 * 86400, ge=3600)
+    #: Failed logins allowed per username (and per client address) in the window.
+    login_attempts: int = Field(default=5, ge=1)
+    login_window: int = Field(default=900, ge=1)
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
@@ -89,6 +104,30 @@ class Settings(BaseSettings):
             # Development only: a key for this process; sessions end with it.
             self.secret_key = secrets.token_urlsafe(32)
         return self
+
+    @model_validator(mode="after")
+    def _oauth_rules(self) -> Settings:
+        from gbconnect.espi import scope
+
+        parts = [p for p in self.function_blocks.replace(",", "_").split("_") if p.strip()]
+        if not parts or not all(p.strip().isdigit() for p in parts):
+            raise ValueError("GBCONNECT_FUNCTION_BLOCKS must be numbers joined by _ (1_3_4_5)")
+        try:
+            default = scope.parse(self.default_scope)
+        except scope.ScopeError as exc:
+            raise ValueError(f"GBCONNECT_DEFAULT_SCOPE: {exc}") from None
+        extra = default.function_blocks - self.supported_blocks
+        if extra:
+            raise ValueError(
+                "GBCONNECT_DEFAULT_SCOPE asks for function blocks not in "
+                f"GBCONNECT_FUNCTION_BLOCKS: {sorted(extra)}"
+            )
+        return self
+
+    @property
+    def supported_blocks(self) -> frozenset[int]:
+        """The function blocks offered (GBCONNECT_FUNCTION_BLOCKS)."""
+        return frozenset(int(p) for p in self.function_blocks.replace(",", "_").split("_") if p)
 
     @property
     def sqlalchemy_url(self) -> str:

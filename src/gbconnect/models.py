@@ -10,6 +10,14 @@ from gbconnect.customer.models import (
     ServiceLocation,
     agreement_usage_point,
 )
+from gbconnect.oauth.models import (
+    Authorization,
+    AuthorizationCode,
+    Subscription,
+    Token,
+    subscription_usage_point,
+)
+from gbconnect.registration.models import ApplicationInformation
 from gbconnect.usage.models import (
     ElectricPowerQualitySummary,
     IntervalBlock,
@@ -21,6 +29,9 @@ from gbconnect.usage.models import (
 )
 
 __all__ = [
+    "ApplicationInformation",
+    "Authorization",
+    "AuthorizationCode",
     "Customer",
     "CustomerAccount",
     "CustomerAgreement",
@@ -33,7 +44,10 @@ __all__ = [
     "ReadingType",
     "RetailCustomer",
     "ServiceLocation",
+    "Subscription",
+    "Token",
     "UsagePoint",
     "UsageSummary",
     "agreement_usage_point",
+    "subscription_usage_point",
 ]

@@ -1,0 +1,102 @@
+"""ESPI content for the Connect My Data resources of FB_3: ApplicationInformation,
+Authorization and ServiceStatus (espi.xsd element order is strict)."""
+
+from __future__ import annotations
+
+from gbconnect.config import Settings
+from gbconnect.espi.atom import ESPI, element, escape
+from gbconnect.oauth import models as om
+from gbconnect.registration import models as rm
+
+
+def _url(settings: Settings, path: str) -> str:
+    return f"{settings.base_url.rstrip('/')}{settings.resource_base.rstrip('/')}/{path}"
+
+
+def application_information(app: rm.ApplicationInformation, settings: Settings) -> str:
+    """espi.xsd ApplicationInformation. The client secret and registration access
+    token are never readable again after registration: those elements are empty."""
+    base = settings.base_url.rstrip("/")
+    parts = [
+        f'<ApplicationInformation xmlns="{ESPI}">',
+        element("dataCustodianId", settings.data_custodian_id),
+        element("dataCustodianApplicationStatus", app.data_custodian_status),
+        element("thirdPartyApplicationStatus", app.third_party_status),
+        element("thirdPartyApplicationType", app.application_type),
+        element("thirdPartyApplicationUse", app.application_use),
+        element("authorizationServerUri", base),
+        element("thirdPartyNotifyUri", app.notify_uri or ""),
+        element("authorizationServerAuthorizationEndpoint", f"{base}/oauth/authorize"),
+        element("authorizationServerTokenEndpoint", f"{base}/oauth/token"),
+        element("dataCustodianBulkRequestURI", _url(settings, f"Batch/Bulk/{app.bulk_id}")),
+        element("dataCustodianResourceEndpoint", _url(settings, "").rstrip("/")),
+        element("thirdPartyUserPortalScreenURI", app.portal_uri),
+        "<client_secret></client_secret>",
+        element("logo_uri", app.logo_uri),
+        element("client_name", app.client_name),
+        element("client_uri", app.client_uri),
+        *(element("redirect_uri", u) for u in app.redirect_uris),
+        element("client_id", app.client_id),
+        element("tos_uri", app.tos_uri),
+        element("policy_uri", app.policy_uri),
+        element("software_id", app.software_id or "gbconnect-registered"),
+        element("software_version", app.software_version or "1"),
+        element("client_id_issued_at", app.client_id_issued_at),
+        element("client_secret_expires_at", app.client_secret_expires_at),
+        *(element("contacts", c) for c in app.contacts or ()),
+        element("token_endpoint_auth_method", app.token_endpoint_auth_method),
+        *(element("scope", s) for s in app.scopes),
+        *(element("grant_types", g) for g in app.grant_types),
+        element("response_types", "code"),
+        element("registration_client_uri", _url(settings, f"ApplicationInformation/{app.id}")),
+        "<registration_access_token></registration_access_token>",
+        "</ApplicationInformation>",
+    ]
+    return "".join(parts)
+
+
+def _period(name: str, start: int | None, duration: int | None) -> str:
+    if start is None:
+        return ""
+    return f"<{name}><duration>{duration or 0}</duration><start>{start}</start></{name}>"
+
+
+def authorization(auth: om.Authorization, settings: Settings) -> str:
+    """espi.xsd Authorization. "Until revoked" is an authorizedPeriod of duration 0
+    (no end), as OpenESPI and PG&E write it."""
+    if auth.token_class == om.CLIENT:
+        resource = _url(settings, f"Batch/Bulk/{auth.application.bulk_id}")
+    elif auth.subscription is not None:
+        resource = _url(settings, f"Batch/Subscription/{auth.subscription.id}")
+    else:
+        resource = _url(settings, f"Authorization/{auth.id}")
+    customer = (
+        _url(settings, f"RetailCustomer/{auth.retail_customer_id}")
+        if auth.retail_customer_id is not None
+        else None
+    )
+    return "".join(
+        [
+            f'<Authorization xmlns="{ESPI}">',
+            _period("authorizedPeriod", auth.authorized_start, auth.authorized_duration),
+            _period("publishedPeriod", auth.published_start, auth.published_duration),
+            element("status", auth.status),
+            element("expires_at", auth.expires_at or 0),
+            element("grant_type", auth.grant_type),
+            element("scope", auth.scope),
+            element("token_type", "Bearer"),
+            element("resourceURI", resource),
+            element("authorizationURI", _url(settings, f"Authorization/{auth.id}")),
+            element("customerResourceURI", customer),
+            "</Authorization>",
+        ]
+    )
+
+
+def service_status(up: bool = True) -> str:
+    """espi.xsd ServiceStatus: currentStatus 1 when the service is up."""
+    status = 1 if up else 0
+    return f'<ServiceStatus xmlns="{ESPI}"><currentStatus>{status}</currentStatus></ServiceStatus>'
+
+
+__all__ = ["application_information", "authorization", "escape", "service_status"]

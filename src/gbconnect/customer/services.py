@@ -1,0 +1,78 @@
+"""Customer accounts: passwords (argon2id, RFC 9106) and login checks.
+
+The login here is the one the portals use. A customer without a password (imported
+data, not yet enrolled) cannot log in.
+"""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gbconnect.customer.models import RetailCustomer
+
+_HASHER = PasswordHasher()
+# A hash to verify against when the username is unknown, so that the answer takes
+# the same time whether or not the account exists.
+_DUMMY = _HASHER.hash("not a password of anyone")
+
+MIN_PASSWORD = 10
+
+
+class CustomerError(ValueError):
+    """Customer data that cannot be accepted."""
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise CustomerError(f"the password needs at least {MIN_PASSWORD} characters")
+    return _HASHER.hash(password)
+
+
+def find_customer(session: Session, username: str) -> RetailCustomer | None:
+    return session.scalars(
+        select(RetailCustomer).where(RetailCustomer.username == username.strip())
+    ).one_or_none()
+
+
+def create_customer(
+    session: Session,
+    username: str,
+    password: str | None,
+    name: str | None = None,
+    email: str | None = None,
+) -> RetailCustomer:
+    """A new RetailCustomer; an existing username gets the password set instead
+    (imported customers enrol this way)."""
+    username = username.strip()
+    if not username or len(username) > 128 or any(c.isspace() for c in username):
+        raise CustomerError("a username is 1 to 128 characters without spaces")
+    customer = find_customer(session, username)
+    if customer is None:
+        customer = RetailCustomer(username=username)
+        session.add(customer)
+    if password is not None:
+        customer.password_hash = hash_password(password)
+    if name is not None:
+        customer.name = name
+    if email is not None:
+        customer.email = email
+    session.flush()
+    return customer
+
+
+def authenticate(session: Session, username: str, password: str) -> RetailCustomer | None:
+    """The customer whose credentials these are, or None (same time either way)."""
+    customer = find_customer(session, username) if username and len(username) <= 128 else None
+    stored = customer.password_hash if customer is not None else None
+    try:
+        _HASHER.verify(stored or _DUMMY, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return None
+    if customer is None or stored is None:
+        return None
+    if _HASHER.check_needs_rehash(stored):
+        customer.password_hash = _HASHER.hash(password)
+    return customer

@@ -1,0 +1,182 @@
+"""What the consent page shows and how the customer's choices narrow the scope.
+
+The requested scope is explained in data groups a customer understands; unticking a
+group removes its function blocks (REQ.21 section 5 numbering, STANDARD.md section 5).
+The customer may narrow (groups, services, history, end date) and never widen:
+:func:`narrowed_scope` only ever removes.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gbconnect.customer.models import CustomerAgreement, RetailCustomer, agreement_usage_point
+from gbconnect.espi import scope as espi_scope
+from gbconnect.oauth.services import GrantError
+from gbconnect.usage.models import UsagePoint
+
+
+@dataclass(frozen=True)
+class DataGroup:
+    key: str
+    label: str
+    blocks: frozenset[int]
+
+
+GROUPS = (
+    DataGroup("electric", "Electricity usage, interval by interval", frozenset({5, 6, 7, 8, 9})),
+    DataGroup("gas", "Natural gas usage", frozenset({10})),
+    DataGroup("water", "Water usage", frozenset({11})),
+    DataGroup("cost", "What each interval cost", frozenset({12})),
+    DataGroup("billing", "Bills and billing summaries", frozenset({15, 16, 26, 27, 28})),
+    DataGroup("quality", "Power quality summaries", frozenset({17})),
+    DataGroup(
+        "account",
+        "Account details: your name, address, accounts and meters",
+        frozenset(range(46, 51)) | frozenset(range(51, 72)),
+    ),
+)
+_METERING = frozenset({4, 18, 19, 29})  # kept while any usage group is kept
+_USAGE = frozenset({5, 6, 7, 8, 9, 10, 11})
+SERVICE_KINDS = {0: "Electricity", 1: "Natural gas", 2: "Water"}
+
+
+def groups_of(scope: espi_scope.Scope) -> list[DataGroup]:
+    """The data groups a scope asks for."""
+    blocks = scope.function_blocks
+    return [g for g in GROUPS if g.blocks & blocks]
+
+
+def interval_labels(scope: espi_scope.Scope) -> list[str]:
+    out = []
+    for value in scope.get("IntervalDuration") or ():
+        v = value.lower()
+        if v.isdigit():
+            seconds = int(v)
+            if seconds % 86400 == 0:
+                out.append("daily" if seconds == 86400 else f"{seconds // 86400}-day")
+            elif seconds % 3600 == 0:
+                out.append("hourly" if seconds == 3600 else f"{seconds // 3600}-hour")
+            else:
+                out.append(f"{seconds // 60}-minute")
+        else:
+            out.append(v)
+    return out
+
+
+def history_choices(scope: espi_scope.Scope) -> list[tuple[int, str]]:
+    """(HistoryLength value, label) from the requested one down, never longer."""
+    asked = scope.history_length
+    if asked is None:
+        return []
+    in_seconds = asked > espi_scope.HISTORY_SECONDS_THRESHOLD
+    months = round(asked / 2_629_746) if in_seconds else asked
+    choices = [(asked, f"{months} months" if months != 1 else "1 month")]
+    for m in (12, 6, 3, 1):
+        if m < months:
+            value = m * 2_629_746 if in_seconds else m
+            choices.append((value, f"{m} months" if m != 1 else "1 month"))
+    return choices
+
+
+def narrowed_scope(
+    scope: espi_scope.Scope, kept_groups: set[str], history: int | None
+) -> espi_scope.Scope:
+    """The granted scope: unticked groups' blocks removed, history shortened."""
+    removed: set[int] = set()
+    for g in groups_of(scope):
+        if g.key not in kept_groups:
+            removed |= g.blocks
+    blocks = set(scope.function_blocks) - removed
+    if not blocks & _USAGE:
+        blocks -= _METERING
+    if not blocks & (_USAGE | {15, 16, 17} | set(range(46, 72))):
+        raise GrantError("choose at least one kind of data to share")
+    allowed_history = {value for value, _ in history_choices(scope)}
+    if history is not None and history not in allowed_history:
+        raise GrantError("choose one of the offered history lengths")
+    return espi_scope.narrow(scope, function_blocks=blocks, history=history)
+
+
+@dataclass
+class ServiceChoice:
+    """A service agreement (or "other services") and its usage points."""
+
+    label: str
+    usage_points: list[tuple[int, str]]
+
+
+def service_choices(session: Session, customer: RetailCustomer) -> list[ServiceChoice]:
+    """The customer's usage points grouped by service agreement (PG&E's Service IDs)."""
+    ups = list(
+        session.scalars(
+            select(UsagePoint)
+            .where(UsagePoint.retail_customer_id == customer.id)
+            .order_by(UsagePoint.id)
+        )
+    )
+    labels = {
+        up.id: f"{SERVICE_KINDS.get(up.service_kind, 'Service')}"
+        + (f" · {up.title}" if up.title else "")
+        for up in ups
+    }
+    agreements = list(
+        session.scalars(
+            select(CustomerAgreement)
+            .where(CustomerAgreement.retail_customer_id == customer.id)
+            .order_by(CustomerAgreement.id)
+        )
+    )
+    links = session.execute(
+        select(
+            agreement_usage_point.c.customer_agreement_id, agreement_usage_point.c.usage_point_id
+        ).where(agreement_usage_point.c.customer_agreement_id.in_([a.id for a in agreements]))
+    ).all()
+    placed: set[int] = set()
+    out = []
+    for a in agreements:
+        ids = [u for aid, u in links if aid == a.id and u in labels]
+        if ids:
+            name = a.name or a.title or "Service agreement"
+            if a.agreement_id:
+                name += f" (service ID {a.agreement_id})"
+            out.append(ServiceChoice(name, [(u, labels[u]) for u in ids]))
+            placed.update(ids)
+    rest = [(up.id, labels[up.id]) for up in ups if up.id not in placed]
+    if rest:
+        out.append(ServiceChoice("Other services", rest))
+    return out
+
+
+def parse_end(kind: str | None, text: str | None, today: date) -> int | None:
+    """The authorization's end: None for "until I revoke", else the end of the chosen
+    day (UTC) for a date after today."""
+    if kind in (None, "", "revoke"):
+        return None
+    if kind != "date":
+        raise GrantError("choose when the authorization ends")
+    try:
+        day = date.fromisoformat((text or "").strip())
+    except ValueError:
+        raise GrantError("the end date must be a date (YYYY-MM-DD)") from None
+    if day <= today:
+        raise GrantError("the end date must be after today")
+    if day.year > today.year + 100:
+        raise GrantError("the end date is too far away")
+    return calendar.timegm(day.timetuple()) + 86400
+
+
+def default_end(scope: espi_scope.Scope) -> str | None:
+    """The third party's PreferredAuthEndDate as a date, for the form's default."""
+    preferred = scope.number("PreferredAuthEndDate")
+    if preferred is None:
+        return None
+    try:
+        return datetime.fromtimestamp(preferred, UTC).date().isoformat()
+    except (OverflowError, OSError, ValueError):
+        return None

@@ -1,0 +1,437 @@
+"""The authorization server: Authlib's OAuth 2.0 core with ESPI's rules.
+
+- RFC 6749 authorization_code (with PKCE, RFC 7636, S256 only: required of public
+  clients, accepted from confidential ones), refresh_token (rotated: the old refresh
+  token dies at once; access tokens issued before live until they expire, as GBA
+  OAD013 now reads) and client_credentials (scope ``FB=34_35``);
+- RFC 7009 revocation and RFC 7662 introspection;
+- ESPI token responses carry ``resourceURI`` and ``authorizationURI`` (REQ.21 2.x).
+
+Authlib calls are synchronous; :mod:`gbconnect.oauth.routes` runs them in the thread
+pool with a database session set in :data:`CURRENT_SESSION` for the call.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from typing import Any, ClassVar
+
+from authlib.oauth2 import rfc6749
+from authlib.oauth2.rfc6749 import AuthorizationServer, ClientMixin, TokenMixin, grants
+from authlib.oauth2.rfc6749.errors import InvalidRequestError, InvalidScopeError
+from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.responses import JSONResponse, Response
+
+from gbconnect.config import Settings
+from gbconnect.customer.models import RetailCustomer
+from gbconnect.espi import scope as espi_scope
+from gbconnect.oauth import models as om
+from gbconnect.oauth import services
+from gbconnect.oauth.secrets import digest, matches
+from gbconnect.registration import models as rm
+from gbconnect.resource import now
+
+CURRENT_SESSION: ContextVar[Session] = ContextVar("gbconnect_oauth_session")
+
+
+def _session() -> Session:
+    return CURRENT_SESSION.get()
+
+
+# -- model adapters -----------------------------------------------------------------------
+
+
+class Client(ClientMixin):  # type: ignore[misc]
+    """An ApplicationInformation seen as an OAuth client."""
+
+    def __init__(self, app: rm.ApplicationInformation) -> None:
+        self.app = app
+        self.client_id = app.client_id
+
+    def get_client_id(self) -> str:
+        return self.app.client_id
+
+    def get_default_redirect_uri(self) -> str | None:
+        return self.app.redirect_uris[0] if self.app.redirect_uris else None
+
+    def get_allowed_scope(self, scope: str | None) -> str | None:
+        """The requested scope when it falls within a registered one (the first
+        registered scope when none is asked); None otherwise."""
+        if not scope:
+            return self.app.scopes[0] if self.app.scopes else None
+        try:
+            asked = espi_scope.parse(scope)
+        except espi_scope.ScopeError:
+            return None
+        for registered in self.app.scopes:
+            if asked.within(espi_scope.parse(registered)):
+                return str(asked)
+        return None
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        """Exact string match (RFC 6749 section 3.1.2.3; no prefix matching)."""
+        return redirect_uri in self.app.redirect_uris
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        return matches(client_secret, self.app.client_secret_hash)
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        if self.app.is_public:
+            return method == "none"
+        return method in ("client_secret_basic", "client_secret_post")
+
+    def check_response_type(self, response_type: str) -> bool:
+        return response_type in self.app.response_types
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type in self.app.grant_types
+
+
+class CodeRecord(rfc6749.AuthorizationCodeMixin):  # type: ignore[misc]
+    def __init__(self, row: om.AuthorizationCode) -> None:
+        self.row = row
+
+    def get_redirect_uri(self) -> str | None:
+        return self.row.redirect_uri or None
+
+    def get_scope(self) -> str:
+        return self.row.scope
+
+
+class TokenRecord(TokenMixin):  # type: ignore[misc]
+    def __init__(self, row: om.Token) -> None:
+        self.row = row
+
+    def check_client(self, client: Client) -> bool:
+        return self.row.application_id == client.app.id
+
+    def get_scope(self) -> str:
+        return self.row.scope
+
+    def get_expires_in(self) -> int:
+        if self.row.expires_at is None:
+            return 0
+        return max(0, self.row.expires_at - self.row.issued_at)
+
+    def is_expired(self) -> bool:
+        return self.row.expires_at is not None and now() >= self.row.expires_at
+
+    def is_revoked(self) -> bool:
+        return self.row.revoked_at is not None
+
+    def get_user(self) -> RetailCustomer | None:
+        auth = self.row.authorization
+        if auth is None or auth.retail_customer_id is None:
+            return None
+        return _session().get(RetailCustomer, auth.retail_customer_id)
+
+    def get_client(self) -> Client | None:
+        app = self.row.application
+        return Client(app) if app is not None else None
+
+
+# -- grants -------------------------------------------------------------------------------
+
+_CONFIDENTIAL = ["client_secret_basic", "client_secret_post"]
+
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
+    """RFC 6749 section 4.1 with ESPI's consent: the code carries the Authorization
+    the customer just created and the scope the customer granted."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = [*_CONFIDENTIAL, "none"]
+
+    def save_authorization_code(self, code: str, request: Any) -> None:
+        consent = request.consent
+        t = now()
+        settings: Settings = self.server.settings
+        _session().add(
+            om.AuthorizationCode(
+                code_hash=digest(code),
+                application_id=request.client.app.id,
+                authorization_id=consent.authorization_id,
+                retail_customer_id=request.user.id,
+                redirect_uri=request.payload.redirect_uri or "",
+                scope=consent.scope,
+                code_challenge=request.payload.data.get("code_challenge"),
+                code_challenge_method=request.payload.data.get("code_challenge_method"),
+                issued_at=t,
+                expires_at=t + settings.code_lifetime,
+            )
+        )
+        _session().flush()
+
+    def query_authorization_code(self, code: str, client: Client) -> CodeRecord | None:
+        session = _session()
+        row = session.scalars(
+            select(om.AuthorizationCode).where(
+                om.AuthorizationCode.code_hash == digest(code),
+                om.AuthorizationCode.application_id == client.app.id,
+            )
+        ).one_or_none()
+        if row is None:
+            return None
+        if row.used_at is not None:
+            # RFC 6749 section 4.1.2: a code used twice revokes what it issued.
+            services.revoke_tokens(session, om.Token.code_id == row.id)
+            return None
+        if now() >= row.expires_at:
+            return None
+        auth = session.get(om.Authorization, row.authorization_id)
+        if auth is None or not auth.is_active(now()):
+            return None
+        return CodeRecord(row)
+
+    def delete_authorization_code(self, authorization_code: CodeRecord) -> None:
+        authorization_code.row.used_at = now()  # kept to detect reuse
+        _session().flush()
+
+    def authenticate_user(self, authorization_code: CodeRecord) -> RetailCustomer | None:
+        return _session().get(RetailCustomer, authorization_code.row.retail_customer_id)
+
+
+class S256CodeChallenge(CodeChallenge):  # type: ignore[misc]
+    """RFC 7636 with ``S256`` only; public clients must use it."""
+
+    SUPPORTED_CODE_CHALLENGE_METHOD: ClassVar[list[str]] = ["S256"]
+    DEFAULT_CODE_CHALLENGE_METHOD = "S256"
+
+    def validate_code_challenge(self, grant: Any, redirect_uri: str) -> None:
+        data = grant.request.payload.data
+        challenge = data.get("code_challenge")
+        if challenge and data.get("code_challenge_method") != "S256":
+            raise InvalidRequestError("code_challenge_method must be S256")
+        if not challenge and grant.request.client.app.is_public:
+            raise InvalidRequestError("public clients must send a code_challenge (PKCE, S256)")
+        super().validate_code_challenge(grant, redirect_uri)
+
+    def get_authorization_code_challenge(self, authorization_code: CodeRecord) -> str | None:
+        return authorization_code.row.code_challenge
+
+    def get_authorization_code_challenge_method(self, authorization_code: CodeRecord) -> str | None:
+        return authorization_code.row.code_challenge_method
+
+
+class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
+    """RFC 6749 section 6 with rotation (RFC 9700 section 4.14.2)."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = [*_CONFIDENTIAL, "none"]
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def authenticate_refresh_token(self, refresh_token: str) -> TokenRecord | None:
+        row = services.find_token(_session(), refresh_token, kind="refresh")
+        if row is None or not services.token_is_usable(_session(), row, now()):
+            return None
+        return TokenRecord(row)
+
+    def authenticate_user(self, refresh_token: TokenRecord) -> RetailCustomer | None:
+        return refresh_token.get_user()
+
+    def revoke_old_credential(self, refresh_token: TokenRecord) -> None:
+        refresh_token.row.revoked_at = now()
+        _session().flush()
+
+    def _validate_token_scope(self, token: TokenRecord) -> None:
+        asked = self.request.payload.scope
+        if not asked:
+            return
+        try:
+            if espi_scope.parse(asked).within(espi_scope.parse(token.get_scope())):
+                return
+        except espi_scope.ScopeError:
+            pass
+        raise InvalidScopeError()
+
+
+class ClientCredentialsGrant(grants.ClientCredentialsGrant):  # type: ignore[misc]
+    TOKEN_ENDPOINT_AUTH_METHODS = _CONFIDENTIAL
+
+
+# -- endpoints ----------------------------------------------------------------------------
+
+
+class Revocation(RevocationEndpoint):  # type: ignore[misc]
+    """RFC 7009. Revoking a refresh token also ends the access tokens of its grant
+    (section 2.1); revoking a token does not revoke the Authorization itself."""
+
+    CLIENT_AUTH_METHODS: ClassVar[list[str]] = [*_CONFIDENTIAL, "none"]
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> TokenRecord | None:
+        row = services.find_token(_session(), token_string)
+        if row is None or row.token_class not in (om.CUSTOMER, om.CLIENT):
+            return None
+        return TokenRecord(row)
+
+    def revoke_token(self, token: TokenRecord, request: Any) -> None:
+        row = token.row
+        row.revoked_at = row.revoked_at or now()
+        if row.kind == "refresh" and row.authorization_id is not None:
+            services.revoke_tokens(_session(), om.Token.authorization_id == row.authorization_id)
+        _session().flush()
+
+
+class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
+    """RFC 7662: a third party may introspect its own tokens."""
+
+    CLIENT_AUTH_METHODS: ClassVar[list[str]] = [*_CONFIDENTIAL, "none"]
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> TokenRecord | None:
+        row = services.find_token(_session(), token_string)
+        return TokenRecord(row) if row is not None else None
+
+    def check_permission(self, token: TokenRecord, client: Client, request: Any) -> bool:
+        return token.check_client(client)
+
+    def introspect_token(self, token: TokenRecord) -> dict[str, Any]:
+        row = token.row
+        if not services.token_is_usable(_session(), row, now()):
+            return {"active": False}
+        server: EspiAuthorizationServer = self.server
+        body: dict[str, Any] = {
+            "active": True,
+            "client_id": row.application.client_id if row.application else None,
+            "scope": row.scope,
+            "token_type": "Bearer" if row.kind == "access" else "refresh_token",
+            "iat": row.issued_at,
+        }
+        if row.expires_at is not None:
+            body["exp"] = row.expires_at
+        if row.authorization_id is not None:
+            body["authorizationURI"] = server.resource_url(f"Authorization/{row.authorization_id}")
+        return body
+
+
+# -- the server ---------------------------------------------------------------------------
+
+
+class EspiAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
+    """Authlib's server wired to our store, token classes and ESPI responses."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self.settings = settings
+        self.register_token_generator("default", self._generate_token)
+        self.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True)])
+        self.register_grant(RefreshTokenGrant)
+        self.register_grant(ClientCredentialsGrant)
+        self.register_endpoint(Revocation)
+        self.register_endpoint(Introspection)
+
+    def resource_url(self, path: str) -> str:
+        s = self.settings
+        return f"{s.base_url.rstrip('/')}{s.resource_base.rstrip('/')}/{path}"
+
+    # Authlib hooks -------------------------------------------------------------------
+
+    def query_client(self, client_id: str) -> Client | None:
+        if not client_id or len(client_id) > 64:
+            return None
+        app = (
+            _session()
+            .scalars(
+                select(rm.ApplicationInformation).where(
+                    rm.ApplicationInformation.client_id == client_id
+                )
+            )
+            .one_or_none()
+        )
+        if app is None or app.data_custodian_status in (rm.ON_HOLD, rm.REVOKED):
+            return None
+        return Client(app)
+
+    def validate_requested_scope(self, scope: str | None) -> None:
+        """A readable scope inside the function blocks this utility offers."""
+        if not scope:
+            return
+        try:
+            parsed = espi_scope.parse(scope)
+        except espi_scope.ScopeError as exc:
+            raise InvalidScopeError(str(exc)) from None
+        if not parsed.function_blocks <= self.settings.supported_blocks:
+            raise InvalidScopeError("the scope asks for function blocks not offered")
+
+    def _generate_token(
+        self,
+        grant_type: str,
+        client: Client,
+        user: Any = None,
+        scope: str | None = None,
+        expires_in: int | None = None,
+        include_refresh_token: bool = True,
+    ) -> dict[str, Any]:
+        # Values are made in save_token, which knows the grant; here only the shape.
+        token: dict[str, Any] = {
+            "token_type": "Bearer",
+            "expires_in": expires_in or self.settings.access_token_lifetime,
+            "scope": services.CLIENT_SCOPE if grant_type == "client_credentials" else scope,
+        }
+        if include_refresh_token and grant_type != "client_credentials":
+            token["refresh_token"] = None
+        return token
+
+    def save_token(self, token: dict[str, Any], request: Any) -> None:
+        """Store the hashes, link the tokens to their Authorization and add ESPI's
+        ``resourceURI`` and ``authorizationURI`` to the response (REQ.21 2.x)."""
+        session = _session()
+        client: Client = request.client
+        grant_type = request.payload.grant_type
+        code_id = None
+        if grant_type == "authorization_code":
+            auth = session.get(om.Authorization, request.authorization_code.row.authorization_id)
+            code_id = request.authorization_code.row.id
+        elif grant_type == "refresh_token":
+            auth = request.refresh_token.row.authorization
+        else:
+            auth = services.client_authorization(session, client.app)
+        assert auth is not None
+        token_class = om.CLIENT if grant_type == "client_credentials" else om.CUSTOMER
+        value, access = services.issue_token(
+            session,
+            kind="access",
+            token_class=token_class,
+            application_id=client.app.id,
+            authorization_id=auth.id,
+            scope=token["scope"],
+            lifetime=token["expires_in"],
+            code_id=code_id,
+        )
+        token["access_token"] = value
+        if "refresh_token" in token:
+            refresh, _ = services.issue_token(
+                session,
+                kind="refresh",
+                token_class=token_class,
+                application_id=client.app.id,
+                authorization_id=auth.id,
+                scope=token["scope"],
+                lifetime=self.settings.refresh_token_lifetime,
+                code_id=code_id,
+            )
+            token["refresh_token"] = refresh
+        auth.expires_at = access.expires_at
+        if token_class == om.CLIENT:
+            token["resourceURI"] = self.resource_url(f"Batch/Bulk/{client.app.bulk_id}")
+        elif auth.subscription is not None:
+            token["resourceURI"] = self.resource_url(f"Batch/Subscription/{auth.subscription.id}")
+        token["authorizationURI"] = self.resource_url(f"Authorization/{auth.id}")
+        session.flush()
+
+    def create_oauth2_request(self, request: Any) -> Any:
+        return request  # already an OAuth2Request made by our adapter
+
+    def create_json_request(self, request: Any) -> Any:
+        return request
+
+    def handle_response(self, status: int, body: Any, headers: Any) -> Response:
+        header_map = dict(headers)
+        if isinstance(body, dict):
+            header_map.pop("Content-Type", None)
+            return JSONResponse(body, status_code=status, headers=header_map)
+        return Response(body or b"", status_code=status, headers=header_map)
+
+    def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
+        return None

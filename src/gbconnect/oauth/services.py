@@ -1,0 +1,276 @@
+"""Grants and tokens: creating, finding and revoking them (REQ.21 Authorization, FB_3).
+
+Services take a session and return model objects or None; they raise typed errors for
+invalid input and never build HTTP responses (DESIGN.md habits).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from gbconnect.config import Settings
+from gbconnect.customer.models import RetailCustomer
+from gbconnect.espi import scope as espi_scope
+from gbconnect.oauth import models as om
+from gbconnect.oauth.secrets import digest, new_secret
+from gbconnect.registration import models as rm
+from gbconnect.resource import now
+from gbconnect.usage.models import UsagePoint
+
+CLIENT_SCOPE = "FB=34_35"
+"""The scope of a client access token (bulk; STANDARD.md section 2)."""
+
+
+class GrantError(ValueError):
+    """A grant that cannot be made as asked (unknown usage point, bad period, ...)."""
+
+
+def issue_token(
+    session: Session,
+    *,
+    kind: str,
+    token_class: str,
+    application_id: int | None,
+    authorization_id: int | None,
+    scope: str,
+    lifetime: int | None,
+    code_id: int | None = None,
+) -> tuple[str, om.Token]:
+    """A new token; returns its value (shown once) and the stored row (hash only)."""
+    value = new_secret()
+    t = now()
+    row = om.Token(
+        token_hash=digest(value),
+        kind=kind,
+        token_class=token_class,
+        application_id=application_id,
+        authorization_id=authorization_id,
+        scope=scope,
+        issued_at=t,
+        expires_at=None if lifetime is None else t + lifetime,
+        code_id=code_id,
+    )
+    session.add(row)
+    session.flush()
+    return value, row
+
+
+def find_token(session: Session, value: str | None, kind: str | None = None) -> om.Token | None:
+    """The stored token whose value is ``value`` (any state), or None."""
+    if not value or len(value) > 512:
+        return None
+    stmt = select(om.Token).where(om.Token.token_hash == digest(value))
+    if kind is not None:
+        stmt = stmt.where(om.Token.kind == kind)
+    return session.scalars(stmt).one_or_none()
+
+
+def token_is_usable(session: Session, token: om.Token, at: int) -> bool:
+    """Live, its application neither held nor revoked, its authorization active."""
+    if not token.is_live(at):
+        return False
+    app = token.application
+    if app is not None and app.data_custodian_status in (rm.ON_HOLD, rm.REVOKED):
+        return token.token_class == om.REGISTRATION and app.data_custodian_status == rm.ON_HOLD
+    auth = token.authorization
+    return auth is None or auth.is_active(at)
+
+
+def revoke_tokens(session: Session, *conditions: object) -> None:
+    session.execute(
+        update(om.Token)
+        .where(om.Token.revoked_at.is_(None), *conditions)  # type: ignore[arg-type]
+        .values(revoked_at=now())
+    )
+
+
+def revoke_authorization(session: Session, auth: om.Authorization, by: str) -> None:
+    """Revoke a grant at once: status 0 and every token of it dead (REQ.21 FB_3;
+    the next API call with any of its tokens fails)."""
+    t = now()
+    auth.status = om.REVOKED
+    auth.revoked_at = t
+    auth.revoked_by = by
+    auth.updated = t
+    revoke_tokens(session, om.Token.authorization_id == auth.id)
+    session.flush()
+
+
+def customer_usage_points(session: Session, customer: RetailCustomer) -> list[UsagePoint]:
+    return list(
+        session.scalars(
+            select(UsagePoint)
+            .where(UsagePoint.retail_customer_id == customer.id)
+            .order_by(UsagePoint.id)
+        )
+    )
+
+
+@dataclass
+class GrantRequest:
+    """What the customer chose on the consent page (or the operator, offline)."""
+
+    scope: espi_scope.Scope
+    usage_point_ids: Sequence[int]
+    end: int | None  # None: until revoked
+    start: int | None = None
+
+
+def grant_customer_authorization(
+    session: Session,
+    settings: Settings,
+    app: rm.ApplicationInformation,
+    customer: RetailCustomer,
+    request: GrantRequest,
+    *,
+    grant_type: str = "authorization_code",
+    offline: bool = False,
+) -> om.Authorization:
+    """Create the Authorization and Subscription of a customer grant.
+
+    A customer who authorizes the same third party again replaces the old grant: its
+    Authorization is revoked with its tokens. The published period starts
+    HistoryLength before now (REQ.21 scope HistoryLength).
+    """
+    owned = {up.id for up in customer_usage_points(session, customer)}
+    chosen = list(dict.fromkeys(request.usage_point_ids))
+    if not chosen:
+        raise GrantError("choose at least one service to share")
+    foreign = [i for i in chosen if i not in owned]
+    if foreign:
+        raise GrantError("a chosen service does not belong to this customer")
+    t = now()
+    start = request.start if request.start is not None else t
+    if request.end is not None and request.end <= start:
+        raise GrantError("the authorization must end after it starts")
+    history = request.scope.history_seconds()
+    for old in session.scalars(
+        select(om.Authorization).where(
+            om.Authorization.application_id == app.id,
+            om.Authorization.retail_customer_id == customer.id,
+            om.Authorization.status == om.ACTIVE,
+        )
+    ):
+        revoke_authorization(session, old, "replaced")
+    auth = om.Authorization(
+        application_id=app.id,
+        retail_customer_id=customer.id,
+        status=om.ACTIVE,
+        grant_type=grant_type,
+        token_class=om.CUSTOMER,
+        scope=str(request.scope),
+        authorized_start=start,
+        authorized_duration=None if request.end is None else request.end - start,
+        published_start=None if history is None else t - history,
+        published_duration=None if history is None else history,
+        offline=offline,
+        title=f"{app.client_name} for {customer.username}"[:256],
+        published=t,
+        updated=t,
+    )
+    session.add(auth)
+    session.flush()
+    sub = om.Subscription(
+        authorization_id=auth.id,
+        retail_customer_id=customer.id,
+        application_id=app.id,
+        published=t,
+        updated=t,
+    )
+    session.add(sub)
+    session.flush()
+    session.execute(
+        om.subscription_usage_point.insert(),
+        [{"subscription_id": sub.id, "usage_point_id": i} for i in chosen],
+    )
+    return auth
+
+
+def client_authorization(session: Session, app: rm.ApplicationInformation) -> om.Authorization:
+    """The Authorization behind a third party's client_credentials tokens (one per
+    third party, reused; REQ.21: client tokens get Authorization resources too)."""
+    auth = session.scalars(
+        select(om.Authorization).where(
+            om.Authorization.application_id == app.id,
+            om.Authorization.token_class == om.CLIENT,
+            om.Authorization.status == om.ACTIVE,
+        )
+    ).first()
+    if auth is None:
+        t = now()
+        auth = om.Authorization(
+            application_id=app.id,
+            retail_customer_id=None,
+            status=om.ACTIVE,
+            grant_type="client_credentials",
+            token_class=om.CLIENT,
+            scope=CLIENT_SCOPE,
+            authorized_start=t,
+            authorized_duration=None,
+            published_start=None,
+            published_duration=None,
+            title=f"{app.client_name} (client access)"[:256],
+            published=t,
+            updated=t,
+        )
+        session.add(auth)
+        session.flush()
+    return auth
+
+
+def subscription_usage_point_ids(session: Session, subscription_id: int) -> list[int]:
+    return list(
+        session.scalars(
+            select(om.subscription_usage_point.c.usage_point_id).where(
+                om.subscription_usage_point.c.subscription_id == subscription_id
+            )
+        )
+    )
+
+
+def authorizations_of(
+    session: Session, application_id: int | None = None, customer_id: int | None = None
+) -> list[om.Authorization]:
+    stmt = select(om.Authorization).order_by(om.Authorization.published, om.Authorization.id)
+    if application_id is not None:
+        stmt = stmt.where(om.Authorization.application_id == application_id)
+    if customer_id is not None:
+        stmt = stmt.where(om.Authorization.retail_customer_id == customer_id)
+    return list(session.scalars(stmt))
+
+
+def expire_authorizations(session: Session, at: int) -> int:
+    """Authorizations whose period has ended: their tokens die (REQ.21 authorizedPeriod).
+    Access checks already refuse them (:meth:`Authorization.is_active`); this ends the
+    tokens too so that introspection and listings agree."""
+    ended = list(
+        session.scalars(
+            select(om.Authorization).where(
+                om.Authorization.status == om.ACTIVE,
+                om.Authorization.authorized_duration.is_not(None),
+                om.Authorization.authorized_start + om.Authorization.authorized_duration <= at,
+            )
+        )
+    )
+    for auth in ended:
+        revoke_tokens(session, om.Token.authorization_id == auth.id)
+    return len(ended)
+
+
+__all__ = [
+    "CLIENT_SCOPE",
+    "GrantError",
+    "GrantRequest",
+    "client_authorization",
+    "customer_usage_points",
+    "expire_authorizations",
+    "find_token",
+    "grant_customer_authorization",
+    "issue_token",
+    "revoke_authorization",
+    "token_is_usable",
+]

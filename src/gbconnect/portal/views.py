@@ -1,0 +1,94 @@
+"""Customer sign-in and sign-out: the utility's own login, used by the consent page
+and, later, by the customer portal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from gbconnect.config import Settings
+from gbconnect.customer.services import authenticate
+from gbconnect.oauth.starlette import FormTooLarge, read_form
+from gbconnect.portal.security import LoginThrottle, csrf_ok, csrf_token, log_in, safe_next
+
+
+def build_router(
+    settings: Settings, sessions: sessionmaker[Session], templates: Jinja2Templates
+) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+    throttle = LoginThrottle(settings.login_attempts, settings.login_window)
+
+    def page(request: Request, status: int = 200, **context: Any) -> Response:
+        context.setdefault("error", None)
+        context.setdefault("username", "")
+        context["csrf"] = csrf_token(request)
+        context["next"] = safe_next(context.get("next") or request.query_params.get("next"))
+        context["settings"] = settings
+        return templates.TemplateResponse(request, "login.html", context, status_code=status)
+
+    @router.get("/login", response_class=HTMLResponse)
+    def login_form(request: Request) -> Response:
+        return page(request)
+
+    @router.post("/login")
+    async def login(request: Request) -> Response:
+        try:
+            form = dict(await read_form(request))
+        except FormTooLarge:
+            return page(request, 400, error="The form could not be read.")
+        next_url = safe_next(form.get("next"))
+        username = form.get("username", "").strip()[:128]
+        if not csrf_ok(request, form.get("csrf")):
+            return page(request, 403, error="The form expired; please try again.", next=next_url)
+        client = request.client.host if request.client else "unknown"
+        keys = (f"user:{username.lower()}", f"ip:{client}")
+        if throttle.blocked(*keys):
+            return page(
+                request,
+                429,
+                error="Too many failed attempts. Wait a few minutes and try again.",
+                username=username,
+                next=next_url,
+            )
+
+        def check() -> int | None:
+            with sessions() as session:
+                customer = authenticate(session, username, form.get("password", ""))
+                session.commit()
+                return customer.id if customer is not None else None
+
+        customer_id = await run_in_threadpool(check)
+        if customer_id is None:
+            throttle.failed(*keys)
+            return page(
+                request,
+                401,
+                error="That username and password do not match.",
+                username=username,
+                next=next_url,
+            )
+        throttle.succeeded(*keys)
+        with sessions() as session:
+            from gbconnect.customer.models import RetailCustomer
+
+            customer = session.get(RetailCustomer, customer_id)
+            assert customer is not None
+            log_in(request, customer)
+        return RedirectResponse(next_url, status_code=303)
+
+    @router.post("/logout")
+    async def logout(request: Request) -> Response:
+        try:
+            form = dict(await read_form(request))
+        except FormTooLarge:
+            form = {}
+        if csrf_ok(request, form.get("csrf")):
+            request.session.clear()
+        return RedirectResponse("/", status_code=303)
+
+    return router

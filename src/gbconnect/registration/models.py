@@ -1,0 +1,62 @@
+"""ApplicationInformation: a third party's registration (REQ.21 espi.xsd, FB_3/FB_36).
+
+One row per OAuth client. Its client secret is stored only as a SHA-256 hash
+(FB_13); the registration access token lives in ``oauth_token`` like every token.
+Status codes are those of espi.xsd: ``dataCustodianApplicationStatus`` 1 review,
+2 production, 3 on hold, 4 revoked; ``thirdPartyApplicationStatus`` 1 development,
+2 review/test, 3 production, 4 retired.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, BigInteger, CheckConstraint, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gbconnect.db import Base
+from gbconnect.espi.ids import new_id
+from gbconnect.resource import ResourceMixin
+
+REVIEW, PRODUCTION, ON_HOLD, REVOKED = 1, 2, 3, 4
+STATUS_NAMES = {REVIEW: "review", PRODUCTION: "production", ON_HOLD: "on hold", REVOKED: "revoked"}
+
+
+class ApplicationInformation(ResourceMixin, Base):
+    """A registered third-party application and its OAuth client."""
+
+    __tablename__ = "application_information"
+    __table_args__ = (
+        CheckConstraint("data_custodian_status BETWEEN 1 AND 4", name="dc_status"),
+        CheckConstraint("third_party_status BETWEEN 1 AND 4", name="tp_status"),
+    )
+
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    #: SHA-256 hex of the client secret; None for a public client (PKCE only).
+    client_secret_hash: Mapped[str | None] = mapped_column(String(64))
+    client_id_issued_at: Mapped[int]
+    client_secret_expires_at: Mapped[int] = mapped_column(default=0)
+    client_name: Mapped[str] = mapped_column(String(256))
+    redirect_uris: Mapped[list[str]] = mapped_column(JSON)
+    notify_uri: Mapped[str | None] = mapped_column(String(1024))
+    #: The scopes this client may ask for (each an ESPI scope string); a request
+    #: must fall within one of them.
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    grant_types: Mapped[list[str]] = mapped_column(JSON)
+    response_types: Mapped[list[str]] = mapped_column(JSON)
+    token_endpoint_auth_method: Mapped[str] = mapped_column(String(32))
+    data_custodian_status: Mapped[int] = mapped_column(default=REVIEW)
+    third_party_status: Mapped[int] = mapped_column(default=1)
+    application_type: Mapped[int] = mapped_column(default=1)  # 1 web 2 desktop 3 mobile 4 device
+    application_use: Mapped[int | None]
+    bulk_id: Mapped[int] = mapped_column(BigInteger, unique=True, default=new_id)
+    logo_uri: Mapped[str | None] = mapped_column(String(1024))
+    client_uri: Mapped[str | None] = mapped_column(String(1024))
+    tos_uri: Mapped[str | None] = mapped_column(String(1024))
+    policy_uri: Mapped[str | None] = mapped_column(String(1024))
+    portal_uri: Mapped[str | None] = mapped_column(String(1024))
+    software_id: Mapped[str | None] = mapped_column(String(256))
+    software_version: Mapped[str | None] = mapped_column(String(64))
+    contacts: Mapped[list[str] | None] = mapped_column(JSON)
+
+    @property
+    def is_public(self) -> bool:
+        return self.client_secret_hash is None

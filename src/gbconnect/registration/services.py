@@ -1,0 +1,174 @@
+"""Registering and managing third parties (REQ.21 ApplicationInformation, FB_3/36/44).
+
+The operator CLI (``gbconnect thirdparty ...``) and, later, dynamic registration
+(RFC 7591) both go through :func:`register`. Secrets are returned once and stored
+as hashes only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from gbconnect.config import Settings
+from gbconnect.espi import scope as espi_scope
+from gbconnect.oauth import models as om
+from gbconnect.oauth.secrets import digest, new_client_id, new_secret
+from gbconnect.registration import models as rm
+from gbconnect.registration.errors import RegistrationError
+from gbconnect.resource import now
+
+REGISTRATION_SCOPE = "FB=36_40"
+"""The scope of a registration access token (STANDARD.md section 2)."""
+
+
+@dataclass
+class Registered:
+    """What a registration returns once: the only time the secrets are readable."""
+
+    application: rm.ApplicationInformation
+    client_secret: str | None
+    registration_access_token: str
+
+
+def check_redirect_uri(uri: str, settings: Settings) -> str:
+    """An absolute http(s) URI without fragment (RFC 6749 section 3.1.2); https
+    in production unless it is a loopback address (RFC 8252 section 7.3)."""
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        raise RegistrationError(
+            f"redirect URI {uri!r} is not a URI", "invalid_redirect_uri"
+        ) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise RegistrationError(
+            f"redirect URI {uri!r} must be an absolute http(s) URI", "invalid_redirect_uri"
+        )
+    if parts.fragment:
+        raise RegistrationError(
+            f"redirect URI {uri!r} must not have a fragment", "invalid_redirect_uri"
+        )
+    loopback = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    if settings.env == "production" and parts.scheme != "https" and not loopback:
+        raise RegistrationError(f"redirect URI {uri!r} must use https", "invalid_redirect_uri")
+    return uri
+
+
+def check_scope(text: str, settings: Settings) -> str:
+    """A registrable scope: readable, and inside the function blocks offered."""
+    try:
+        parsed = espi_scope.parse(text)
+    except espi_scope.ScopeError as exc:
+        raise RegistrationError(f"scope {text!r}: {exc}") from None
+    extra = parsed.function_blocks - settings.supported_blocks
+    if extra:
+        raise RegistrationError(
+            f"scope asks for function blocks this utility does not offer: {sorted(extra)}"
+        )
+    return str(parsed)
+
+
+def register(
+    session: Session,
+    settings: Settings,
+    *,
+    name: str,
+    redirect_uris: list[str],
+    notify_uri: str | None = None,
+    scopes: list[str] | None = None,
+    public: bool = False,
+    approve: bool = False,
+    grant_types: list[str] | None = None,
+    **metadata: str | None,
+) -> Registered:
+    """Create an ApplicationInformation, its client credentials and a registration
+    access token. ``public`` clients get no secret and must use PKCE."""
+    if not name.strip():
+        raise RegistrationError("the application needs a name")
+    if not redirect_uris:
+        raise RegistrationError("at least one redirect URI is needed", "invalid_redirect_uri")
+    uris = [check_redirect_uri(u, settings) for u in redirect_uris]
+    if notify_uri:
+        check_redirect_uri(notify_uri, settings)
+    checked = [check_scope(s, settings) for s in (scopes or [settings.default_scope])]
+    if grant_types is None:
+        grant_types = ["authorization_code", "refresh_token"]
+        if not public:
+            grant_types.append("client_credentials")
+    unknown = set(grant_types) - {"authorization_code", "refresh_token", "client_credentials"}
+    if unknown:
+        raise RegistrationError(f"grant types not supported: {sorted(unknown)}")
+    if public and "client_credentials" in grant_types:
+        raise RegistrationError("a public client cannot use client_credentials")
+    t = now()
+    secret = None if public else new_secret()
+    app = rm.ApplicationInformation(
+        client_id=new_client_id(),
+        client_secret_hash=None if secret is None else digest(secret),
+        client_id_issued_at=t,
+        client_name=name.strip(),
+        title=name.strip(),
+        redirect_uris=uris,
+        notify_uri=notify_uri,
+        scopes=checked,
+        grant_types=grant_types,
+        response_types=["code"],
+        token_endpoint_auth_method="none" if public else "client_secret_basic",
+        data_custodian_status=rm.PRODUCTION if approve else rm.REVIEW,
+        third_party_status=1,
+        published=t,
+        updated=t,
+        **{k: v for k, v in metadata.items() if v is not None},
+    )
+    session.add(app)
+    session.flush()
+    registration_token = new_secret()
+    session.add(
+        om.Token(
+            token_hash=digest(registration_token),
+            kind="access",
+            token_class=om.REGISTRATION,
+            application_id=app.id,
+            scope=REGISTRATION_SCOPE,
+            issued_at=t,
+            expires_at=None,
+        )
+    )
+    session.flush()
+    return Registered(app, secret, registration_token)
+
+
+def find_application(session: Session, key: str) -> rm.ApplicationInformation | None:
+    """By client_id, or by ApplicationInformation id when ``key`` is all digits."""
+    app = session.scalars(
+        select(rm.ApplicationInformation).where(rm.ApplicationInformation.client_id == key)
+    ).one_or_none()
+    if app is None and key.isdigit():
+        app = session.get(rm.ApplicationInformation, int(key))
+    return app
+
+
+def set_status(session: Session, app: rm.ApplicationInformation, status: int) -> None:
+    """Approve (production), hold or revoke a third party. Holding or revoking ends
+    every live token at once; revoking also revokes every authorization it holds."""
+    t = now()
+    app.data_custodian_status = status
+    app.updated = t
+    if status in (rm.ON_HOLD, rm.REVOKED):
+        kinds = [om.CUSTOMER, om.CLIENT] if status == rm.ON_HOLD else None
+        stmt = update(om.Token).where(
+            om.Token.application_id == app.id, om.Token.revoked_at.is_(None)
+        )
+        if kinds is not None:
+            stmt = stmt.where(om.Token.token_class.in_(kinds))
+        session.execute(stmt.values(revoked_at=t))
+    if status == rm.REVOKED:
+        session.execute(
+            update(om.Authorization)
+            .where(om.Authorization.application_id == app.id, om.Authorization.status == om.ACTIVE)
+            .values(status=om.REVOKED, revoked_at=t, revoked_by="data custodian", updated=t)
+        )
+    session.flush()

@@ -1,0 +1,189 @@
+"""An application on a real database with a customer, a third party and tokens."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from gbconnect.app import create_app
+from gbconnect.config import Settings, load_settings
+from gbconnect.customer.services import create_customer
+from gbconnect.oauth import models as om
+from gbconnect.oauth import services
+from gbconnect.registration.services import register
+from gbconnect.usage.models import UsagePoint
+
+REDIRECT = "https://thirdparty.example/callback"
+PASSWORD = "correct horse battery"
+SCOPE = "FB=1_3_4_5_10_13_14_15_39;IntervalDuration=900_3600;BlockDuration=daily;HistoryLength=13"
+
+
+@dataclass
+class World:
+    client: TestClient
+    settings: Settings
+    factory: sessionmaker[Session]
+    client_id: str
+    client_secret: str
+    registration_token: str
+    app_id: int
+    admin_token: str
+    upload_token: str
+    alice_points: list[int]
+    bob_points: list[int]
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def basic(self, client_id: str | None = None, secret: str | None = None) -> dict[str, str]:
+        raw = f"{client_id or self.client_id}:{secret or self.client_secret}".encode()
+        return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+
+    def login(self, username: str = "alice", password: str = PASSWORD) -> None:
+        page = self.client.get("/login")
+        csrf = _csrf(page.text)
+        r = self.client.post(
+            "/login",
+            data={"username": username, "password": password, "csrf": csrf, "next": "/"},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303, r.text
+
+    def authorize_url(self, **params: str) -> str:
+        query = {
+            "response_type": "code",
+            "client_id": self.client_id,
+            "redirect_uri": REDIRECT,
+            "scope": SCOPE,
+            "state": "xyz-42",
+        }
+        query.update(params)
+        from urllib.parse import urlencode
+
+        return "/oauth/authorize?" + urlencode({k: v for k, v in query.items() if v != ""})
+
+    def consent(
+        self, url: str | None = None, decision: str = "approve", **form: object
+    ) -> dict[str, list[str]]:
+        """Open the consent page (signed in) and submit; the redirect's query."""
+        url = url or self.authorize_url()
+        page = self.client.get(url)
+        assert page.status_code == 200, page.text
+        data: dict[str, object] = {
+            "csrf": _csrf(page.text),
+            "decision": decision,
+            "service": [str(i) for i in self.alice_points],
+            "group": ["electric", "gas", "billing"],
+            "end": "revoke",
+        }
+        data.update(form)
+        r = self.client.post(url, data=data, follow_redirects=False)  # type: ignore[arg-type]
+        assert r.status_code == 302, r.text
+        location = r.headers["location"]
+        assert location.startswith(REDIRECT)
+        return parse_qs(urlsplit(location).query)
+
+    def code_tokens(self, **consent: object) -> dict[str, object]:
+        self.login()
+        code = self.consent(**consent)["code"][0]  # type: ignore[arg-type]
+        r = self.client.post(
+            "/oauth/token",
+            data={"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT},
+            headers=self.basic(),
+        )
+        assert r.status_code == 200, r.text
+        body: dict[str, object] = r.json()
+        return body
+
+    def client_token(self) -> str:
+        r = self.client.post(
+            "/oauth/token", data={"grant_type": "client_credentials"}, headers=self.basic()
+        )
+        assert r.status_code == 200, r.text
+        return str(r.json()["access_token"])
+
+    def url(self, path: str) -> str:
+        return self.settings.resource_base + path
+
+
+def _csrf(html: str) -> str:
+    m = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert m, html
+    return m.group(1)
+
+
+def pkce() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
+    return verifier, challenge.decode()
+
+
+@pytest.fixture
+def world(db_url: str, engine: Engine, factory: sessionmaker[Session]) -> Iterator[World]:
+    settings = load_settings(database_url=db_url, secret_key="k" * 40)
+    with factory() as session:
+        alice = create_customer(session, "alice", PASSWORD, "Alice")
+        bob = create_customer(session, "bob", PASSWORD, "Bob")
+        points = {}
+        for who, kinds in ((alice, (0, 1)), (bob, (0,))):
+            ups = [
+                UsagePoint(
+                    retail_customer_id=who.id, service_kind=k, status=1, title=f"{who.username}-{k}"
+                )
+                for k in kinds
+            ]
+            session.add_all(ups)
+            session.flush()
+            points[who.username] = [u.id for u in ups]
+        done = register(
+            session,
+            settings,
+            name="Solar Helper",
+            redirect_uris=[REDIRECT],
+            notify_uri="https://thirdparty.example/notify",
+            scopes=[SCOPE],
+            approve=True,
+        )
+        admin, _ = services.issue_token(
+            session,
+            kind="access",
+            token_class=om.ADMIN,
+            application_id=None,
+            authorization_id=None,
+            scope="FB=33",
+            lifetime=None,
+        )
+        upload, _ = services.issue_token(
+            session,
+            kind="access",
+            token_class=om.UPLOAD,
+            application_id=None,
+            authorization_id=None,
+            scope="FB=33",
+            lifetime=None,
+        )
+        session.commit()
+        assert done.client_secret is not None
+        w = dict(
+            settings=settings,
+            factory=factory,
+            client_id=done.application.client_id,
+            client_secret=done.client_secret,
+            registration_token=done.registration_access_token,
+            app_id=done.application.id,
+            admin_token=admin,
+            upload_token=upload,
+            alice_points=points["alice"],
+            bob_points=points["bob"],
+        )
+    app = create_app(settings, engine)
+    with TestClient(app) as client:
+        yield World(client=client, **w)  # type: ignore[arg-type]

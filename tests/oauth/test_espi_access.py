@@ -1,0 +1,324 @@
+"""ESPI Connect My Data resources and who may call them: FND, MGA, MGT, OFA, and the
+authorization matrix generated from the one table the routes use (api.routes.ACCESS).
+Every served document is validated against the ESPI 4.0 and Atom schemas."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+
+import pytest
+from lxml import etree
+from sqlalchemy import select, update
+
+from gbconnect.api.routes import ACCESS
+from gbconnect.oauth import models as om
+from gbconnect.resource import now
+from tests.conftest import SHARED
+from tests.oauth.conftest import World
+
+XSD = SHARED / "espi" / "xsd"
+
+
+@cache
+def schema() -> etree.XMLSchema:
+    """atom.xsd + espi.xsd, with atom.xsd's import of xml.xsd resolved offline."""
+    xml_xsd = (XSD / "w3c" / "xml.xsd").resolve().as_uri()
+    atom = (XSD / "4.0" / "atom.xsd").resolve().as_uri()
+    espi = (XSD / "4.0" / "espi.xsd").resolve().as_uri()
+    wrapper = f"""<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
+      <xs:import namespace="http://www.w3.org/XML/1998/namespace" schemaLocation="{xml_xsd}"/>
+      <xs:import namespace="http://www.w3.org/2005/Atom" schemaLocation="{atom}"/>
+      <xs:import namespace="http://naesb.org/espi" schemaLocation="{espi}"/>
+    </xs:schema>"""
+
+    class Offline(etree.Resolver):
+        def resolve(self, url, pubid, context):  # type: ignore[no-untyped-def,override]
+            if url.startswith("http://www.w3.org/2001/xml.xsd"):
+                return self.resolve_filename(str(XSD / "w3c" / "xml.xsd"), context)
+            return None
+
+    parser = etree.XMLParser(no_network=True)
+    parser.resolvers.add(Offline())
+    return etree.XMLSchema(etree.fromstring(wrapper.encode(), parser, base_url=str(XSD) + "/"))
+
+
+def valid(body: bytes) -> etree._Element:
+    doc = etree.fromstring(body)
+    schema().assertValid(doc)
+    return doc
+
+
+def bearer(token: object) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+NS = {"a": "http://www.w3.org/2005/Atom", "e": "http://naesb.org/espi"}
+
+
+def test_fnd002_application_information_with_registration_token(world: World) -> None:
+    r = world.client.get(
+        world.url(f"/ApplicationInformation/{world.app_id}"),
+        headers=bearer(world.registration_token),
+    )
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/atom+xml")
+    doc = valid(r.content)
+    assert doc.findtext(".//e:client_id", namespaces=NS) == world.client_id
+    assert doc.findtext(".//e:client_secret", namespaces=NS) in (None, "")
+    assert world.client_secret.encode() not in r.content
+    admin = world.client.get(
+        world.url("/ApplicationInformation"), headers=bearer(world.admin_token)
+    )
+    assert len(valid(admin.content).findall("a:entry", NS)) == 1
+
+
+def test_fnd003_fnd004_authorization_feed_and_entry_with_client_token(world: World) -> None:
+    tokens = world.code_tokens()
+    client = world.client_token()
+    feed = world.client.get(world.url("/Authorization"), headers=bearer(client))
+    doc = valid(feed.content)
+    entries = doc.findall("a:entry", NS)
+    assert len(entries) == 2  # the customer's grant and the client-credentials one
+    uri = str(tokens["authorizationURI"])
+    path = uri[uri.index(world.settings.resource_base) :]
+    one = world.client.get(path, headers=bearer(client))
+    entry = valid(one.content)
+    assert entry.findtext(".//e:status", namespaces=NS) == "1"
+    assert entry.findtext(".//e:scope", namespaces=NS) == tokens["scope"]
+    assert entry.findtext(".//e:resourceURI", namespaces=NS) == tokens["resourceURI"]
+
+
+def test_fnd006_read_service_status(world: World) -> None:
+    r = world.client.get(world.url("/ReadServiceStatus"), headers=bearer(world.client_token()))
+    assert valid(r.content).findtext("e:currentStatus", namespaces=NS) == "1"
+
+
+def test_mga001_mga002_third_party_revokes_by_put_and_delete(world: World) -> None:
+    tokens = world.code_tokens()
+    client = world.client_token()
+    uri = str(tokens["authorizationURI"])
+    path = uri[uri.index(world.settings.resource_base) :]
+    bad = world.client.put(path, content=b"<notxml", headers=bearer(client))
+    assert bad.status_code == 400
+    body = b'<Authorization xmlns="http://naesb.org/espi"><status>0</status></Authorization>'
+    r = world.client.put(path, content=body, headers=bearer(client))
+    assert r.status_code == 200 and valid(r.content).findtext(".//e:status", namespaces=NS) == "0"
+    # The customer's token fails at once.
+    r = world.client.get(world.url("/ReadServiceStatus"), headers=bearer(tokens["access_token"]))
+    assert r.status_code == 401
+    second = world.code_tokens()
+    uri = str(second["authorizationURI"])
+    r = world.client.delete(uri[uri.index(world.settings.resource_base) :], headers=bearer(client))
+    assert r.status_code == 204
+
+
+def test_mga003_mgt003_other_token_classes_cannot_manage(world: World) -> None:
+    tokens = world.code_tokens()
+    uri = str(tokens["authorizationURI"])
+    path = uri[uri.index(world.settings.resource_base) :]
+    for headers, status in (
+        ({}, 401),
+        (bearer(world.registration_token), 403),
+        (bearer(tokens["access_token"]), 403),
+    ):
+        assert world.client.delete(path, headers=headers).status_code == status
+    app = world.url(f"/ApplicationInformation/{world.app_id}")
+    for headers, status in (
+        ({}, 401),
+        (bearer(world.client_token()), 403),
+        (bearer(tokens["access_token"]), 403),
+    ):
+        assert world.client.delete(app, headers=headers).status_code == status
+
+
+def test_mgt002_third_party_withdraws_its_registration(world: World) -> None:
+    client = world.client_token()
+    app = world.url(f"/ApplicationInformation/{world.app_id}")
+    assert world.client.delete(app, headers=bearer(world.registration_token)).status_code == 204
+    assert (
+        world.client.get(world.url("/ReadServiceStatus"), headers=bearer(client)).status_code == 401
+    )
+    r = world.client.post(
+        "/oauth/token", data={"grant_type": "client_credentials"}, headers=world.basic()
+    )
+    assert r.status_code == 401
+
+
+def test_ofa001_offline_authorization_by_operator(
+    world: World, db_url: str, tmp_path: Path
+) -> None:
+    env_db = ["--database-url", db_url]
+    cmd = [sys.executable, "-c", "from gbconnect.cli import main; main()"]
+    out = subprocess.run(
+        [
+            *cmd,
+            *env_db,
+            "authorization",
+            "create",
+            "--client-id",
+            world.client_id,
+            "--customer",
+            "alice",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    data = json.loads(out.stdout)
+    assert data["offline"] is True and data["status"] == "active"
+    path = data["authorizationURI"][data["authorizationURI"].index(world.settings.resource_base) :]
+    r = world.client.get(path, headers=bearer(world.admin_token))
+    assert valid(r.content).findtext(".//e:resourceURI", namespaces=NS) == data["resourceURI"]
+    listed = subprocess.run(
+        [*cmd, *env_db, "authorization", "list", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert [a["authorization_id"] for a in json.loads(listed.stdout)] == [data["authorization_id"]]
+    revoked = subprocess.run(
+        [*cmd, *env_db, "authorization", "revoke", str(data["authorization_id"]), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(revoked.stdout)["status"] == "revoked"
+    refused = subprocess.run(
+        [
+            *cmd,
+            *env_db,
+            "authorization",
+            "create",
+            "--client-id",
+            world.client_id,
+            "--customer",
+            "alice",
+            "--scope",
+            "FB=1_4_5_51",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert (
+        refused.returncode == 1 and "wider" in refused.stderr and "Traceback" not in refused.stderr
+    )
+
+
+# -- the matrix ---------------------------------------------------------------------------
+
+CREDENTIALS = [
+    "none",
+    "malformed",
+    "unknown",
+    "expired",
+    "revoked",
+    "customer",
+    "client",
+    "registration",
+    "admin",
+    "upload",
+]
+CLASS_OF = {"customer": "A", "client": "C", "registration": "R", "admin": "DC", "upload": "U"}
+
+
+def _credentials(world: World) -> dict[str, dict[str, str]]:
+    tokens = world.code_tokens()
+    client = world.client_token()
+    expired = world.client_token()
+    revoked = world.client_token()
+    with world.factory() as s:
+        s.execute(
+            update(om.Token)
+            .where(om.Token.token_hash == _hash(expired))
+            .values(expires_at=now() - 5)
+        )
+        s.execute(
+            update(om.Token).where(om.Token.token_hash == _hash(revoked)).values(revoked_at=now())
+        )
+        s.commit()
+    return {
+        "none": {},
+        "malformed": {"Authorization": "Bearer a b c"},
+        "unknown": bearer("x" * 43),
+        "expired": bearer(expired),
+        "revoked": bearer(revoked),
+        "customer": bearer(tokens["access_token"]),
+        "client": bearer(client),
+        "registration": bearer(world.registration_token),
+        "admin": bearer(world.admin_token),
+        "upload": bearer(world.upload_token),
+    }
+
+
+def _hash(value: str) -> str:
+    from gbconnect.oauth.secrets import digest
+
+    return digest(value)
+
+
+def test_authorization_matrix(world: World) -> None:
+    """Every route of the table x every credential: the expected status, and no data
+    in a refused response. Mutating routes are probed with refused credentials only."""
+    creds = _credentials(world)
+    with world.factory() as s:
+        auth_id = s.scalars(
+            select(om.Authorization.id).where(om.Authorization.token_class == "A")
+        ).first()
+    ids = {"/ApplicationInformation/{id}": world.app_id, "/Authorization/{id}": auth_id}
+    for (method, route), allowed in ACCESS.items():
+        path = world.url(route.replace("{id}", str(ids.get(route, ""))))
+        for name in CREDENTIALS:
+            cls = CLASS_OF.get(name)
+            if cls is None:
+                expected = 401
+            elif cls in allowed:
+                if method != "GET":
+                    continue  # allowed mutations are tested by name above
+                expected = 200
+            else:
+                expected = 403
+            r = world.client.request(
+                method, path, headers=creds[name], content=b"<x/>" if method == "PUT" else None
+            )
+            assert r.status_code == expected, (method, route, name, r.text)
+            if expected != 200:
+                assert b"<" not in r.content and world.client_id.encode() not in r.content
+            else:
+                valid(r.content)
+
+
+def test_another_third_partys_authorization_is_not_found(world: World) -> None:
+    from gbconnect.registration.services import register
+
+    tokens = world.code_tokens()
+    with world.factory() as s:
+        other = register(
+            s, world.settings, name="Other", redirect_uris=["https://o.example/cb"], approve=True
+        )
+        s.commit()
+    r = world.client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        headers=world.basic(other.application.client_id, other.client_secret),
+    )
+    token = r.json()["access_token"]
+    uri = str(tokens["authorizationURI"])
+    path = uri[uri.index(world.settings.resource_base) :]
+    assert world.client.get(path, headers=bearer(token)).status_code == 404
+    assert (
+        world.client.get(
+            world.url(f"/ApplicationInformation/{world.app_id}"),
+            headers=bearer(other.registration_access_token),
+        ).status_code
+        == 404
+    )
+
+
+@pytest.mark.parametrize("header", ["Basic abc", "Bearer", "Bearer " + "x" * 600, "bearer\x00"])
+def test_odd_authorization_headers_are_401(world: World, header: str) -> None:
+    r = world.client.get(world.url("/ReadServiceStatus"), headers={"Authorization": header})
+    assert r.status_code == 401
