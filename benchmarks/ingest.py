@@ -12,7 +12,6 @@ Run: ``.venv/bin/python -m benchmarks.ingest [--readings N]``
 from __future__ import annotations
 
 import argparse
-import resource
 import subprocess
 import sys
 import tempfile
@@ -140,17 +139,35 @@ def time_ingest(url: str, path: Path) -> tuple[float, int]:
     return elapsed, summary.readings
 
 
+_CHILD = """
+import sys
+from gbconnect.cli import main
+try:
+    main()
+finally:
+    # VmHWM: this process's own peak resident memory (not the forking parent's).
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            print("peak-kB", line.split()[1], file=sys.stderr)
+"""
+
+
 def peak_ingest_memory(url: str, path: Path) -> float:
-    """Peak resident memory (MB) of ``gbconnect ingest PATH`` run as a child process."""
-    subprocess.run(
+    """Peak resident memory (MB) of ``gbconnect ingest PATH`` in a child process."""
+    done = subprocess.run(
         [
-            *(sys.executable, "-c", "from gbconnect.cli import main; main()"),
-            *("--database-url", url, "ingest", str(path), "--customer", "bench"),
+            *(sys.executable, "-c", _CHILD, "--database-url", url),
+            *("ingest", str(path), "--customer", "bench"),
         ],
-        check=True,
         stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
     )
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    for line in done.stderr.splitlines():
+        if line.startswith("peak-kB"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"ingest failed: {done.stderr[-500:]}")
 
 
 def store_rate(url: str, meters: int, days: int) -> tuple[float, int]:
