@@ -322,3 +322,65 @@ def test_another_third_partys_authorization_is_not_found(world: World) -> None:
 def test_odd_authorization_headers_are_401(world: World, header: str) -> None:
     r = world.client.get(world.url("/ReadServiceStatus"), headers={"Authorization": header})
     assert r.status_code == 401
+
+
+def test_no_resource_route_is_missing_from_the_access_table(world: World) -> None:
+    """A new ESPI route must declare who may call it, or this test fails."""
+    from starlette.routing import Route
+
+    base = world.settings.resource_base.rstrip("/")
+    declared = {(m, base + p.replace("{id}", "{x}")) for m, p in ACCESS}
+    found = set()
+    from gbconnect.api.routes import build_router
+
+    for route in build_router(world.settings, world.factory).routes:
+        if isinstance(route, Route) and route.path.startswith(base):
+            path = route.path
+            for name in route.param_convertors:
+                path = path.replace("{" + name + "}", "{x}")
+            for method in route.methods or ():
+                if method != "HEAD":
+                    found.add((method, path))
+    assert found == declared
+
+
+def test_mgt001_third_party_updates_its_registration(world: World) -> None:
+    path = world.url(f"/ApplicationInformation/{world.app_id}")
+    body = (
+        b'<entry xmlns="http://www.w3.org/2005/Atom"><content>'
+        b'<ApplicationInformation xmlns="http://naesb.org/espi">'
+        b"<thirdPartyNotifyUri>https://thirdparty.example/v2/notify</thirdPartyNotifyUri>"
+        b"<client_name>Solar Helper 2</client_name>"
+        b"<redirect_uri>https://thirdparty.example/v2/cb</redirect_uri>"
+        b"<redirect_uri>https://thirdparty.example/callback</redirect_uri>"
+        b"</ApplicationInformation></content></entry>"
+    )
+    r = world.client.put(path, content=body, headers=bearer(world.registration_token))
+    assert r.status_code == 200, r.text
+    doc = valid(r.content)
+    assert doc.findtext(".//e:client_name", namespaces=NS) == "Solar Helper 2"
+    assert [e.text for e in doc.findall(".//e:redirect_uri", NS)] == [
+        "https://thirdparty.example/v2/cb",
+        "https://thirdparty.example/callback",
+    ]
+    for bad, message in (
+        (
+            b"<ApplicationInformation xmlns='http://naesb.org/espi'><redirect_uri>javascript:x"
+            b"</redirect_uri></ApplicationInformation>",
+            "absolute",
+        ),
+        (
+            b"<ApplicationInformation xmlns='http://naesb.org/espi'><client_id>mine</client_id>"
+            b"</ApplicationInformation>",
+            "cannot be changed",
+        ),
+        (
+            b"<ApplicationInformation xmlns='http://naesb.org/espi'><scope>FB=1_4_5_10_12_15_51"
+            b"</scope></ApplicationInformation>",
+            "wider",
+        ),
+        (b"<!DOCTYPE x [<!ENTITY a 'b'>]><x/>", "ApplicationInformation document"),
+        (b"<Authorization xmlns='http://naesb.org/espi'/>", "ApplicationInformation document"),
+    ):
+        r = world.client.put(path, content=bad, headers=bearer(world.registration_token))
+        assert r.status_code == 400 and message in r.json()["error_description"], bad

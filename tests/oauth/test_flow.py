@@ -305,3 +305,64 @@ def test_login_is_throttled(world: World) -> None:
         "/login", data={"username": "alice", "password": "correct horse battery", "csrf": csrf}
     )
     assert r.status_code == 429
+
+
+def test_customer_revocation_takes_effect_at_once(world: World) -> None:
+    tokens = world.code_tokens()
+    client = world.client_token()
+    page = world.client.get("/account")
+    assert "Solar Helper" in page.text and "Stop sharing" in page.text
+    import re
+
+    auth_id = re.search(r'action="/account/authorizations/(\d+)/revoke"', page.text).group(1)  # type: ignore[union-attr]
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    assert (
+        world.client.post(
+            f"/account/authorizations/{auth_id}/revoke", data={"csrf": "forged"}
+        ).status_code
+        == 403
+    )
+    r = world.client.post(
+        f"/account/authorizations/{auth_id}/revoke", data={"csrf": csrf}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    # Every token of the grant fails on the next call; refresh too.
+    assert (
+        world.client.get(
+            world.url("/Authorization"), headers=bearer(tokens["access_token"])
+        ).status_code
+        == 401
+    )
+    r = world.client.post(
+        "/oauth/token",
+        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+        headers=world.basic(),
+    )
+    assert r.status_code == 400
+    # The third party sees the status change.
+    entry = world.client.get(world.url(f"/Authorization/{auth_id}"), headers=bearer(client))
+    assert b"<status>0</status>" in entry.content
+    assert "revoked (customer)" in world.client.get("/account").text
+    # Another customer cannot revoke it (and learns nothing).
+    world.client.cookies.clear()
+    world.login("bob")
+    page = world.client.get("/account")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    r = world.client.post(f"/account/authorizations/{auth_id}/revoke", data={"csrf": csrf})
+    assert r.status_code == 404
+
+
+def test_authorization_ends_with_its_period(world: World) -> None:
+    tokens = world.code_tokens()
+    with world.factory() as s:
+        auth = s.scalars(select(om.Authorization).where(om.Authorization.token_class == "A")).one()
+        auth.authorized_start = now() - 100
+        auth.authorized_duration = 50
+        s.commit()
+    r = world.client.get(world.url("/Authorization"), headers=bearer(tokens["access_token"]))
+    assert r.status_code == 401
+    from gbconnect.oauth.services import expire_authorizations
+
+    with world.factory() as s:
+        assert expire_authorizations(s, now()) == 1
+        s.commit()

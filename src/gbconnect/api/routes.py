@@ -22,7 +22,8 @@ from gbconnect.oauth import models as om
 from gbconnect.oauth import services
 from gbconnect.oauth.guard import NOT_FOUND, AccessDenied, Caller, authenticate
 from gbconnect.registration import models as rm
-from gbconnect.registration.services import set_status
+from gbconnect.registration.errors import RegistrationError
+from gbconnect.registration.services import set_status, update_application
 from gbconnect.resource import now
 
 C, DC, R = om.CLIENT, om.ADMIN, om.REGISTRATION
@@ -32,6 +33,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/ReadServiceStatus"): {C, DC},
     ("GET", "/ApplicationInformation"): {DC},
     ("GET", "/ApplicationInformation/{id}"): {R, DC},
+    ("PUT", "/ApplicationInformation/{id}"): {R, DC},
     ("DELETE", "/ApplicationInformation/{id}"): {R, DC},
     ("GET", "/Authorization"): {C, DC},
     ("GET", "/Authorization/{id}"): {C, DC},
@@ -134,6 +136,28 @@ def build_router(settings: Settings, sessions: sessionmaker[Session]) -> APIRout
             )
 
         return await guarded(request, ("GET", "/ApplicationInformation/{id}"), work)
+
+    @router.put("/ApplicationInformation/{app_id}")
+    async def application_put(request: Request, app_id: int) -> Response:
+        """MGT001: a third party updates its registration with its registration
+        access token (FB_44); the body is an ApplicationInformation (bare or in an
+        Atom entry) holding the elements to change."""
+        body = await request.body()
+
+        def work(session: Session, caller: Caller) -> Response:
+            app = own_application(session, caller, app_id)
+            fields = _application_fields(body)
+            if fields is None:
+                raise AccessDenied(
+                    400, "invalid_request", "the body must be an ApplicationInformation document"
+                )
+            try:
+                update_application(session, settings, app, fields)
+            except RegistrationError as exc:
+                raise AccessDenied(400, exc.error, str(exc)) from None
+            return xml(XML_DECLARATION + root_entry(app_entry(app)))
+
+        return await guarded(request, ("PUT", "/ApplicationInformation/{id}"), work)
 
     @router.delete("/ApplicationInformation/{app_id}")
     async def application_delete(request: Request, app_id: int) -> Response:
@@ -243,6 +267,33 @@ def build_router(settings: Settings, sessions: sessionmaker[Session]) -> APIRout
         return await guarded(request, ("DELETE", "/Authorization/{id}"), work)
 
     return router
+
+
+XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
+
+
+def root_entry(entry_xml: str) -> str:
+    """An entry as a document of its own (the Atom namespace on its root)."""
+    return entry_xml.replace("<entry>", '<entry xmlns="http://www.w3.org/2005/Atom">', 1)
+
+
+def _application_fields(body: bytes) -> dict[str, list[str]] | None:
+    """Element name -> texts of an ApplicationInformation document, or None."""
+    from gbconnect.espi.xmlreader import parse_small
+
+    root = parse_small(body)
+    if root is None:
+        return None
+    tag = "{http://naesb.org/espi}ApplicationInformation"
+    info = root if root.tag == tag else next(root.iter(tag), None)
+    if info is None:
+        return None
+    fields: dict[str, list[str]] = {}
+    for child in info:
+        if isinstance(child.tag, str) and child.tag.startswith("{http://naesb.org/espi}"):
+            name = child.tag.split("}", 1)[1]
+            fields.setdefault(name, []).append((child.text or "").strip())
+    return fields
 
 
 def _status_of(body: bytes) -> int | None:

@@ -3,6 +3,7 @@ and, later, by the customer portal."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -13,8 +14,36 @@ from starlette.concurrency import run_in_threadpool
 
 from gbconnect.config import Settings
 from gbconnect.customer.services import authenticate
+from gbconnect.espi import scope as espi_scope
+from gbconnect.oauth.consent import groups_of
+from gbconnect.oauth.models import ACTIVE, REVOKED, Authorization
+from gbconnect.oauth.services import (
+    authorizations_of,
+    revoke_authorization,
+    subscription_usage_point_ids,
+)
 from gbconnect.oauth.starlette import FormTooLarge, read_form
-from gbconnect.portal.security import LoginThrottle, csrf_ok, csrf_token, log_in, safe_next
+from gbconnect.portal.security import (
+    LoginThrottle,
+    csrf_ok,
+    csrf_token,
+    current_customer,
+    log_in,
+    safe_next,
+)
+from gbconnect.resource import now
+
+
+def _day(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d")
+
+
+def _status_label(auth: Authorization) -> str:
+    if auth.status == REVOKED:
+        return f"revoked{' (' + auth.revoked_by + ')' if auth.revoked_by else ''}"
+    if auth.status == ACTIVE:
+        return "active" if auth.is_active(now()) else "ended"
+    return "denied"
 
 
 def build_router(
@@ -27,7 +56,9 @@ def build_router(
         context.setdefault("error", None)
         context.setdefault("username", "")
         context["csrf"] = csrf_token(request)
-        context["next"] = safe_next(context.get("next") or request.query_params.get("next"))
+        context["next"] = safe_next(
+            context.get("next") or request.query_params.get("next"), "/account"
+        )
         context["settings"] = settings
         return templates.TemplateResponse(request, "login.html", context, status_code=status)
 
@@ -41,7 +72,7 @@ def build_router(
             form = dict(await read_form(request))
         except FormTooLarge:
             return page(request, 400, error="The form could not be read.")
-        next_url = safe_next(form.get("next"))
+        next_url = safe_next(form.get("next"), "/account")
         username = form.get("username", "").strip()[:128]
         if not csrf_ok(request, form.get("csrf")):
             return page(request, 403, error="The form expired; please try again.", next=next_url)
@@ -80,6 +111,78 @@ def build_router(
             assert customer is not None
             log_in(request, customer)
         return RedirectResponse(next_url, status_code=303)
+
+    @router.get("/account", response_class=HTMLResponse)
+    def account(request: Request) -> Response:
+        """The customer's own page: who may see their data, and a way to stop it."""
+        with sessions() as session:
+            customer = current_customer(request, session)
+            if customer is None:
+                return RedirectResponse("/login?next=%2Faccount", status_code=303)
+            rows = []
+            for auth in authorizations_of(session, customer_id=customer.id):
+                sub = auth.subscription
+                count = len(subscription_usage_point_ids(session, sub.id)) if sub else 0
+                rows.append(
+                    {
+                        "id": auth.id,
+                        "third_party": auth.application.client_name,
+                        "active": auth.is_active(now()),
+                        "status": _status_label(auth),
+                        "groups": [g.label for g in groups_of(espi_scope.parse(auth.scope))],
+                        "services": count,
+                        "since": _day(auth.authorized_start),
+                        "until": _day(auth.authorized_end) if auth.authorized_end else None,
+                        "offline": auth.offline,
+                    }
+                )
+            return templates.TemplateResponse(
+                request,
+                "account.html",
+                {
+                    "settings": settings,
+                    "customer": customer,
+                    "authorizations": rows,
+                    "csrf": csrf_token(request),
+                    "revoked": request.query_params.get("revoked") == "1",
+                },
+            )
+
+    @router.post("/account/authorizations/{auth_id}/revoke")
+    async def revoke(request: Request, auth_id: int) -> Response:
+        """Revocation by the customer takes effect at once: every token of the grant
+        fails from the next call (REQ.21 Authorization status 0)."""
+        try:
+            form = dict(await read_form(request))
+        except FormTooLarge:
+            form = {}
+        if not csrf_ok(request, form.get("csrf")):
+            return templates.TemplateResponse(
+                request,
+                "error.html",
+                {"settings": settings, "message": "This form has expired. Go back and try again."},
+                status_code=403,
+            )
+
+        def run() -> bool:
+            with sessions() as session:
+                customer = current_customer(request, session)
+                auth = session.get(Authorization, auth_id)
+                if customer is None or auth is None or auth.retail_customer_id != customer.id:
+                    return False
+                if auth.status == ACTIVE:
+                    revoke_authorization(session, auth, "customer")
+                session.commit()
+                return True
+
+        if not await run_in_threadpool(run):
+            return templates.TemplateResponse(
+                request,
+                "error.html",
+                {"settings": settings, "message": "There is no such authorization."},
+                status_code=404,
+            )
+        return RedirectResponse("/account?revoked=1", status_code=303)
 
     @router.post("/logout")
     async def logout(request: Request) -> Response:

@@ -172,3 +172,89 @@ def set_status(session: Session, app: rm.ApplicationInformation, status: int) ->
             .values(status=om.REVOKED, revoked_at=t, revoked_by="data custodian", updated=t)
         )
     session.flush()
+
+
+#: ApplicationInformation fields a third party may change (MGT001, RFC 7592 2.2).
+UPDATABLE = {
+    "client_name": "client_name",
+    "thirdPartyNotifyUri": "notify_uri",
+    "logo_uri": "logo_uri",
+    "client_uri": "client_uri",
+    "tos_uri": "tos_uri",
+    "policy_uri": "policy_uri",
+    "software_version": "software_version",
+    "thirdPartyUserPortalScreenURI": "portal_uri",
+}
+
+
+def update_application(
+    session: Session,
+    settings: Settings,
+    app: rm.ApplicationInformation,
+    fields: dict[str, list[str]],
+) -> None:
+    """Apply a third party's changes (element name -> values). Identity (client_id),
+    credentials and status set by the utility cannot be changed this way; a scope
+    may only be narrowed."""
+    frozen = {
+        "client_id",
+        "client_secret",
+        "dataCustodianId",
+        "dataCustodianApplicationStatus",
+        "registration_access_token",
+        "client_id_issued_at",
+    }
+    for name, values in fields.items():
+        if name in frozen and values and values[0] != _current(app, name):
+            raise RegistrationError(f"{name} cannot be changed", "invalid_client_metadata")
+    for name, attr in UPDATABLE.items():
+        if name in fields:
+            value = fields[name][0].strip() if fields[name] else ""
+            if name == "client_name" and not value:
+                raise RegistrationError("client_name cannot be empty")
+            if (
+                name
+                in (
+                    "thirdPartyNotifyUri",
+                    "logo_uri",
+                    "client_uri",
+                    "tos_uri",
+                    "policy_uri",
+                    "thirdPartyUserPortalScreenURI",
+                )
+                and value
+            ):
+                check_redirect_uri(value, settings)
+            setattr(app, attr, value if name == "client_name" else (value or None))
+    if "client_name" in fields:
+        app.title = app.client_name
+    if "redirect_uri" in fields:
+        uris = [u.strip() for u in fields["redirect_uri"] if u.strip()]
+        if not uris:
+            raise RegistrationError("at least one redirect URI is needed", "invalid_redirect_uri")
+        app.redirect_uris = [check_redirect_uri(u, settings) for u in uris]
+    if "contacts" in fields:
+        app.contacts = [c.strip() for c in fields["contacts"] if c.strip()] or None
+    if "thirdPartyApplicationStatus" in fields:
+        value = fields["thirdPartyApplicationStatus"][0].strip()
+        if value not in ("1", "2", "3", "4"):
+            raise RegistrationError("thirdPartyApplicationStatus must be 1, 2, 3 or 4")
+        app.third_party_status = int(value)
+    if "scope" in fields:
+        wanted = [check_scope(s, settings) for s in fields["scope"] if s.strip()]
+        registered = [espi_scope.parse(s) for s in app.scopes]
+        for text in wanted:
+            if not any(espi_scope.parse(text).within(r) for r in registered):
+                raise RegistrationError(f"scope {text!r} is wider than the one registered")
+        if wanted:
+            app.scopes = wanted
+    app.updated = now()
+    session.flush()
+
+
+def _current(app: rm.ApplicationInformation, name: str) -> str:
+    return {
+        "client_id": app.client_id,
+        "client_id_issued_at": str(app.client_id_issued_at),
+        "dataCustodianApplicationStatus": str(app.data_custodian_status),
+    }.get(name, "")
