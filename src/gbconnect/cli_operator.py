@@ -158,6 +158,37 @@ def thirdparty_revoke(ctx: click.Context, client_id: str, as_json: bool) -> None
     _set_status(ctx, client_id, rm.REVOKED, as_json)
 
 
+@thirdparty.command("invite")
+@click.option(
+    "--lifetime",
+    type=click.IntRange(60),
+    default=7 * 86400,
+    show_default=True,
+    help="Seconds the invitation is valid.",
+)
+@JSON
+@click.pass_context
+def thirdparty_invite(ctx: click.Context, lifetime: int, as_json: bool) -> None:
+    """Issue an initial access token for dynamic registration (RFC 7591, FB_36):
+    the third party POSTs its metadata to /oauth/register with it, once."""
+    with _session(ctx) as (session, settings):
+        value, row = grants.issue_token(
+            session,
+            kind="access",
+            token_class=om.INITIAL,
+            application_id=None,
+            authorization_id=None,
+            scope="FB=36",
+            lifetime=lifetime,
+        )
+        data = {
+            "initial_access_token": value,
+            "registration_endpoint": f"{settings.base_url.rstrip('/')}/oauth/register",
+            "expires_at": row.expires_at,
+        }
+    _out(as_json, data, "\n".join(f"{k}: {v}" for k, v in data.items()))
+
+
 @thirdparty.command("list")
 @JSON
 @click.pass_context

@@ -29,8 +29,10 @@ from gbconnect.resource import ResourceMixin
 REVOKED, ACTIVE, DENIED = 0, 1, 2
 
 #: Token classes (STANDARD.md section 1): customer access, client access,
-#: registration, data custodian admin, upload.
+#: registration, data custodian admin, upload; and the initial access token the
+#: utility hands a third party for dynamic registration (RFC 7591 section 3).
 CUSTOMER, CLIENT, REGISTRATION, ADMIN, UPLOAD = "A", "C", "R", "DC", "U"
+INITIAL = "I"
 
 subscription_usage_point = Table(
     "subscription_usage_point",
@@ -149,7 +151,7 @@ class Token(Base):
     __tablename__ = "oauth_token"
     __table_args__ = (
         CheckConstraint("kind IN ('access', 'refresh')", name="kind"),
-        CheckConstraint("token_class IN ('A', 'C', 'R', 'DC', 'U')", name="class"),
+        CheckConstraint("token_class IN ('A', 'C', 'R', 'DC', 'U', 'I')", name="class"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

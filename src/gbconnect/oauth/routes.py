@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
@@ -27,8 +28,16 @@ from gbconnect.config import Settings
 from gbconnect.espi import scope as espi_scope
 from gbconnect.oauth import consent, services
 from gbconnect.oauth.server import CURRENT_SESSION, EspiAuthorizationServer
-from gbconnect.oauth.starlette import FormTooLarge, StarletteOAuth2Request, oauth_request
+from gbconnect.oauth.starlette import (
+    MAX_FORM_BYTES,
+    FormTooLarge,
+    StarletteJsonRequest,
+    StarletteOAuth2Request,
+    oauth_request,
+    public_uri,
+)
 from gbconnect.portal.security import csrf_ok, csrf_token, current_customer
+from gbconnect.registration.errors import RegistrationError
 
 T = TypeVar("T")
 
@@ -206,6 +215,56 @@ def build_router(
             in_session(lambda _s: server.create_endpoint_response("introspection", oreq))
         )
 
+    async def registration_request(request: Request) -> StarletteJsonRequest | Response:
+        body = await request.body()
+        data: Any = {}
+        if request.method in ("POST", "PUT"):
+            try:
+                data = json.loads(body) if len(body) <= MAX_FORM_BYTES else None
+            except (ValueError, UnicodeDecodeError):
+                data = None
+            if not isinstance(data, dict):
+                return JSONResponse(
+                    {
+                        "error": "invalid_client_metadata",
+                        "error_description": "the body must be a JSON object",
+                    },
+                    status_code=400,
+                )
+        jreq = StarletteJsonRequest(
+            request.method, public_uri(request, settings.base_url), request.headers, data
+        )
+        return jreq
+
+    def registration_call(jreq: StarletteJsonRequest, name: str) -> Callable[[Session], Response]:
+        def call(session: Session) -> Response:
+            try:
+                return cast(Response, server.create_endpoint_response(name, jreq))
+            except RegistrationError as exc:
+                session.rollback()
+                return JSONResponse(
+                    {"error": exc.error, "error_description": str(exc)}, status_code=400
+                )
+
+        return call
+
+    @router.post("/oauth/register", status_code=201)
+    async def register_client(request: Request) -> Response:
+        """RFC 7591 dynamic registration (REQ.21 FB_36), with an initial access token."""
+        jreq = await registration_request(request)
+        if isinstance(jreq, Response):
+            return jreq
+        return await run_in_threadpool(in_session(registration_call(jreq, "client_registration")))
+
+    @router.api_route("/oauth/register/{client_id}", methods=["GET", "PUT", "DELETE"])
+    async def configure_client(request: Request, client_id: str) -> Response:
+        """RFC 7592 client configuration with the registration access token."""
+        jreq = await registration_request(request)
+        if isinstance(jreq, Response):
+            return jreq
+        jreq.client_id_in_path = client_id
+        return await run_in_threadpool(in_session(registration_call(jreq, "client_configuration")))
+
     @router.get("/.well-known/oauth-authorization-server")
     def metadata() -> JSONResponse:
         """RFC 8414 authorization server metadata."""
@@ -216,6 +275,7 @@ def build_router(
                 "authorization_endpoint": f"{base}/oauth/authorize",
                 "token_endpoint": f"{base}/oauth/token",
                 "revocation_endpoint": f"{base}/oauth/revoke",
+                "registration_endpoint": f"{base}/oauth/register",
                 "introspection_endpoint": f"{base}/oauth/introspect",
                 "response_types_supported": ["code"],
                 "grant_types_supported": [

@@ -320,6 +320,10 @@ class EspiAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         self.register_grant(ClientCredentialsGrant)
         self.register_endpoint(Revocation)
         self.register_endpoint(Introspection)
+        from gbconnect.registration.dynamic import Configuration, Registration
+
+        self.register_endpoint(Registration(self, settings))
+        self.register_endpoint(Configuration(self, settings))
 
     def resource_url(self, path: str) -> str:
         s = self.settings

@@ -82,6 +82,10 @@ class StarletteJsonRequest(JsonRequest):  # type: ignore[misc]
     def __init__(self, method: str, uri: str, headers: Mapping[str, str], data: Any) -> None:
         super().__init__(method, uri, headers)
         self.payload = StarletteJsonPayload(data)
+        #: The client_id of an RFC 7592 configuration URI.
+        self.client_id_in_path: str = ""
+        self.credential: Any = None
+        self.client: Any = None
 
 
 def public_uri(request: Request, base_url: str) -> str:

@@ -197,7 +197,7 @@ def upgrade() -> None:
         sa.Column("revoked_at", sa.BigInteger(), nullable=True),
         sa.CheckConstraint("kind IN ('access', 'refresh')", name=op.f("ck_oauth_token_kind")),
         sa.CheckConstraint(
-            "token_class IN ('A', 'C', 'R', 'DC', 'U')", name=op.f("ck_oauth_token_class")
+            "token_class IN ('A', 'C', 'R', 'DC', 'U', 'I')", name=op.f("ck_oauth_token_class")
         ),
         sa.ForeignKeyConstraint(
             ["application_id"],
