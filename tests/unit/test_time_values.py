@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gbconnect.espi.times import (
     TimeValueError,
@@ -83,3 +86,27 @@ def test_local_day_starts() -> None:
     # An instant on 2024-11-03 (a 25-hour day) maps to that day's local midnight.
     instant = np.array([1730620800], dtype=np.int64)  # 2024-11-03T08:00Z
     assert local_day_starts(instant, LA).tolist() == [1730617200]  # 2024-11-03T07:00Z
+
+
+@settings(max_examples=200)
+@given(
+    st.sampled_from(
+        ["America/Los_Angeles", "America/New_York", "Europe/London", "Australia/Sydney"]
+    ),
+    st.lists(st.integers(0, 6 * 366 * 86400 // 900), min_size=1, max_size=300, unique=True),
+)
+def test_local_to_utc_round_trips_increasing_instants(zone_name: str, steps: list[int]) -> None:
+    """Wall-clock times written in time order read back to the same UTC instants,
+    the autumn's repeated hour included (the first is daylight time, the second not)."""
+    zone = ZoneInfo(zone_name)
+    utc = np.array(sorted(1577836800 + s * 900 for s in steps), dtype=np.int64)
+    naive = np.array(
+        [
+            int(
+                datetime.fromtimestamp(int(t), UTC).astimezone(zone).replace(tzinfo=UTC).timestamp()
+            )
+            for t in utc
+        ],
+        dtype=np.int64,
+    )
+    assert local_to_utc(naive, zone).tolist() == utc.tolist()

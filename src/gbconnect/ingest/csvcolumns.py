@@ -110,7 +110,7 @@ class ArrowColumns:
                 convert_options=pacsv.ConvertOptions(
                     column_types=types,
                     null_values=[""],
-                    strings_can_be_null=False,
+                    strings_can_be_null=True,  # an empty field is null: blank
                     quoted_strings_can_be_null=False,
                 ),
             )
@@ -154,13 +154,13 @@ class ArrowColumns:
     def floats(self, name: str, what: str, blank: float | None = None) -> F64:
         col = self._column(name, nulls=blank is not None)
         if pa.types.is_string(col.type):
-            cleaned = pc.utf8_trim(col, characters=" \t$")
+            cleaned = pc.ascii_trim(col, characters=" \t$")
             if pc.any(pc.match_substring(cleaned, ",")).as_py():
                 cleaned = pc.replace_substring(cleaned, ",", "")
-            if blank is not None:
+            if pc.any(pc.equal(cleaned, "")).as_py():  # spaces or a lone "$": blank too
+                if blank is None:
+                    raise Unparsable
                 cleaned = pc.if_else(pc.equal(cleaned, ""), pa.scalar(None, pa.string()), cleaned)
-            elif pc.any(pc.equal(cleaned, "")).as_py():
-                raise Unparsable
             try:
                 col = cleaned.cast(pa.float64())
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -170,7 +170,7 @@ class ArrowColumns:
         if blank is not None:
             col = col.fill_null(blank)
         out: F64 = col.to_numpy()
-        if not np.isfinite(out[~np.isnan(out)] if blank is not None else out).all():
+        if not np.isfinite(out).all():  # blanks are filled: NaN or inf came from the text
             raise Unparsable
         return out
 
@@ -182,7 +182,10 @@ class ArrowColumns:
         return codes, [str(v) for v in encoded.dictionary.to_pylist()]
 
     def contains(self, name: str, needle: str) -> NDArray[np.bool_]:
-        col = self._column(name, nulls=True).cast(pa.string()).fill_null("")
+        col = self._column(name, nulls=True)
+        if col.null_count == len(col):
+            return np.zeros(len(col), dtype=np.bool_)
+        col = col.cast(pa.string()).fill_null("")
         found: NDArray[np.bool_] = pc.match_substring(col, needle, ignore_case=True).to_numpy(
             zero_copy_only=False
         )

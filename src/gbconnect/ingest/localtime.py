@@ -28,6 +28,9 @@ def _offset(zone: ZoneInfo, epoch: int) -> int:
     return int(off.total_seconds()) if off is not None else 0
 
 
+_STEP = 4 * 86400
+
+
 def transitions(zone: ZoneInfo, lo: int, hi: int) -> tuple[I64, I64]:
     """UTC instants and the offset in force from each, covering [lo, hi] (epoch seconds)."""
     lo -= 2 * 86400
@@ -36,7 +39,9 @@ def transitions(zone: ZoneInfo, lo: int, hi: int) -> tuple[I64, I64]:
     offsets = [_offset(zone, lo)]
     day = lo
     while day < hi:
-        nxt = min(day + 86400, hi)
+        # Four-day steps: offset changes are months apart in every zone of tzdata
+        # since 1970; each change found is then located to the second.
+        nxt = min(day + _STEP, hi)
         off = _offset(zone, nxt)
         if off != offsets[-1]:
             a, b = day, nxt  # offset(a) == offsets[-1], offset(b) == off
@@ -60,34 +65,39 @@ def offsets_at(utc: I64, table: tuple[I64, I64]) -> I64:
 
 
 def local_to_utc(naive: I64, zone: ZoneInfo) -> I64:
-    """Wall-clock seconds (as if UTC) -> true UTC seconds, in file order for repeats."""
+    """Wall-clock seconds (as if UTC) -> true UTC seconds, in file order for repeats.
+
+    Each offset period of the zone covers a range of wall-clock times; one binary
+    search finds the latest period that has started. A time past that period's end
+    lies in a spring-forward gap (refused); a time still inside the previous period
+    is one of the autumn's repeated times, resolved in file order.
+    """
     if naive.size == 0:
         return naive.copy()
-    table = transitions(zone, int(naive.min()) - 86400, int(naive.max()) + 86400)
-    candidates = np.unique(table[1])
-    valid = np.zeros((len(candidates), naive.size), dtype=bool)
-    for i, off in enumerate(candidates):
-        valid[i] = offsets_at(naive - off, table) == off
-    count = valid.sum(axis=0)
-    if (count == 0).any():
-        bad = int(np.flatnonzero(count == 0)[0])
+    instants, offsets = transitions(zone, int(naive.min()) - 86400, int(naive.max()) + 86400)
+    local_start = instants + offsets  # wall clock at which each period begins
+    local_end = np.append(instants[1:], np.iinfo(np.int64).max // 2) + offsets
+    idx = np.searchsorted(local_start, naive, side="right") - 1
+    idx = np.clip(idx, 0, len(offsets) - 1)
+    gap = naive >= local_end[idx]
+    if gap.any():
+        bad = int(np.flatnonzero(gap)[0])
         when = datetime.fromtimestamp(int(naive[bad]), UTC).strftime("%Y-%m-%d %H:%M")
         raise LocalTimeError(
             f"local time {when} does not exist in {zone.key} (it falls in the spring-forward gap)",
             bad,
         )
-    first_valid = np.argmax(valid, axis=0)
-    result = naive - candidates[first_valid]
-    ambiguous = np.flatnonzero(count > 1)
+    result = naive - offsets[idx]
+    prev = np.maximum(idx - 1, 0)
+    ambiguous = np.flatnonzero((idx > 0) & (naive < local_end[prev]))
     if ambiguous.size:
         seen: dict[int, int] = {}
         for i in ambiguous.tolist():
             local = int(naive[i])
-            options = sorted(
-                (int(naive[i] - c) for c, ok in zip(candidates, valid[:, i], strict=True) if ok)
-            )
+            j = int(idx[i])
+            options = sorted((local - int(offsets[j - 1]), local - int(offsets[j])))
             n = seen.get(local, 0)
-            result[i] = options[min(n, len(options) - 1)]
+            result[i] = options[min(n, 1)]
             seen[local] = n + 1
     return np.asarray(result, dtype=np.int64)
 
