@@ -170,11 +170,23 @@ def utility(db_url: str) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
-def test_third_party_gets_the_scope_the_customer_chose(utility: str, db_url: str) -> None:
+@pytest.fixture
+def party(utility: str) -> Iterator[ThirdParty]:
+    tp = ThirdParty(utility)
+    tp.thread.start()
+    try:
+        yield tp
+    finally:
+        tp.server.shutdown()
+        tp.server.server_close()
+
+
+def test_third_party_gets_the_scope_the_customer_chose(
+    utility: str, party: ThirdParty, db_url: str
+) -> None:
     from playwright.sync_api import sync_playwright
 
     assert CHROMIUM, "Debian's chromium is needed: apt-get install chromium (.ci/run does)"
-    party = ThirdParty(utility)
     registered = json.loads(
         _cli(
             db_url,
@@ -195,27 +207,23 @@ def test_third_party_gets_the_scope_the_customer_chose(utility: str, db_url: str
     customers = json.loads(_cli(db_url, "customer", "list", "--json"))
     username = next(c["username"] for c in customers if c["usage_points"])
     _cli(db_url, "customer", "create", username, "--password", PASSWORD)
-    party.thread.start()
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            page = browser.new_page()
-            page.goto(f"{party.base}/connect")
-            # The utility's sign-in page, then the consent page.
-            page.fill("#username", username)
-            page.fill("#password", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_selector("text=Watt Watchers asks to see your energy data")
-            assert page.is_checked("input[name=group][value=gas]")
-            page.uncheck("input[name=group][value=gas]")
-            page.uncheck("input[name=group][value=billing]")
-            page.select_option("select[name=history]", "6")
-            page.click("button[value=approve]")
-            page.wait_for_selector("#connected")
-            shown = page.inner_text("#scope")
-            browser.close()
-    finally:
-        party.server.shutdown()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page()
+        page.goto(f"{party.base}/connect")
+        # The utility's sign-in page, then the consent page.
+        page.fill("#username", username)
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_selector("text=Watt Watchers asks to see your energy data")
+        assert page.is_checked("input[name=group][value=gas]")
+        page.uncheck("input[name=group][value=gas]")
+        page.uncheck("input[name=group][value=billing]")
+        page.select_option("select[name=history]", "6")
+        page.click("button[value=approve]")
+        page.wait_for_selector("#connected")
+        shown = page.inner_text("#scope")
+        browser.close()
     assert party.error is None
     assert party.tokens is not None
     granted = party.tokens["scope"]
