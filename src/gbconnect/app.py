@@ -17,6 +17,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from gbconnect import __version__
 from gbconnect.api import routes as api_routes
 from gbconnect.config import Settings, get_settings
+from gbconnect.customer.services import DEMO_PASSWORD
 from gbconnect.db import current_revision, head_revision, make_engine, make_sessionmaker
 from gbconnect.espi.times import iso
 from gbconnect.oauth import routes as oauth_routes
@@ -96,6 +97,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                 "first": iso(counts.first) if counts.first is not None else None,
                 "last": iso(counts.last) if counts.last is not None else None,
                 "version": __version__,
+                "demo_login": settings.demo_login,
+                "demo_password": DEMO_PASSWORD if settings.demo_login else None,
             },
         )
 

@@ -231,11 +231,40 @@ def demo(ctx: click.Context, host: str, port: int, customers: int, days: int) ->
     else:
         click.echo(f"generating {customers} customers with {days} days of data ...")
         click.echo(_generate(settings, engine, customers, days, 900, 1, None))
+    login = _demo_login(engine)
+    if login is not None:
+        settings = settings.model_copy(update={"demo_login": login})
+        click.echo(f"  demo customer: {login} / {DEMO_PASSWORD}")
     click.echo(f"\n  gbconnect is running: open http://{host}:{port}/\n")
     _run_server(settings, host, port)
 
 
+def _demo_login(engine: Any) -> str | None:
+    """Give the first generated customer a login (development databases only)."""
+    from sqlalchemy import select
+
+    from gbconnect.customer.models import RetailCustomer
+    from gbconnect.customer.services import hash_password
+    from gbconnect.db import make_sessionmaker
+    from gbconnect.usage.models import UsagePoint
+
+    with make_sessionmaker(engine)() as session:
+        customer = session.scalars(
+            select(RetailCustomer)
+            .join(UsagePoint, UsagePoint.retail_customer_id == RetailCustomer.id)
+            .order_by(RetailCustomer.username)
+            .limit(1)
+        ).first()
+        if customer is None:
+            return None
+        if customer.password_hash is None:
+            customer.password_hash = hash_password(DEMO_PASSWORD)
+            session.commit()
+        return customer.username
+
+
 from gbconnect import cli_operator  # noqa: E402, F401  (registers its commands on main)
+from gbconnect.customer.services import DEMO_PASSWORD  # noqa: E402
 
 if __name__ == "__main__":  # pragma: no cover
     main()

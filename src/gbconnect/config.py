@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     schema_dir: Path | None = None
     log_level: str = "INFO"
 
+    #: Set by ``gbconnect demo``: the demo customer whose login the home page shows.
+    demo_login: str | None = None
+
     # -- OAuth (REQ.21 section 2; STANDARD.md section 2) --
     #: Function blocks this Data Custodian offers; a requested scope must stay inside.
     function_blocks: str = "1_3_4_5_8_10_12_13_14_15_16_18_19_31_32_33_35_37_39_40_41_44_51_53_57"
@@ -107,6 +110,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _oauth_rules(self) -> Settings:
+        if self.env == "production" and self.demo_login:
+            raise ValueError("GBCONNECT_DEMO_LOGIN is for development only")
         from gbconnect.espi import scope
 
         parts = [p for p in self.function_blocks.replace(",", "_").split("_") if p.strip()]

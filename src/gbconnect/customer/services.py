@@ -20,6 +20,9 @@ _DUMMY = _HASHER.hash("not a password of anyone")
 
 MIN_PASSWORD = 10
 
+DEMO_PASSWORD = "green-button-demo"
+"""The password ``gbconnect demo`` gives its demo customer (development only)."""
+
 
 class CustomerError(ValueError):
     """Customer data that cannot be accepted."""

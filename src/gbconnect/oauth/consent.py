@@ -143,7 +143,7 @@ def service_choices(session: Session, customer: RetailCustomer) -> list[ServiceC
         ids = [u for aid, u in links if aid == a.id and u in labels]
         if ids:
             name = a.name or a.title or "Service agreement"
-            if a.agreement_id:
+            if a.agreement_id and a.agreement_id not in name:
                 name += f" (service ID {a.agreement_id})"
             out.append(ServiceChoice(name, [(u, labels[u]) for u in ids]))
             placed.update(ids)
