@@ -384,3 +384,69 @@ def test_mgt001_third_party_updates_its_registration(world: World) -> None:
     ):
         r = world.client.put(path, content=bad, headers=bearer(world.registration_token))
         assert r.status_code == 400 and message in r.json()["error_description"], bad
+
+
+# -- the GBA's wrong-token-class cases, by name (the matrix covers every route) ---------
+
+
+def _statuses(world: World, method: str, path: str, names: list[str]) -> list[int]:
+    creds = _credentials(world)
+    return [world.client.request(method, path, headers=creds[n]).status_code for n in names]
+
+
+def test_oad006_application_information_refuses_client_customer_and_no_token(
+    world: World,
+) -> None:
+    path = world.url(f"/ApplicationInformation/{world.app_id}")
+    assert _statuses(world, "GET", path, ["client", "customer", "none"]) == [403, 403, 401]
+
+
+def test_oad007_oad008_authorization_refuses_registration_customer_and_no_token(
+    world: World,
+) -> None:
+    assert _statuses(
+        world, "GET", world.url("/Authorization"), ["registration", "customer", "none"]
+    ) == [403, 403, 401]
+    with world.factory() as s:
+        auth_id = s.scalars(select(om.Authorization.id)).first()
+    assert _statuses(
+        world, "GET", world.url(f"/Authorization/{auth_id}"), ["registration", "customer", "none"]
+    ) == [403, 403, 401]
+
+
+def test_oad009_read_service_status_refuses_registration_customer_and_no_token(
+    world: World,
+) -> None:
+    assert _statuses(
+        world, "GET", world.url("/ReadServiceStatus"), ["registration", "customer", "none"]
+    ) == [403, 403, 401]
+
+
+def test_oad015_grant_types_follow_the_application_information(world: World) -> None:
+    """A client may use only the grant types its ApplicationInformation lists."""
+    from gbconnect.registration.services import register
+
+    with world.factory() as s:
+        done = register(
+            s,
+            world.settings,
+            name="Code only",
+            redirect_uris=["https://c.example/cb"],
+            grant_types=["authorization_code", "refresh_token"],
+            approve=True,
+        )
+        s.commit()
+    r = world.client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        headers=world.basic(done.application.client_id, done.client_secret),
+    )
+    assert r.status_code == 400 and r.json()["error"] == "unauthorized_client"
+    admin = world.client.get(
+        world.url(f"/ApplicationInformation/{done.application.id}"),
+        headers=bearer(world.admin_token),
+    )
+    assert [e.text for e in valid(admin.content).findall(".//e:grant_types", NS)] == [
+        "authorization_code",
+        "refresh_token",
+    ]

@@ -366,3 +366,19 @@ def test_authorization_ends_with_its_period(world: World) -> None:
     with world.factory() as s:
         assert expire_authorizations(s, now()) == 1
         s.commit()
+
+
+def test_oad013_access_token_lives_after_refresh_until_it_expires(world: World) -> None:
+    """GBA removed the test that an old access token dies on refresh (RFC 6749 lets
+    it live until expiry); the old refresh token dies (test_oad010_oad011...)."""
+    tokens = world.code_tokens()
+    r = world.client.post(
+        "/oauth/token",
+        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+        headers=world.basic(),
+    )
+    assert r.status_code == 200
+    r = world.client.post(
+        "/oauth/introspect", data={"token": tokens["access_token"]}, headers=world.basic()
+    )
+    assert r.json()["active"] is True
