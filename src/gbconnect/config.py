@@ -47,7 +47,9 @@ class Settings(BaseSettings):
 
     # -- OAuth (REQ.21 section 2; STANDARD.md section 2) --
     #: Function blocks this Data Custodian offers; a requested scope must stay inside.
-    function_blocks: str = "1_3_4_5_8_10_12_13_14_15_16_18_19_31_32_33_35_37_39_40_41_44_51_53_57"
+    function_blocks: str = (
+        "1_3_4_5_8_10_12_13_14_15_16_17_18_19_31_32_33_35_37_39_40_41_44_51_53_57"
+    )
     #: The scope a third party gets when it registers without naming one.
     default_scope: str = (
         "FB=1_3_4_5_8_10_12_13_14_15_16_18_19_31_32_35_37_39;"

@@ -9,23 +9,34 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gbconnect.app import create_app
 from gbconnect.config import Settings, load_settings
 from gbconnect.customer.services import create_customer
+from gbconnect.ingest.series import Channel, store_channel
+from gbconnect.ingest.summary import FileSummary
 from gbconnect.oauth import models as om
 from gbconnect.oauth import services
 from gbconnect.registration.services import register
+from gbconnect.usage import models as um
 from gbconnect.usage.models import UsagePoint
 
 REDIRECT = "https://thirdparty.example/callback"
 PASSWORD = "correct horse battery"
-SCOPE = "FB=1_3_4_5_10_13_14_15_39;IntervalDuration=900_3600;BlockDuration=daily;HistoryLength=13"
+SCOPE = (
+    "FB=1_3_4_5_10_13_14_15_17_39;IntervalDuration=900_3600;BlockDuration=daily;HistoryLength=13"
+)
+#: Day (UTC midnight) after the last reading of the world's data: today.
+TODAY = (int(__import__("time").time()) // 86400) * 86400
+DAYS = 45
+ZONE = ZoneInfo("America/Los_Angeles")
 
 
 @dataclass
@@ -81,7 +92,7 @@ class World:
             "csrf": _csrf(page.text),
             "decision": decision,
             "service": [str(i) for i in self.alice_points],
-            "group": ["electric", "gas", "billing"],
+            "group": ["electric", "gas", "billing", "quality"],
             "end": "revoke",
         }
         data.update(form)
@@ -126,23 +137,112 @@ def pkce() -> tuple[str, str]:
     return verifier, challenge.decode()
 
 
+def store_usage(session: Session, owner: object) -> list[int]:
+    """Alice's data: 45 days of 15-minute electricity with cost, daily gas, a bill,
+    a power-quality summary and her LocalTimeParameters; returns her usage point ids."""
+    now = TODAY
+    start = TODAY - DAYS * 86400
+    n = DAYS * 96
+    starts = start + 900 * np.arange(n, dtype=np.int64)
+    electric = Channel(
+        usage_point_key="alice-electric",
+        usage_point_title="Home electric",
+        service_kind=0,
+        reading_type={
+            "accumulation_behaviour": 4,
+            "commodity": 1,
+            "flow_direction": 1,
+            "interval_length": 900,
+            "kind": 12,
+            "uom": 72,
+            "power_of_ten_multiplier": 0,
+            "currency": 840,
+            "phase": 769,
+        },
+        starts=starts,
+        durations=np.full(n, 900, dtype=np.int64),
+        values=(np.arange(n, dtype=np.int64) % 500) + 100,
+        costs=(np.arange(n, dtype=np.int64) % 50) * 100,
+    )
+    gas = Channel(
+        usage_point_key="alice-gas",
+        usage_point_title="Home gas",
+        service_kind=1,
+        reading_type={
+            "accumulation_behaviour": 4,
+            "commodity": 7,
+            "flow_direction": 1,
+            "interval_length": 86400,
+            "kind": 12,
+            "uom": 169,
+            "power_of_ten_multiplier": -3,
+        },
+        starts=start + 86400 * np.arange(DAYS, dtype=np.int64) + 8 * 3600,
+        durations=np.full(DAYS, 86400, dtype=np.int64),
+        values=np.full(DAYS, 2500, dtype=np.int64),
+    )
+    summary = FileSummary("world", "test")
+    for ch in (electric, gas):
+        store_channel(session, owner, ch, ZONE, summary, now)  # type: ignore[arg-type]
+    ups = list(
+        session.scalars(
+            select(UsagePoint)
+            .where(UsagePoint.retail_customer_id == owner.id)  # type: ignore[attr-defined]
+            .order_by(UsagePoint.service_kind)
+        )
+    )
+    ltp = um.LocalTimeParameters(
+        retail_customer_id=ups[0].retail_customer_id,
+        dst_end_rule="B40E2000",
+        dst_offset=3600,
+        dst_start_rule="360E2000",
+        tz_offset=-28800,
+    )
+    session.add(ltp)
+    session.flush()
+    for up in ups:
+        up.local_time_parameters_id = ltp.id
+    session.add(
+        um.UsageSummary(
+            usage_point_id=ups[0].id,
+            billing_period_start=TODAY - 30 * 86400,
+            billing_period_duration=30 * 86400,
+            bill_last_period=8_812_000,
+            currency=840,
+            status_timestamp=TODAY,
+            measurements={
+                "overallConsumptionLastPeriod": {
+                    "powerOfTenMultiplier": "0",
+                    "uom": "72",
+                    "value": "612000",
+                }
+            },
+            line_items=[{"amount": "8812000", "note": "Energy charges", "itemKind": "1"}],
+        )
+    )
+    session.add(
+        um.ElectricPowerQualitySummary(
+            usage_point_id=ups[0].id,
+            summary_interval_start=TODAY - 86400,
+            summary_interval_duration=86400,
+            mains_voltage=240,
+        )
+    )
+    session.flush()
+    return [up.id for up in ups]
+
+
 @pytest.fixture
 def world(db_url: str, engine: Engine, factory: sessionmaker[Session]) -> Iterator[World]:
     settings = load_settings(database_url=db_url, secret_key="k" * 40)
     with factory() as session:
         alice = create_customer(session, "alice", PASSWORD, "Alice")
         bob = create_customer(session, "bob", PASSWORD, "Bob")
-        points = {}
-        for who, kinds in ((alice, (0, 1)), (bob, (0,))):
-            ups = [
-                UsagePoint(
-                    retail_customer_id=who.id, service_kind=k, status=1, title=f"{who.username}-{k}"
-                )
-                for k in kinds
-            ]
-            session.add_all(ups)
-            session.flush()
-            points[who.username] = [u.id for u in ups]
+        points = {"alice": store_usage(session, alice), "bob": []}
+        bob_up = UsagePoint(retail_customer_id=bob.id, service_kind=0, status=1, title="bob-0")
+        session.add(bob_up)
+        session.flush()
+        points["bob"] = [bob_up.id]
         done = register(
             session,
             settings,

@@ -260,17 +260,59 @@ def _hash(value: str) -> str:
     return digest(value)
 
 
+def fill(world: World, route: str) -> str:
+    """A concrete path of ``route`` naming the customer grant's own resources."""
+    from gbconnect.registration.models import ApplicationInformation
+    from gbconnect.usage import models as um
+
+    with world.factory() as s:
+        auth = s.scalars(
+            select(om.Authorization).where(
+                om.Authorization.token_class == "A", om.Authorization.status == 1
+            )
+        ).first()
+        assert auth is not None and auth.subscription is not None
+        up = world.alice_points[0]
+        mr = s.scalars(select(um.MeterReading).where(um.MeterReading.usage_point_id == up)).first()
+        assert mr is not None
+        block = s.scalars(
+            select(um.IntervalBlock.id)
+            .where(um.IntervalBlock.meter_reading_id == mr.id)
+            .order_by(um.IntervalBlock.start.desc())
+        ).first()
+        summary = s.scalars(select(um.UsageSummary.id)).first()
+        quality = s.scalars(select(um.ElectricPowerQualitySummary.id)).first()
+        ltp = s.scalars(select(um.LocalTimeParameters.id)).first()
+        app = s.get(ApplicationInformation, world.app_id)
+        assert app is not None
+        ids = {
+            "/ApplicationInformation/": world.app_id,
+            "/Authorization/": auth.id,
+            "/Batch/Subscription/": auth.subscription.id,
+            "/Subscription/": auth.subscription.id,
+            "/Batch/Bulk/": app.bulk_id,
+            "/Batch/RetailCustomer/": auth.retail_customer_id,
+            "/ReadingType/": mr.reading_type_id,
+            "/LocalTimeParameters/": ltp,
+        }
+        mr_id = mr.id
+    first = next((v for k, v in ids.items() if route.startswith(k)), "")
+    third = {"MeterReading": mr_id, "UsageSummary": summary, "ElectricPowerQualitySummary": quality}
+    kind = next((k for k in third if f"/{k}/{{id3}}" in route), "MeterReading")
+    return (
+        route.replace("{id}", str(first))
+        .replace("{id2}", str(up))
+        .replace("{id3}", str(third[kind]))
+        .replace("{id4}", str(block))
+    )
+
+
 def test_authorization_matrix(world: World) -> None:
     """Every route of the table x every credential: the expected status, and no data
     in a refused response. Mutating routes are probed with refused credentials only."""
     creds = _credentials(world)
-    with world.factory() as s:
-        auth_id = s.scalars(
-            select(om.Authorization.id).where(om.Authorization.token_class == "A")
-        ).first()
-    ids = {"/ApplicationInformation/{id}": world.app_id, "/Authorization/{id}": auth_id}
     for (method, route), allowed in ACCESS.items():
-        path = world.url(route.replace("{id}", str(ids.get(route, ""))))
+        path = world.url(fill(world, route))
         for name in CREDENTIALS:
             cls = CLASS_OF.get(name)
             if cls is None:
@@ -329,7 +371,9 @@ def test_no_resource_route_is_missing_from_the_access_table(world: World) -> Non
     from starlette.routing import Route
 
     base = world.settings.resource_base.rstrip("/")
-    declared = {(m, base + p.replace("{id}", "{x}")) for m, p in ACCESS}
+    import re
+
+    declared = {(m, base + re.sub(r"\{[a-z0-9]+\}", "{x}", p)) for m, p in ACCESS}
     found = set()
     from gbconnect.api.routes import build_router
 

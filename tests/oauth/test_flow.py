@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from gbconnect.oauth import models as om
 from gbconnect.resource import now
-from tests.oauth.conftest import REDIRECT, World, pkce
+from tests.oauth.conftest import REDIRECT, SCOPE, World, pkce
 
 
 def bearer(token: object) -> dict[str, str]:
@@ -228,7 +228,13 @@ def test_pkce_s256_for_public_clients(world: World) -> None:
 
     with world.factory() as s:
         done = register(
-            s, world.settings, name="Phone App", redirect_uris=[REDIRECT], public=True, approve=True
+            s,
+            world.settings,
+            name="Phone App",
+            redirect_uris=[REDIRECT],
+            scopes=[SCOPE],
+            public=True,
+            approve=True,
         )
         s.commit()
         public_id = done.application.client_id

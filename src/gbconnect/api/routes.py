@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from gbconnect.api import documents
+from gbconnect.api.usage_routes import USAGE_ACCESS, add_usage_routes
 from gbconnect.config import Settings
 from gbconnect.espi.atom import MEDIA_TYPE, entry, feed
 from gbconnect.oauth import models as om
@@ -39,6 +40,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/Authorization/{id}"): {C, DC},
     ("PUT", "/Authorization/{id}"): {C, DC},
     ("DELETE", "/Authorization/{id}"): {C, DC},
+    **USAGE_ACCESS,
 }
 
 
@@ -266,6 +268,7 @@ def build_router(settings: Settings, sessions: sessionmaker[Session]) -> APIRout
 
         return await guarded(request, ("DELETE", "/Authorization/{id}"), work)
 
+    add_usage_routes(router, settings, sessions)
     return router
 
 

@@ -1,0 +1,262 @@
+"""Atom entries and streamed feeds of the usage tree (REQ.21 FB_1, FB_4; Batch, FB_35).
+
+Every entry has self and up links and the related links a client follows:
+UsagePoint -> MeterReading, UsageSummary, ElectricPowerQualitySummary,
+LocalTimeParameters; MeterReading -> IntervalBlock and ReadingType (the IntervalBlock
+link the Java reference forgets, OpenESPI-Common-java #325). Feeds are generators of
+text pieces read block by block from the store: memory stays bounded for any size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gbconnect.api.query import FeedQuery
+from gbconnect.api.scoping import Grant
+from gbconnect.espi import usage_xml
+from gbconnect.espi.atom import entry
+from gbconnect.usage import models as um
+
+BLOCKS_PER_FETCH = 500
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Hrefs of one usage point's tree under ``prefix`` (``.../Subscription/{id}`` or
+    ``.../RetailCustomer/{id}``); ReadingType and LocalTimeParameters live at ``root``."""
+
+    root: str
+    prefix: str
+
+    def usage_points(self) -> str:
+        return f"{self.prefix}/UsagePoint"
+
+    def usage_point(self, up: int) -> str:
+        return f"{self.prefix}/UsagePoint/{up}"
+
+    def meter_readings(self, up: int) -> str:
+        return f"{self.usage_point(up)}/MeterReading"
+
+    def meter_reading(self, up: int, mr: int) -> str:
+        return f"{self.meter_readings(up)}/{mr}"
+
+    def blocks(self, up: int, mr: int) -> str:
+        return f"{self.meter_reading(up, mr)}/IntervalBlock"
+
+    def summaries(self, up: int) -> str:
+        return f"{self.usage_point(up)}/UsageSummary"
+
+    def qualities(self, up: int) -> str:
+        return f"{self.usage_point(up)}/ElectricPowerQualitySummary"
+
+    def reading_type(self, rt: int) -> str:
+        return f"{self.root}/ReadingType/{rt}"
+
+    def local_time(self, ltp: int) -> str:
+        return f"{self.root}/LocalTimeParameters/{ltp}"
+
+
+def window(grant: Grant, query: FeedQuery) -> tuple[int | None, int | None]:
+    """Reading starts allowed: the grant's period narrowed by published-min/max."""
+    lo, hi = grant.lo, grant.hi
+    qlo, qhi = query.window
+    if qlo is not None:
+        lo = qlo if lo is None else max(lo, qlo)
+    if qhi is not None:
+        hi = qhi if hi is None else min(hi, qhi)
+    return lo, hi
+
+
+# -- entries ----------------------------------------------------------------------------
+
+
+def usage_point_entry(up: um.UsagePoint, grant: Grant, paths: Paths) -> str:
+    related = []
+    if grant.intervals:
+        related.append(paths.meter_readings(up.id))
+    if grant.summaries:
+        related.append(paths.summaries(up.id))
+    if grant.quality:
+        related.append(paths.qualities(up.id))
+    if up.local_time_parameters_id is not None:
+        related.append(paths.local_time(up.local_time_parameters_id))
+    return entry(
+        self_href=paths.usage_point(up.id),
+        up_href=paths.usage_points(),
+        related=related,
+        title=up.title,
+        published=up.published,
+        updated=up.updated,
+        content=usage_xml.usage_point(up),
+    )
+
+
+def meter_reading_entry(mr: um.MeterReading, up_id: int, paths: Paths) -> str:
+    related = [paths.blocks(up_id, mr.id)]
+    if mr.reading_type_id is not None:
+        related.append(paths.reading_type(mr.reading_type_id))
+    return entry(
+        self_href=paths.meter_reading(up_id, mr.id),
+        up_href=paths.meter_readings(up_id),
+        related=related,
+        title=mr.title,
+        published=mr.published,
+        updated=mr.updated,
+        content=usage_xml.meter_reading(),
+    )
+
+
+def reading_type_entry(rt: um.ReadingType, grant: Grant, paths: Paths) -> str:
+    return entry(
+        self_href=paths.reading_type(rt.id),
+        up_href=f"{paths.root}/ReadingType",
+        title=rt.title,
+        published=rt.published,
+        updated=rt.updated,
+        content=usage_xml.reading_type(rt, with_cost=grant.interval_cost),
+    )
+
+
+def local_time_entry(ltp: um.LocalTimeParameters, paths: Paths) -> str:
+    return entry(
+        self_href=paths.local_time(ltp.id),
+        up_href=f"{paths.root}/LocalTimeParameters",
+        title=ltp.title,
+        published=ltp.published,
+        updated=ltp.updated,
+        content=usage_xml.local_time_parameters(ltp),
+    )
+
+
+def block_entry(
+    row: um.IntervalBlock,
+    up_id: int,
+    mr_id: int,
+    grant: Grant,
+    paths: Paths,
+    lo: int | None,
+    hi: int | None,
+) -> str | None:
+    xml, count, _, _ = usage_xml.interval_readings(row.data, grant.interval_cost, lo, hi)
+    if not count:
+        return None
+    return entry(
+        self_href=f"{paths.blocks(up_id, mr_id)}/{row.id}",
+        up_href=paths.blocks(up_id, mr_id),
+        title=None,
+        published=row.published,
+        updated=row.updated,
+        content=usage_xml.interval_block(xml, row.start, row.duration),
+    )
+
+
+def summary_entry(us: um.UsageSummary, up_id: int, grant: Grant, paths: Paths) -> str:
+    return entry(
+        self_href=f"{paths.summaries(up_id)}/{us.id}",
+        up_href=paths.summaries(up_id),
+        title=us.title,
+        published=us.published,
+        updated=us.updated,
+        content=usage_xml.usage_summary(us, with_cost=grant.summary_cost),
+    )
+
+
+def quality_entry(q: um.ElectricPowerQualitySummary, up_id: int, paths: Paths) -> str:
+    return entry(
+        self_href=f"{paths.qualities(up_id)}/{q.id}",
+        up_href=paths.qualities(up_id),
+        title=q.title,
+        published=q.published,
+        updated=q.updated,
+        content=usage_xml.quality_summary(q),
+    )
+
+
+# -- selections -------------------------------------------------------------------------
+
+
+def block_rows(
+    session: Session, mr_id: int, lo: int | None, hi: int | None, query: FeedQuery
+) -> Iterator[um.IntervalBlock]:
+    """Blocks of a MeterReading overlapping [lo, hi), by start, fetched in batches."""
+    stmt = select(um.IntervalBlock).where(um.IntervalBlock.meter_reading_id == mr_id)
+    if lo is not None:
+        stmt = stmt.where(um.IntervalBlock.start + um.IntervalBlock.duration > lo)
+    if hi is not None:
+        stmt = stmt.where(um.IntervalBlock.start < hi)
+    if query.updated_min is not None:
+        stmt = stmt.where(um.IntervalBlock.updated >= query.updated_min)
+    if query.updated_max is not None:
+        stmt = stmt.where(um.IntervalBlock.updated <= query.updated_max)
+    stmt = stmt.order_by(um.IntervalBlock.start).execution_options(yield_per=BLOCKS_PER_FETCH)
+    for row in session.scalars(stmt):
+        yield row
+        session.expunge(row)
+
+
+def meter_readings(session: Session, up_id: int) -> list[um.MeterReading]:
+    return list(
+        session.scalars(
+            select(um.MeterReading)
+            .where(um.MeterReading.usage_point_id == up_id)
+            .order_by(um.MeterReading.id)
+        )
+    )
+
+
+def summaries(
+    session: Session, up_id: int, lo: int | None, hi: int | None
+) -> list[um.UsageSummary]:
+    stmt = select(um.UsageSummary).where(um.UsageSummary.usage_point_id == up_id)
+    rows = list(
+        session.scalars(stmt.order_by(um.UsageSummary.billing_period_start, um.UsageSummary.id))
+    )
+    return [r for r in rows if _in_window(r.billing_period_start, lo, hi)]
+
+
+def qualities(session: Session, up_id: int) -> list[um.ElectricPowerQualitySummary]:
+    return list(
+        session.scalars(
+            select(um.ElectricPowerQualitySummary)
+            .where(um.ElectricPowerQualitySummary.usage_point_id == up_id)
+            .order_by(um.ElectricPowerQualitySummary.id)
+        )
+    )
+
+
+def _in_window(start: int | None, lo: int | None, hi: int | None) -> bool:
+    if start is None:
+        return True
+    return (lo is None or start >= lo) and (hi is None or start < hi)
+
+
+# -- the whole tree ---------------------------------------------------------------------
+
+
+def usage_point_tree(
+    session: Session, up: um.UsagePoint, grant: Grant, paths: Paths, query: FeedQuery
+) -> Iterator[str]:
+    """Every entry of one usage point's tree that the grant shows (Batch feeds)."""
+    lo, hi = window(grant, query)
+    yield usage_point_entry(up, grant, paths)
+    if up.local_time_parameters is not None:
+        yield local_time_entry(up.local_time_parameters, paths)
+    if grant.intervals:
+        for mr in meter_readings(session, up.id):
+            yield meter_reading_entry(mr, up.id, paths)
+            if mr.reading_type is not None:
+                yield reading_type_entry(mr.reading_type, grant, paths)
+            for row in block_rows(session, mr.id, lo, hi, query):
+                text = block_entry(row, up.id, mr.id, grant, paths, lo, hi)
+                if text is not None:
+                    yield text
+    if grant.summaries:
+        for us in summaries(session, up.id, lo, hi):
+            yield summary_entry(us, up.id, grant, paths)
+    if grant.quality:
+        for q in qualities(session, up.id):
+            yield quality_entry(q, up.id, paths)

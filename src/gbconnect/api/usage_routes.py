@@ -1,0 +1,567 @@
+"""The usage-data resources (REQ.21 section 1; STANDARD.md section 1): the Subscription
+tree, Batch/Subscription, Batch/Bulk, Batch/RetailCustomer, ReadingType and
+LocalTimeParameters.
+
+A request is checked (token, class, scope, ids) in one short database session; the
+feed is then streamed from a session of its own, block by block. A resource outside
+what the token may see answers 404, like one that does not exist.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from gbconnect.api import feeds
+from gbconnect.api.query import FeedQuery, QueryError, parse_query
+from gbconnect.api.scoping import FULL, Grant, Visibility, grant_of, visibility
+from gbconnect.config import Settings
+from gbconnect.customer.models import RetailCustomer
+from gbconnect.espi.atom import MEDIA_TYPE, feed
+from gbconnect.oauth import models as om
+from gbconnect.oauth.guard import NOT_FOUND, AccessDenied, Caller, authenticate
+from gbconnect.oauth.services import subscription_usage_point_ids
+from gbconnect.registration import models as rm
+from gbconnect.resource import now
+from gbconnect.usage import models as um
+
+A, C, DC, U = om.CUSTOMER, om.CLIENT, om.ADMIN, om.UPLOAD
+SUB = "/Subscription/{id}/UsagePoint/{id2}"
+
+#: The usage resources and the token classes they admit (merged into api.routes.ACCESS).
+USAGE_ACCESS: dict[tuple[str, str], set[str]] = {
+    ("GET", "/Batch/Subscription/{id}"): {A, DC},
+    ("GET", "/Batch/Subscription/{id}/UsagePoint/{id2}"): {A, DC},
+    ("GET", "/Batch/Bulk/{id}"): {C},
+    ("GET", "/Batch/RetailCustomer/{id}/UsagePoint"): {U, DC},
+    ("GET", "/Batch/RetailCustomer/{id}/UsagePoint/{id2}"): {U, DC},
+    ("GET", "/Subscription/{id}/UsagePoint"): {A},
+    ("GET", SUB): {A},
+    ("GET", SUB + "/MeterReading"): {A},
+    ("GET", SUB + "/MeterReading/{id3}"): {A},
+    ("GET", SUB + "/MeterReading/{id3}/IntervalBlock"): {A},
+    ("GET", SUB + "/MeterReading/{id3}/IntervalBlock/{id4}"): {A},
+    ("GET", SUB + "/UsageSummary"): {A},
+    ("GET", SUB + "/UsageSummary/{id3}"): {A},
+    ("GET", SUB + "/ElectricPowerQualitySummary"): {A},
+    ("GET", SUB + "/ElectricPowerQualitySummary/{id3}"): {A},
+    ("GET", "/ReadingType"): {A, DC},
+    ("GET", "/ReadingType/{id}"): {A, DC},
+    ("GET", "/LocalTimeParameters"): {A, DC},
+    ("GET", "/LocalTimeParameters/{id}"): {A, DC},
+}
+
+Plan = Callable[[Session], Iterator[str]]
+T = TypeVar("T")
+
+
+def add_usage_routes(
+    router: APIRouter, settings: Settings, sessions: sessionmaker[Session]
+) -> None:
+    public = settings.base_url.rstrip("/") + settings.resource_base.rstrip("/")
+
+    async def serve(request: Request, key: tuple[str, str], plan: Callable[..., Any]) -> Response:
+        """Check in one session, then stream the plan's pieces from another."""
+
+        def prepare() -> Response | Plan:
+            with sessions() as session:
+                try:
+                    caller = authenticate(request, session, USAGE_ACCESS[key])
+                    query = parse_query(request.query_params)
+                    result: Response | Plan = plan(session, caller, query)
+                    return result
+                except AccessDenied as denied:
+                    return denied.response()
+                except QueryError as exc:
+                    return JSONResponse(
+                        {"error": "invalid_request", "error_description": str(exc)},
+                        status_code=400,
+                    )
+
+        prepared = await run_in_threadpool(prepare)
+        if isinstance(prepared, Response):
+            return prepared
+
+        def stream() -> Iterator[bytes]:
+            with sessions() as session:
+                for piece in prepared(session):
+                    yield piece.encode()
+
+        return StreamingResponse(stream(), media_type=MEDIA_TYPE)
+
+    def document(self_href: str, title: str, entries: Callable[[Session], Iterator[str]]) -> Plan:
+        def run(session: Session) -> Iterator[str]:
+            yield from feed(
+                self_href=self_href, title=title, updated=now(), entries=entries(session)
+            )
+
+        return run
+
+    def single(text_of: Callable[[Session], str | None]) -> Plan:
+        def run(session: Session) -> Iterator[str]:
+            text = text_of(session)
+            if text is None:  # vanished between the check and the stream
+                return
+            yield '<?xml version="1.0" encoding="UTF-8"?>\n'
+            yield text.replace("<entry>", '<entry xmlns="http://www.w3.org/2005/Atom">', 1)
+
+        return run
+
+    def page(items: Iterator[T], query: FeedQuery) -> Iterator[T]:
+        start = query.start_index - 1
+        stop = None if query.max_results is None else start + query.max_results
+        return itertools.islice(items, start, stop)
+
+    # -- resolution ---------------------------------------------------------------------
+
+    def subscription_of(
+        session: Session, caller: Caller, sid: int
+    ) -> tuple[om.Subscription, Grant]:
+        sub = session.get(om.Subscription, sid)
+        if sub is None:
+            raise NOT_FOUND
+        if caller.token_class == A:
+            auth = caller.authorization
+            if auth is None or auth.subscription is None or auth.subscription.id != sid:
+                raise NOT_FOUND
+        if not sub.authorization.is_active(now()) and caller.token_class != DC:
+            raise NOT_FOUND
+        return sub, grant_of(sub.authorization)
+
+    def visible_points(session: Session, ids: list[int], grant: Grant) -> list[um.UsagePoint]:
+        if not ids:
+            return []
+        rows = session.scalars(
+            select(um.UsagePoint).where(um.UsagePoint.id.in_(ids)).order_by(um.UsagePoint.id)
+        )
+        return [up for up in rows if grant.service(up.service_kind)]
+
+    def point_in(
+        session: Session, caller: Caller, sid: int, upid: int
+    ) -> tuple[um.UsagePoint, Grant, feeds.Paths]:
+        sub, grant = subscription_of(session, caller, sid)
+        if upid not in subscription_usage_point_ids(session, sub.id):
+            raise NOT_FOUND
+        up = session.get(um.UsagePoint, upid)
+        if up is None or not grant.service(up.service_kind):
+            raise NOT_FOUND
+        return up, grant, feeds.Paths(public, f"{public}/Subscription/{sid}")
+
+    # -- Batch --------------------------------------------------------------------------
+
+    @router.get("/Batch/Subscription/{sid}")
+    async def batch_subscription(request: Request, sid: int) -> Response:
+        """FND005: the whole tree of one customer's authorization."""
+
+        def plan(session: Session, caller: Caller, query: FeedQuery) -> Plan:
+            sub, grant = subscription_of(session, caller, sid)
+            ids = [
+                up.id
+                for up in visible_points(
+                    session, subscription_usage_point_ids(session, sub.id), grant
+                )
+            ]
+            paths = feeds.Paths(public, f"{public}/Subscription/{sid}")
+
+            def entries(s: Session) -> Iterator[str]:
+                for up_id in page(iter(ids), query):
+                    up = s.get(um.UsagePoint, up_id)
+                    if up is not None:
+                        yield from feeds.usage_point_tree(s, up, grant, paths, query)
+
+            return document(
+                f"{public}/Batch/Subscription/{sid}", "Green Button Subscription", entries
+            )
+
+        return await serve(request, ("GET", "/Batch/Subscription/{id}"), plan)
+
+    @router.get("/Batch/Subscription/{sid}/UsagePoint/{upid}")
+    async def batch_usage_point(request: Request, sid: int, upid: int) -> Response:
+        def plan(session: Session, caller: Caller, query: FeedQuery) -> Plan:
+            _up, grant, paths = point_in(session, caller, sid, upid)
+
+            def entries(s: Session) -> Iterator[str]:
+                fresh = s.get(um.UsagePoint, upid)
+                if fresh is not None:
+                    yield from feeds.usage_point_tree(s, fresh, grant, paths, query)
+
+            return document(
+                f"{public}/Batch/Subscription/{sid}/UsagePoint/{upid}",
+                "Green Button UsagePoint",
+                entries,
+            )
+
+        return await serve(request, ("GET", "/Batch/Subscription/{id}/UsagePoint/{id2}"), plan)
+
+    @router.get("/Batch/Bulk/{bulk_id}")
+    async def batch_bulk(request: Request, bulk_id: int) -> Response:
+        """RBK001: every usage point of every active authorization of the third party."""
+
+        def plan(session: Session, caller: Caller, query: FeedQuery) -> Plan:
+            app = session.get(rm.ApplicationInformation, caller.application_id)
+            if app is None or app.bulk_id != bulk_id:
+                raise NOT_FOUND
+            vis: Visibility = visibility(session, caller)
+            ids = sorted(vis.grants)
+
+            def entries(s: Session) -> Iterator[str]:
+                for up_id in page(iter(ids), query):
+                    grant = vis.grants[up_id]
+                    up = s.get(um.UsagePoint, up_id)
+                    if up is None or not grant.service(up.service_kind):
+                        continue
+                    paths = feeds.Paths(public, f"{public}/Subscription/{grant.subscription_id}")
+                    yield from feeds.usage_point_tree(s, up, grant, paths, query)
+                    s.expunge_all()
+
+            return document(f"{public}/Batch/Bulk/{bulk_id}", "Green Button Bulk", entries)
+
+        return await serve(request, ("GET", "/Batch/Bulk/{id}"), plan)
+
+    def customer_points(session: Session, rcid: int) -> list[int]:
+        if session.get(RetailCustomer, rcid) is None:
+            raise NOT_FOUND
+        return list(
+            session.scalars(
+                select(um.UsagePoint.id)
+                .where(um.UsagePoint.retail_customer_id == rcid)
+                .order_by(um.UsagePoint.id)
+            )
+        )
+
+    @router.get("/Batch/RetailCustomer/{rcid}/UsagePoint")
+    async def batch_customer(request: Request, rcid: int) -> Response:
+        """Download My Data: all of a customer's usage points (upload and admin tokens)."""
+
+        def plan(session: Session, caller: Caller, query: FeedQuery) -> Plan:
+            ids = customer_points(session, rcid)
+            paths = feeds.Paths(public, f"{public}/RetailCustomer/{rcid}")
+
+            def entries(s: Session) -> Iterator[str]:
+                for up_id in page(iter(ids), query):
+                    up = s.get(um.UsagePoint, up_id)
+                    if up is not None:
+                        yield from feeds.usage_point_tree(s, up, FULL, paths, query)
+                    s.expunge_all()
+
+            return document(
+                f"{public}/Batch/RetailCustomer/{rcid}/UsagePoint",
+                "Green Button Download My Data",
+                entries,
+            )
+
+        return await serve(request, ("GET", "/Batch/RetailCustomer/{id}/UsagePoint"), plan)
+
+    @router.get("/Batch/RetailCustomer/{rcid}/UsagePoint/{upid}")
+    async def batch_customer_point(request: Request, rcid: int, upid: int) -> Response:
+        def plan(session: Session, caller: Caller, query: FeedQuery) -> Plan:
+            if upid not in customer_points(session, rcid):
+                raise NOT_FOUND
+            paths = feeds.Paths(public, f"{public}/RetailCustomer/{rcid}")
+
+            def entries(s: Session) -> Iterator[str]:
+                up = s.get(um.UsagePoint, upid)
+                if up is not None:
+                    yield from feeds.usage_point_tree(s, up, FULL, paths, query)
+
+            return document(
+                f"{public}/Batch/RetailCustomer/{rcid}/UsagePoint/{upid}",
+                "Green Button Download My Data",
+                entries,
+            )
+
+        return await serve(request, ("GET", "/Batch/RetailCustomer/{id}/UsagePoint/{id2}"), plan)
+
+    # -- the Subscription tree ------------------------------------------------------------
+
+    @router.get("/Subscription/{sid}/UsagePoint")
+    async def usage_points(request: Request, sid: int) -> Response:
+        def plan(session: Session, caller: Caller, query: FeedQuery) -> Plan:
+            sub, grant = subscription_of(session, caller, sid)
+            ids = [
+                up.id
+                for up in visible_points(
+                    session, subscription_usage_point_ids(session, sub.id), grant
+                )
+            ]
+            paths = feeds.Paths(public, f"{public}/Subscription/{sid}")
+
+            def entries(s: Session) -> Iterator[str]:
+                rows = (s.get(um.UsagePoint, i) for i in ids)
+                texts = (
+                    feeds.usage_point_entry(up, grant, paths)
+                    for up in rows
+                    if up is not None and query.updated_ok(up.updated)
+                )
+                yield from page(texts, query)
+
+            return document(paths.usage_points(), "UsagePoint", entries)
+
+        return await serve(request, ("GET", "/Subscription/{id}/UsagePoint"), plan)
+
+    @router.get("/Subscription/{sid}/UsagePoint/{upid}")
+    async def usage_point(request: Request, sid: int, upid: int) -> Response:
+        def plan(session: Session, caller: Caller, query: FeedQuery) -> Plan:
+            up, grant, paths = point_in(session, caller, sid, upid)
+            text = feeds.usage_point_entry(up, grant, paths)
+            return single(lambda s: text)
+
+        return await serve(request, ("GET", SUB), plan)
+
+    def readings_allowed(
+        session: Session, caller: Caller, sid: int, upid: int
+    ) -> tuple[um.UsagePoint, Grant, feeds.Paths]:
+        up, grant, paths = point_in(session, caller, sid, upid)
+        if not grant.intervals:
+            raise NOT_FOUND
+        return up, grant, paths
+
+    def meter_reading_of(session: Session, upid: int, mrid: int) -> um.MeterReading:
+        mr = session.get(um.MeterReading, mrid)
+        if mr is None or mr.usage_point_id != upid:
+            raise NOT_FOUND
+        return mr
+
+    @router.get("/Subscription/{sid}/UsagePoint/{upid}/MeterReading")
+    async def meter_readings(request: Request, sid: int, upid: int) -> Response:
+        def plan(session: Session, caller: Caller, query: FeedQuery) -> Plan:
+            _, _grant, paths = readings_allowed(session, caller, sid, upid)
+
+            def entries(s: Session) -> Iterator[str]:
+                rows = feeds.meter_readings(s, upid)
+                yield from page(
+                    (
+                        feeds.meter_reading_entry(mr, upid, paths)
+                        for mr in rows
+                        if query.updated_ok(mr.updated)
+                    ),
+                    query,
+                )
+
+            return document(paths.meter_readings(upid), "MeterReading", entries)
+
+        return await serve(request, ("GET", SUB + "/MeterReading"), plan)
+
+    @router.get("/Subscription/{sid}/UsagePoint/{upid}/MeterReading/{mrid}")
+    async def meter_reading(request: Request, sid: int, upid: int, mrid: int) -> Response:
+        def plan(session: Session, caller: Caller, query: FeedQuery) -> Plan:
+            _, _grant, paths = readings_allowed(session, caller, sid, upid)
+            text = feeds.meter_reading_entry(meter_reading_of(session, upid, mrid), upid, paths)
+            return single(lambda s: text)
+
+        return await serve(request, ("GET", SUB + "/MeterReading/{id3}"), plan)
+
+    @router.get("/Subscription/{sid}/UsagePoint/{upid}/MeterReading/{mrid}/IntervalBlock")
+    async def interval_blocks(request: Request, sid: int, upid: int, mrid: int) -> Response:
+        """QRY001: published-min/max select readings by their own time period."""
+
+        def plan(session: Session, caller: Caller, query: FeedQuery) -> Plan:
+            _, grant, paths = readings_allowed(session, caller, sid, upid)
+            meter_reading_of(session, upid, mrid)
+            lo, hi = feeds.window(grant, query)
+
+            def entries(s: Session) -> Iterator[str]:
+                texts = (
+                    feeds.block_entry(row, upid, mrid, grant, paths, lo, hi)
+                    for row in feeds.block_rows(s, mrid, lo, hi, query)
+                )
+                yield from page((t for t in texts if t is not None), query)
+
+            return document(paths.blocks(upid, mrid), "IntervalBlock", entries)
+
+        return await serve(request, ("GET", SUB + "/MeterReading/{id3}/IntervalBlock"), plan)
+
+    @router.get("/Subscription/{sid}/UsagePoint/{upid}/MeterReading/{mrid}/IntervalBlock/{ibid}")
+    async def interval_block(
+        request: Request, sid: int, upid: int, mrid: int, ibid: int
+    ) -> Response:
+        def plan(session: Session, caller: Caller, query: FeedQuery) -> Plan:
+            _, grant, paths = readings_allowed(session, caller, sid, upid)
+            meter_reading_of(session, upid, mrid)
+            row = session.get(um.IntervalBlock, ibid)
+            if row is None or row.meter_reading_id != mrid:
+                raise NOT_FOUND
+            lo, hi = feeds.window(grant, query)
+            text = feeds.block_entry(row, upid, mrid, grant, paths, lo, hi)
+            if text is None:
+                raise NOT_FOUND
+            return single(lambda s: text)
+
+        return await serve(request, ("GET", SUB + "/MeterReading/{id3}/IntervalBlock/{id4}"), plan)
+
+    @router.get("/Subscription/{sid}/UsagePoint/{upid}/UsageSummary")
+    async def usage_summaries(request: Request, sid: int, upid: int) -> Response:
+        def plan(session: Session, caller: Caller, query: FeedQuery) -> Plan:
+            _, grant, paths = point_in(session, caller, sid, upid)
+            if not grant.summaries:
+                raise NOT_FOUND
+            lo, hi = feeds.window(grant, query)
+
+            def entries(s: Session) -> Iterator[str]:
+                rows = feeds.summaries(s, upid, lo, hi)
+                yield from page(
+                    (
+                        feeds.summary_entry(us, upid, grant, paths)
+                        for us in rows
+                        if query.updated_ok(us.updated)
+                    ),
+                    query,
+                )
+
+            return document(paths.summaries(upid), "UsageSummary", entries)
+
+        return await serve(request, ("GET", SUB + "/UsageSummary"), plan)
+
+    @router.get("/Subscription/{sid}/UsagePoint/{upid}/UsageSummary/{usid}")
+    async def usage_summary(request: Request, sid: int, upid: int, usid: int) -> Response:
+        def plan(session: Session, caller: Caller, query: FeedQuery) -> Plan:
+            _, grant, paths = point_in(session, caller, sid, upid)
+            us = session.get(um.UsageSummary, usid)
+            lo, hi = feeds.window(grant, query)
+            if (
+                not grant.summaries
+                or us is None
+                or us.usage_point_id != upid
+                or not feeds._in_window(us.billing_period_start, lo, hi)
+            ):
+                raise NOT_FOUND
+            text = feeds.summary_entry(us, upid, grant, paths)
+            return single(lambda s: text)
+
+        return await serve(request, ("GET", SUB + "/UsageSummary/{id3}"), plan)
+
+    @router.get("/Subscription/{sid}/UsagePoint/{upid}/ElectricPowerQualitySummary")
+    async def quality_summaries(request: Request, sid: int, upid: int) -> Response:
+        def plan(session: Session, caller: Caller, query: FeedQuery) -> Plan:
+            _, grant, paths = point_in(session, caller, sid, upid)
+            if not grant.quality:
+                raise NOT_FOUND
+
+            def entries(s: Session) -> Iterator[str]:
+                yield from page(
+                    (feeds.quality_entry(q, upid, paths) for q in feeds.qualities(s, upid)), query
+                )
+
+            return document(paths.qualities(upid), "ElectricPowerQualitySummary", entries)
+
+        return await serve(request, ("GET", SUB + "/ElectricPowerQualitySummary"), plan)
+
+    @router.get("/Subscription/{sid}/UsagePoint/{upid}/ElectricPowerQualitySummary/{qid}")
+    async def quality_summary(request: Request, sid: int, upid: int, qid: int) -> Response:
+        def plan(session: Session, caller: Caller, query: FeedQuery) -> Plan:
+            _, grant, paths = point_in(session, caller, sid, upid)
+            q = session.get(um.ElectricPowerQualitySummary, qid)
+            if not grant.quality or q is None or q.usage_point_id != upid:
+                raise NOT_FOUND
+            text = feeds.quality_entry(q, upid, paths)
+            return single(lambda s: text)
+
+        return await serve(request, ("GET", SUB + "/ElectricPowerQualitySummary/{id3}"), plan)
+
+    # -- ReadingType and LocalTimeParameters ----------------------------------------------
+
+    def visible_readings_types(
+        session: Session, caller: Caller
+    ) -> tuple[list[um.ReadingType], Grant]:
+        if caller.token_class == DC:
+            return list(session.scalars(select(um.ReadingType).order_by(um.ReadingType.id))), FULL
+        vis = visibility(session, caller)
+        grant = next(iter(vis.grants.values()), None)
+        if grant is None or not grant.intervals:
+            return [], FULL
+        points = visible_points(session, list(vis.grants), grant)
+        rt_ids = session.scalars(
+            select(um.MeterReading.reading_type_id).where(
+                um.MeterReading.usage_point_id.in_([p.id for p in points])
+            )
+        ).all()
+        ids = sorted({i for i in rt_ids if i is not None})
+        rows = list(
+            session.scalars(
+                select(um.ReadingType).where(um.ReadingType.id.in_(ids)).order_by(um.ReadingType.id)
+            )
+        )
+        return rows, grant
+
+    @router.get("/ReadingType")
+    async def reading_types(request: Request) -> Response:
+        def plan(session: Session, caller: Caller, query: FeedQuery) -> Plan:
+            rows, grant = visible_readings_types(session, caller)
+            paths = feeds.Paths(public, public)
+            texts = [
+                feeds.reading_type_entry(rt, grant, paths)
+                for rt in rows
+                if query.updated_ok(rt.updated)
+            ]
+            return document(
+                f"{public}/ReadingType", "ReadingType", lambda s: page(iter(texts), query)
+            )
+
+        return await serve(request, ("GET", "/ReadingType"), plan)
+
+    @router.get("/ReadingType/{rtid}")
+    async def reading_type(request: Request, rtid: int) -> Response:
+        def plan(session: Session, caller: Caller, query: FeedQuery) -> Plan:
+            rows, grant = visible_readings_types(session, caller)
+            match = (
+                [rt for rt in rows if rt.id == rtid]
+                if caller.token_class != DC
+                else [rt for rt in [session.get(um.ReadingType, rtid)] if rt is not None]
+            )
+            if not match:
+                raise NOT_FOUND
+            text = feeds.reading_type_entry(match[0], grant, feeds.Paths(public, public))
+            return single(lambda s: text)
+
+        return await serve(request, ("GET", "/ReadingType/{id}"), plan)
+
+    def visible_time_parameters(session: Session, caller: Caller) -> list[um.LocalTimeParameters]:
+        if caller.token_class == DC:
+            return list(
+                session.scalars(select(um.LocalTimeParameters).order_by(um.LocalTimeParameters.id))
+            )
+        vis = visibility(session, caller)
+        ids = session.scalars(
+            select(um.UsagePoint.local_time_parameters_id).where(
+                um.UsagePoint.id.in_(list(vis.grants))
+            )
+        ).all()
+        wanted = sorted({i for i in ids if i is not None})
+        return list(
+            session.scalars(
+                select(um.LocalTimeParameters).where(um.LocalTimeParameters.id.in_(wanted))
+            )
+        )
+
+    @router.get("/LocalTimeParameters")
+    async def time_parameters(request: Request) -> Response:
+        def plan(session: Session, caller: Caller, query: FeedQuery) -> Plan:
+            paths = feeds.Paths(public, public)
+            texts = [
+                feeds.local_time_entry(t, paths) for t in visible_time_parameters(session, caller)
+            ]
+            return document(
+                f"{public}/LocalTimeParameters",
+                "LocalTimeParameters",
+                lambda s: page(iter(texts), query),
+            )
+
+        return await serve(request, ("GET", "/LocalTimeParameters"), plan)
+
+    @router.get("/LocalTimeParameters/{ltpid}")
+    async def time_parameter(request: Request, ltpid: int) -> Response:
+        def plan(session: Session, caller: Caller, query: FeedQuery) -> Plan:
+            match = [t for t in visible_time_parameters(session, caller) if t.id == ltpid]
+            if not match:
+                raise NOT_FOUND
+            text = feeds.local_time_entry(match[0], feeds.Paths(public, public))
+            return single(lambda s: text)
+
+        return await serve(request, ("GET", "/LocalTimeParameters/{id}"), plan)
