@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -190,3 +191,24 @@ def test_bad_csv_is_refused_whole(
     assert message in str(info.value)
     with factory() as session:
         assert session.scalars(select(UsagePoint)).first() is None
+
+
+def test_daily_readings_crossing_local_midnight_are_all_kept(
+    tmp_path: Path, factory: sessionmaker[Session]
+) -> None:
+    """Daily gas readings at 08:00Z start at 01:00 local in summer and run into the next
+    local day's block; none may be lost to the next block (regression)."""
+    f = tmp_path / "gas.csv"
+    rows = [
+        f"G-1,{datetime(2024, 10, 15, 8, tzinfo=UTC) + timedelta(days=i):%Y-%m-%dT%H:%M:%SZ},"
+        f"86400,{i + 1},therm"
+        for i in range(40)
+    ]
+    f.write_text("usage_point,start,duration,value,unit\n" + "\n".join(rows) + "\n")
+    summary = ingest_file(factory, f, "gas", LA)
+    assert summary.readings == 40
+    got = readings(factory)[(1, 1)]
+    assert [v for _, _, v in got] == [1000 * (i + 1) for i in range(40)]
+    again = ingest_file(factory, f, "gas", LA)
+    assert again.blocks.changed is False
+    assert len(readings(factory)[(1, 1)]) == 40

@@ -220,10 +220,12 @@ def _merge(
         if same is not None and same.duration == b.duration and same.data == b.data:
             stats.unchanged += 1
             continue
-        block_lo, block_hi = b.start, b.end
+        # New readings replace the old ones of the period they cover: the new block's
+        # readings span, not its nominal interval (a daily reading that starts at 01:00
+        # and runs into the next block must survive that next block).
+        block_lo, block_hi = b.start, b.start
         if b.reading_count:
-            first = blocks.decode(b.data).span[0]
-            block_lo = min(block_lo, first)
+            block_lo, block_hi = blocks.decode(b.data).span
         reuse: _Stored | None = None
         for start, w in list(working.items()):
             if start == b.start:
