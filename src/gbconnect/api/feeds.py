@@ -193,9 +193,13 @@ def block_rows(
     if query.updated_max is not None:
         stmt = stmt.where(um.IntervalBlock.updated <= query.updated_max)
     stmt = stmt.order_by(um.IntervalBlock.start).execution_options(yield_per=BLOCKS_PER_FETCH)
-    for row in session.scalars(stmt):
-        yield row
-        session.expunge(row)
+    result = session.scalars(stmt)
+    try:
+        for row in result:
+            yield row
+            session.expunge(row)
+    finally:
+        result.close()  # a paged feed stops early: release the server-side cursor now
 
 
 def meter_readings(session: Session, up_id: int) -> list[um.MeterReading]:

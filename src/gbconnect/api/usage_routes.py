@@ -115,9 +115,16 @@ def add_usage_routes(
         return run
 
     def page(items: Iterator[T], query: FeedQuery) -> Iterator[T]:
+        """``start-index`` (1-based) and ``max-results``; closes ``items`` when done so
+        that a database cursor behind it is released at once."""
         start = query.start_index - 1
         stop = None if query.max_results is None else start + query.max_results
-        return itertools.islice(items, start, stop)
+        try:
+            yield from itertools.islice(items, start, stop)
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
 
     # -- resolution ---------------------------------------------------------------------
 
