@@ -59,6 +59,7 @@ USAGE_ACCESS: dict[tuple[str, str], set[str]] = {
 }
 
 Plan = Callable[[Session], Iterator[str]]
+CHUNK = 256 * 1024
 T = TypeVar("T")
 
 
@@ -90,9 +91,20 @@ def add_usage_routes(
             return prepared
 
         def stream() -> Iterator[bytes]:
+            # Pieces are gathered into chunks of about CHUNK bytes: each chunk crosses
+            # from the thread pool to the event loop once.
             with sessions() as session:
+                buffer: list[str] = []
+                size = 0
                 for piece in prepared(session):
-                    yield piece.encode()
+                    buffer.append(piece)
+                    size += len(piece)
+                    if size >= CHUNK:
+                        yield "".join(buffer).encode()
+                        buffer.clear()
+                        size = 0
+                if buffer:
+                    yield "".join(buffer).encode()
 
         return StreamingResponse(stream(), media_type=MEDIA_TYPE)
 
