@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 from prometheus_client import make_asgi_app
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 
 from gbconnect import __version__
@@ -50,6 +51,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
     app.mount("/metrics", make_asgi_app())
+    # Feeds are large and compress tenfold; gzip when the client accepts it.
+    app.add_middleware(GZipMiddleware, minimum_size=2048)
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,

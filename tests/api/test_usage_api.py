@@ -256,3 +256,75 @@ def test_another_customers_resources_are_not_found(world: World) -> None:
         world.url(f"/Batch/RetailCustomer/{_alice(world)}/UsagePoint"), headers=token
     )
     assert r.status_code == 403
+
+
+def test_etag_last_modified_and_304(world: World) -> None:
+    tokens = world.code_tokens()
+    path = _subscription_path(world, tokens)
+    token = bearer(tokens["access_token"])
+    first = world.client.get(path, headers=token)
+    etag, modified = first.headers["etag"], first.headers["last-modified"]
+    assert etag.startswith('W/"') and modified.endswith("GMT")
+    again = world.client.get(path, headers={**token, "If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    since = world.client.get(path, headers={**token, "If-Modified-Since": modified})
+    assert since.status_code == 304
+    other_query = world.client.get(path + "?depth=1", headers={**token, "If-None-Match": etag})
+    assert other_query.status_code == 200  # another representation
+    bad_date = world.client.get(path, headers={**token, "If-Modified-Since": "yesterday"})
+    assert bad_date.status_code == 200
+    # New data moves the validators.
+    import numpy as np
+
+    from gbconnect.ingest.series import Channel, store_channel
+    from gbconnect.ingest.summary import FileSummary
+    from tests.oauth.conftest import ZONE
+
+    with world.factory() as s:
+        up = s.get(um.UsagePoint, world.alice_points[0])
+        assert up is not None
+        owner = up.retail_customer_id
+        from gbconnect.customer.models import RetailCustomer
+
+        rc = s.get(RetailCustomer, owner)
+        ch = Channel(
+            usage_point_key="alice-electric",
+            usage_point_title="Home electric",
+            service_kind=0,
+            reading_type={
+                "accumulation_behaviour": 4,
+                "commodity": 1,
+                "flow_direction": 1,
+                "interval_length": 900,
+                "kind": 12,
+                "uom": 72,
+                "power_of_ten_multiplier": 0,
+                "currency": 840,
+                "phase": 769,
+            },
+            starts=np.array([TODAY], dtype=np.int64),
+            durations=np.array([900], dtype=np.int64),
+            values=np.array([7], dtype=np.int64),
+            costs=np.array([1], dtype=np.int64),
+        )
+        store_channel(s, rc, ch, ZONE, FileSummary("x", "t"), TODAY + 10**6)  # type: ignore[arg-type]
+        s.commit()
+    changed = world.client.get(path, headers={**token, "If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["etag"] != etag
+
+
+def test_feeds_are_gzipped_when_asked(world: World) -> None:
+    tokens = world.code_tokens()
+    path = _subscription_path(world, tokens)
+    import httpx
+
+    r = world.client.get(
+        path, headers={**bearer(tokens["access_token"]), "Accept-Encoding": "gzip"}
+    )
+    assert r.headers["content-encoding"] == "gzip"
+    valid(r.content)  # decoded by the client
+    plain = world.client.get(
+        path, headers={**bearer(tokens["access_token"]), "Accept-Encoding": "identity"}
+    )
+    assert "content-encoding" not in plain.headers
+    assert isinstance(r, httpx.Response)

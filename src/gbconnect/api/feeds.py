@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gbconnect.api.query import FeedQuery
@@ -264,3 +264,31 @@ def usage_point_tree(
     if grant.quality:
         for q in qualities(session, up.id):
             yield quality_entry(q, up.id, paths)
+
+
+def last_modified(session: Session, up_ids: list[int]) -> int | None:
+    """The newest ``updated`` in these usage points' trees. A MeterReading's ``updated``
+    moves whenever one of its blocks changes (usage.services.store_blocks), so blocks
+    need no scan of their own."""
+    if not up_ids:
+        return None
+    newest = [
+        session.scalar(select(func.max(um.UsagePoint.updated)).where(um.UsagePoint.id.in_(up_ids))),
+        session.scalar(
+            select(func.max(um.MeterReading.updated)).where(
+                um.MeterReading.usage_point_id.in_(up_ids)
+            )
+        ),
+        session.scalar(
+            select(func.max(um.UsageSummary.updated)).where(
+                um.UsageSummary.usage_point_id.in_(up_ids)
+            )
+        ),
+        session.scalar(
+            select(func.max(um.ElectricPowerQualitySummary.updated)).where(
+                um.ElectricPowerQualitySummary.usage_point_id.in_(up_ids)
+            )
+        ),
+    ]
+    values = [int(v) for v in newest if v is not None]
+    return max(values) if values else None

@@ -9,8 +9,11 @@ what the token may see answers 404, like one that does not exist.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from email.utils import formatdate, parsedate_to_datetime
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
@@ -60,6 +63,53 @@ USAGE_ACCESS: dict[tuple[str, str], set[str]] = {
 
 Plan = Callable[[Session], Iterator[str]]
 CHUNK = 256 * 1024
+
+
+@dataclass
+class Prepared:
+    """A checked request: what to stream, and when its content last changed."""
+
+    run: Plan
+    modified: int | None = None
+    grant_key: str = ""
+
+    def __call__(self, session: Session) -> Iterator[str]:
+        return self.run(session)
+
+
+def validators(request: Request, prepared: Prepared) -> dict[str, str]:
+    """``ETag`` and ``Last-Modified`` (RFC 9110 section 8.8) of a response whose content
+    is known to change only with ``prepared.modified``; the ETag also covers the URL
+    and the grant (a narrower scope is another representation)."""
+    if prepared.modified is None:
+        return {}
+    seed = f"{request.url.path}?{request.url.query}|{prepared.modified}|{prepared.grant_key}"
+    tag = hashlib.sha256(seed.encode()).hexdigest()[:32]
+    return {
+        "ETag": f'W/"{tag}"',
+        "Last-Modified": formatdate(prepared.modified, usegmt=True),
+        "Cache-Control": "private, no-cache",
+    }
+
+
+def not_modified(request: Request, headers: dict[str, str], modified: int | None) -> bool:
+    """RFC 9110 section 13.1: If-None-Match wins over If-Modified-Since."""
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None:
+        tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+        return "*" in tags or headers["ETag"].removeprefix("W/") in tags
+    since = request.headers.get("if-modified-since")
+    if since and modified is not None:
+        try:
+            when = parsedate_to_datetime(since)
+        except (TypeError, ValueError, IndexError):
+            return False
+        if when.tzinfo is None:
+            return False
+        return modified <= int(when.timestamp())
+    return False
+
+
 T = TypeVar("T")
 
 
@@ -71,12 +121,17 @@ def add_usage_routes(
     async def serve(request: Request, key: tuple[str, str], plan: Callable[..., Any]) -> Response:
         """Check in one session, then stream the plan's pieces from another."""
 
-        def prepare() -> Response | Plan:
+        def prepare() -> Response | Prepared:
             with sessions() as session:
                 try:
                     caller = authenticate(request, session, USAGE_ACCESS[key])
                     query = parse_query(request.query_params)
-                    result: Response | Plan = plan(session, caller, query)
+                    result: Response | Prepared = plan(session, caller, query)
+                    if isinstance(result, Prepared) and result.modified is not None:
+                        auth = caller.authorization
+                        result.grant_key = f"{caller.token_class}:{auth.id if auth else 0}:" + (
+                            f"{auth.updated}:{auth.scope}" if auth else ""
+                        )
                     return result
                 except AccessDenied as denied:
                     return denied.response()
@@ -89,6 +144,9 @@ def add_usage_routes(
         prepared = await run_in_threadpool(prepare)
         if isinstance(prepared, Response):
             return prepared
+        headers = validators(request, prepared)
+        if headers and not_modified(request, headers, prepared.modified):
+            return Response(status_code=304, headers=headers)
 
         def stream() -> Iterator[bytes]:
             # Pieces are gathered into chunks of about CHUNK bytes: each chunk crosses
@@ -106,25 +164,30 @@ def add_usage_routes(
                 if buffer:
                     yield "".join(buffer).encode()
 
-        return StreamingResponse(stream(), media_type=MEDIA_TYPE)
+        return StreamingResponse(stream(), media_type=MEDIA_TYPE, headers=headers)
 
-    def document(self_href: str, title: str, entries: Callable[[Session], Iterator[str]]) -> Plan:
+    def document(
+        self_href: str,
+        title: str,
+        entries: Callable[[Session], Iterator[str]],
+        modified: int | None = None,
+    ) -> Prepared:
         def run(session: Session) -> Iterator[str]:
             yield from feed(
-                self_href=self_href, title=title, updated=now(), entries=entries(session)
+                self_href=self_href,
+                title=title,
+                updated=modified or now(),
+                entries=entries(session),
             )
 
-        return run
+        return Prepared(run, modified)
 
-    def single(text_of: Callable[[Session], str | None]) -> Plan:
+    def single(text: str, modified: int | None = None) -> Prepared:
         def run(session: Session) -> Iterator[str]:
-            text = text_of(session)
-            if text is None:  # vanished between the check and the stream
-                return
             yield '<?xml version="1.0" encoding="UTF-8"?>\n'
             yield text.replace("<entry>", '<entry xmlns="http://www.w3.org/2005/Atom">', 1)
 
-        return run
+        return Prepared(run, modified)
 
     def page(items: Iterator[T], query: FeedQuery) -> Iterator[T]:
         """``start-index`` (1-based) and ``max-results``; closes ``items`` when done so
@@ -179,7 +242,7 @@ def add_usage_routes(
     async def batch_subscription(request: Request, sid: int) -> Response:
         """FND005: the whole tree of one customer's authorization."""
 
-        def plan(session: Session, caller: Caller, query: FeedQuery) -> Plan:
+        def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
             sub, grant = subscription_of(session, caller, sid)
             ids = [
                 up.id
@@ -196,14 +259,17 @@ def add_usage_routes(
                         yield from feeds.usage_point_tree(s, up, grant, paths, query)
 
             return document(
-                f"{public}/Batch/Subscription/{sid}", "Green Button Subscription", entries
+                f"{public}/Batch/Subscription/{sid}",
+                "Green Button Subscription",
+                entries,
+                feeds.last_modified(session, ids),
             )
 
         return await serve(request, ("GET", "/Batch/Subscription/{id}"), plan)
 
     @router.get("/Batch/Subscription/{sid}/UsagePoint/{upid}")
     async def batch_usage_point(request: Request, sid: int, upid: int) -> Response:
-        def plan(session: Session, caller: Caller, query: FeedQuery) -> Plan:
+        def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
             _up, grant, paths = point_in(session, caller, sid, upid)
 
             def entries(s: Session) -> Iterator[str]:
@@ -215,6 +281,7 @@ def add_usage_routes(
                 f"{public}/Batch/Subscription/{sid}/UsagePoint/{upid}",
                 "Green Button UsagePoint",
                 entries,
+                feeds.last_modified(session, [upid]),
             )
 
         return await serve(request, ("GET", "/Batch/Subscription/{id}/UsagePoint/{id2}"), plan)
@@ -223,7 +290,7 @@ def add_usage_routes(
     async def batch_bulk(request: Request, bulk_id: int) -> Response:
         """RBK001: every usage point of every active authorization of the third party."""
 
-        def plan(session: Session, caller: Caller, query: FeedQuery) -> Plan:
+        def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
             app = session.get(rm.ApplicationInformation, caller.application_id)
             if app is None or app.bulk_id != bulk_id:
                 raise NOT_FOUND
@@ -240,7 +307,12 @@ def add_usage_routes(
                     yield from feeds.usage_point_tree(s, up, grant, paths, query)
                     s.expunge_all()
 
-            return document(f"{public}/Batch/Bulk/{bulk_id}", "Green Button Bulk", entries)
+            return document(
+                f"{public}/Batch/Bulk/{bulk_id}",
+                "Green Button Bulk",
+                entries,
+                feeds.last_modified(session, ids),
+            )
 
         return await serve(request, ("GET", "/Batch/Bulk/{id}"), plan)
 
@@ -259,7 +331,7 @@ def add_usage_routes(
     async def batch_customer(request: Request, rcid: int) -> Response:
         """Download My Data: all of a customer's usage points (upload and admin tokens)."""
 
-        def plan(session: Session, caller: Caller, query: FeedQuery) -> Plan:
+        def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
             ids = customer_points(session, rcid)
             paths = feeds.Paths(public, f"{public}/RetailCustomer/{rcid}")
 
@@ -274,13 +346,14 @@ def add_usage_routes(
                 f"{public}/Batch/RetailCustomer/{rcid}/UsagePoint",
                 "Green Button Download My Data",
                 entries,
+                feeds.last_modified(session, ids),
             )
 
         return await serve(request, ("GET", "/Batch/RetailCustomer/{id}/UsagePoint"), plan)
 
     @router.get("/Batch/RetailCustomer/{rcid}/UsagePoint/{upid}")
     async def batch_customer_point(request: Request, rcid: int, upid: int) -> Response:
-        def plan(session: Session, caller: Caller, query: FeedQuery) -> Plan:
+        def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
             if upid not in customer_points(session, rcid):
                 raise NOT_FOUND
             paths = feeds.Paths(public, f"{public}/RetailCustomer/{rcid}")
@@ -294,6 +367,7 @@ def add_usage_routes(
                 f"{public}/Batch/RetailCustomer/{rcid}/UsagePoint/{upid}",
                 "Green Button Download My Data",
                 entries,
+                feeds.last_modified(session, [upid]),
             )
 
         return await serve(request, ("GET", "/Batch/RetailCustomer/{id}/UsagePoint/{id2}"), plan)
@@ -302,7 +376,7 @@ def add_usage_routes(
 
     @router.get("/Subscription/{sid}/UsagePoint")
     async def usage_points(request: Request, sid: int) -> Response:
-        def plan(session: Session, caller: Caller, query: FeedQuery) -> Plan:
+        def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
             sub, grant = subscription_of(session, caller, sid)
             ids = [
                 up.id
@@ -327,10 +401,10 @@ def add_usage_routes(
 
     @router.get("/Subscription/{sid}/UsagePoint/{upid}")
     async def usage_point(request: Request, sid: int, upid: int) -> Response:
-        def plan(session: Session, caller: Caller, query: FeedQuery) -> Plan:
+        def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
             up, grant, paths = point_in(session, caller, sid, upid)
             text = feeds.usage_point_entry(up, grant, paths)
-            return single(lambda s: text)
+            return single(text, up.updated)
 
         return await serve(request, ("GET", SUB), plan)
 
@@ -350,7 +424,7 @@ def add_usage_routes(
 
     @router.get("/Subscription/{sid}/UsagePoint/{upid}/MeterReading")
     async def meter_readings(request: Request, sid: int, upid: int) -> Response:
-        def plan(session: Session, caller: Caller, query: FeedQuery) -> Plan:
+        def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
             _, _grant, paths = readings_allowed(session, caller, sid, upid)
 
             def entries(s: Session) -> Iterator[str]:
@@ -370,10 +444,10 @@ def add_usage_routes(
 
     @router.get("/Subscription/{sid}/UsagePoint/{upid}/MeterReading/{mrid}")
     async def meter_reading(request: Request, sid: int, upid: int, mrid: int) -> Response:
-        def plan(session: Session, caller: Caller, query: FeedQuery) -> Plan:
+        def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
             _, _grant, paths = readings_allowed(session, caller, sid, upid)
-            text = feeds.meter_reading_entry(meter_reading_of(session, upid, mrid), upid, paths)
-            return single(lambda s: text)
+            mr = meter_reading_of(session, upid, mrid)
+            return single(feeds.meter_reading_entry(mr, upid, paths), mr.updated)
 
         return await serve(request, ("GET", SUB + "/MeterReading/{id3}"), plan)
 
@@ -381,9 +455,8 @@ def add_usage_routes(
     async def interval_blocks(request: Request, sid: int, upid: int, mrid: int) -> Response:
         """QRY001: published-min/max select readings by their own time period."""
 
-        def plan(session: Session, caller: Caller, query: FeedQuery) -> Plan:
+        def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
             _, grant, paths = readings_allowed(session, caller, sid, upid)
-            meter_reading_of(session, upid, mrid)
             lo, hi = feeds.window(grant, query)
 
             def entries(s: Session) -> Iterator[str]:
@@ -393,7 +466,8 @@ def add_usage_routes(
                 )
                 yield from page((t for t in texts if t is not None), query)
 
-            return document(paths.blocks(upid, mrid), "IntervalBlock", entries)
+            mr = meter_reading_of(session, upid, mrid)
+            return document(paths.blocks(upid, mrid), "IntervalBlock", entries, mr.updated)
 
         return await serve(request, ("GET", SUB + "/MeterReading/{id3}/IntervalBlock"), plan)
 
@@ -401,7 +475,7 @@ def add_usage_routes(
     async def interval_block(
         request: Request, sid: int, upid: int, mrid: int, ibid: int
     ) -> Response:
-        def plan(session: Session, caller: Caller, query: FeedQuery) -> Plan:
+        def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
             _, grant, paths = readings_allowed(session, caller, sid, upid)
             meter_reading_of(session, upid, mrid)
             row = session.get(um.IntervalBlock, ibid)
@@ -411,13 +485,13 @@ def add_usage_routes(
             text = feeds.block_entry(row, upid, mrid, grant, paths, lo, hi)
             if text is None:
                 raise NOT_FOUND
-            return single(lambda s: text)
+            return single(text, row.updated)
 
         return await serve(request, ("GET", SUB + "/MeterReading/{id3}/IntervalBlock/{id4}"), plan)
 
     @router.get("/Subscription/{sid}/UsagePoint/{upid}/UsageSummary")
     async def usage_summaries(request: Request, sid: int, upid: int) -> Response:
-        def plan(session: Session, caller: Caller, query: FeedQuery) -> Plan:
+        def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
             _, grant, paths = point_in(session, caller, sid, upid)
             if not grant.summaries:
                 raise NOT_FOUND
@@ -440,7 +514,7 @@ def add_usage_routes(
 
     @router.get("/Subscription/{sid}/UsagePoint/{upid}/UsageSummary/{usid}")
     async def usage_summary(request: Request, sid: int, upid: int, usid: int) -> Response:
-        def plan(session: Session, caller: Caller, query: FeedQuery) -> Plan:
+        def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
             _, grant, paths = point_in(session, caller, sid, upid)
             us = session.get(um.UsageSummary, usid)
             lo, hi = feeds.window(grant, query)
@@ -452,13 +526,13 @@ def add_usage_routes(
             ):
                 raise NOT_FOUND
             text = feeds.summary_entry(us, upid, grant, paths)
-            return single(lambda s: text)
+            return single(text, us.updated)
 
         return await serve(request, ("GET", SUB + "/UsageSummary/{id3}"), plan)
 
     @router.get("/Subscription/{sid}/UsagePoint/{upid}/ElectricPowerQualitySummary")
     async def quality_summaries(request: Request, sid: int, upid: int) -> Response:
-        def plan(session: Session, caller: Caller, query: FeedQuery) -> Plan:
+        def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
             _, grant, paths = point_in(session, caller, sid, upid)
             if not grant.quality:
                 raise NOT_FOUND
@@ -474,13 +548,13 @@ def add_usage_routes(
 
     @router.get("/Subscription/{sid}/UsagePoint/{upid}/ElectricPowerQualitySummary/{qid}")
     async def quality_summary(request: Request, sid: int, upid: int, qid: int) -> Response:
-        def plan(session: Session, caller: Caller, query: FeedQuery) -> Plan:
+        def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
             _, grant, paths = point_in(session, caller, sid, upid)
             q = session.get(um.ElectricPowerQualitySummary, qid)
             if not grant.quality or q is None or q.usage_point_id != upid:
                 raise NOT_FOUND
             text = feeds.quality_entry(q, upid, paths)
-            return single(lambda s: text)
+            return single(text, q.updated)
 
         return await serve(request, ("GET", SUB + "/ElectricPowerQualitySummary/{id3}"), plan)
 
@@ -511,7 +585,7 @@ def add_usage_routes(
 
     @router.get("/ReadingType")
     async def reading_types(request: Request) -> Response:
-        def plan(session: Session, caller: Caller, query: FeedQuery) -> Plan:
+        def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
             rows, grant = visible_readings_types(session, caller)
             paths = feeds.Paths(public, public)
             texts = [
@@ -527,7 +601,7 @@ def add_usage_routes(
 
     @router.get("/ReadingType/{rtid}")
     async def reading_type(request: Request, rtid: int) -> Response:
-        def plan(session: Session, caller: Caller, query: FeedQuery) -> Plan:
+        def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
             rows, grant = visible_readings_types(session, caller)
             match = (
                 [rt for rt in rows if rt.id == rtid]
@@ -537,7 +611,7 @@ def add_usage_routes(
             if not match:
                 raise NOT_FOUND
             text = feeds.reading_type_entry(match[0], grant, feeds.Paths(public, public))
-            return single(lambda s: text)
+            return single(text, match[0].updated)
 
         return await serve(request, ("GET", "/ReadingType/{id}"), plan)
 
@@ -561,7 +635,7 @@ def add_usage_routes(
 
     @router.get("/LocalTimeParameters")
     async def time_parameters(request: Request) -> Response:
-        def plan(session: Session, caller: Caller, query: FeedQuery) -> Plan:
+        def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
             paths = feeds.Paths(public, public)
             texts = [
                 feeds.local_time_entry(t, paths) for t in visible_time_parameters(session, caller)
@@ -576,11 +650,11 @@ def add_usage_routes(
 
     @router.get("/LocalTimeParameters/{ltpid}")
     async def time_parameter(request: Request, ltpid: int) -> Response:
-        def plan(session: Session, caller: Caller, query: FeedQuery) -> Plan:
+        def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
             match = [t for t in visible_time_parameters(session, caller) if t.id == ltpid]
             if not match:
                 raise NOT_FOUND
             text = feeds.local_time_entry(match[0], feeds.Paths(public, public))
-            return single(lambda s: text)
+            return single(text, match[0].updated)
 
         return await serve(request, ("GET", "/LocalTimeParameters/{id}"), plan)
