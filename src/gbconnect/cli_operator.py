@@ -417,3 +417,70 @@ def token(ctx: click.Context, kind: str, lifetime: int | None, as_json: bool) ->
         )
         data = {"access_token": value, "token_class": row.token_class, "expires_at": row.expires_at}
     _out(as_json, data, value)
+
+
+# -- Download My Data ----------------------------------------------------------------------
+
+
+def _day_start(text: str | None, option: str) -> int | None:
+    if not text:
+        return None
+    try:
+        return int(datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC).timestamp())
+    except ValueError:
+        raise click.ClickException(f"{option} must be YYYY-MM-DD") from None
+
+
+@main.command("export")
+@click.option("--customer", "username", required=True)
+@click.option(
+    "--usage-point",
+    "usage_points",
+    multiple=True,
+    type=int,
+    help="Usage point id (repeatable; default: all of the customer's).",
+)
+@click.option("--from", "date_from", help="First day (YYYY-MM-DD, UTC).")
+@click.option("--to", "date_to", help="Day after the last (YYYY-MM-DD, UTC).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["xml", "csv"]), default="xml", show_default=True
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="File to write (default: standard output).",
+)
+@click.pass_context
+def export(
+    ctx: click.Context,
+    username: str,
+    usage_points: tuple[int, ...],
+    date_from: str | None,
+    date_to: str | None,
+    fmt: str,
+    output: str | None,
+) -> None:
+    """Download My Data: a customer's usage as ESPI XML or gbconnect CSV (docs/csv.md)."""
+    from gbconnect.api.export import ExportError, export_csv, export_xml, usage_point_ids
+
+    lo, hi = _day_start(date_from, "--from"), _day_start(date_to, "--to")
+    if lo is not None and hi is not None and hi <= lo:
+        raise click.ClickException("--to must be after --from")
+    with _session(ctx) as (session, settings):
+        c = customers.find_customer(session, username)
+        if c is None:
+            raise click.ClickException(f"no customer {username!r}")
+        try:
+            ids = usage_point_ids(session, c.id, usage_points)
+        except ExportError as exc:
+            raise click.ClickException(str(exc)) from None
+        pieces = (
+            export_xml(session, settings, c.id, ids, lo, hi)
+            if fmt == "xml"
+            else export_csv(session, c.id, ids, lo, hi)
+        )
+        stream = click.open_file(output or "-", "w", encoding="utf-8", atomic=bool(output))
+        with stream:
+            for piece in pieces:
+                stream.write(piece)
