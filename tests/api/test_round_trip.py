@@ -104,3 +104,37 @@ def test_download_my_data_reimports_to_the_same_data(world: World, tmp_path: Pat
     assert summaries == [8_812_000]
     again = ingest_file(world.factory, path, "alice-copy", ZONE)
     assert not again.blocks.changed
+
+
+def test_upload_imports_a_green_button_file_for_a_customer(world: World) -> None:
+    alice = _alice(world)
+    feed = world.client.get(
+        world.url(f"/Batch/RetailCustomer/{alice}/UsagePoint"), headers=bearer(world.upload_token)
+    ).content
+    with world.factory() as s:
+        from gbconnect.customer.services import create_customer
+
+        bob_id = create_customer(s, "carol", None).id
+        s.commit()
+    path = world.url(f"/Batch/RetailCustomer/{bob_id}/UsagePoint")
+    r = world.client.post(path, content=feed, headers=bearer(world.upload_token))
+    assert r.status_code == 200, r.text
+    assert r.json()["usage_points"] == 2 and r.json()["readings"] > 4000
+    assert _ours(world, bob_id) == _ours(world, alice)
+    # Refusals: wrong tokens, hostile or broken XML, empty body, unknown customer.
+    for headers, status in (({}, 401), (bearer(world.client_token()), 403)):
+        assert world.client.post(path, content=feed, headers=headers).status_code == status
+    for body in (
+        b"<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'b'>]><feed/>",
+        feed[: len(feed) // 2],
+        b"not xml",
+        b"",
+    ):
+        r = world.client.post(path, content=body, headers=bearer(world.upload_token))
+        assert r.status_code == 400 and "Traceback" not in r.text and "/tmp" not in r.text
+    r = world.client.post(
+        world.url("/Batch/RetailCustomer/1/UsagePoint"),
+        content=feed,
+        headers=bearer(world.admin_token),
+    )
+    assert r.status_code == 404

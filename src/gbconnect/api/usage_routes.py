@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
@@ -28,6 +30,8 @@ from gbconnect.api.scoping import FULL, Grant, Visibility, grant_of, visibility
 from gbconnect.config import Settings
 from gbconnect.customer.models import RetailCustomer
 from gbconnect.espi.atom import MEDIA_TYPE, feed
+from gbconnect.ingest.errors import IngestError
+from gbconnect.ingest.services import ingest_file
 from gbconnect.oauth import models as om
 from gbconnect.oauth.guard import NOT_FOUND, AccessDenied, Caller, authenticate
 from gbconnect.oauth.services import subscription_usage_point_ids
@@ -45,6 +49,7 @@ USAGE_ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/Batch/Bulk/{id}"): {C},
     ("GET", "/Batch/RetailCustomer/{id}/UsagePoint"): {U, DC},
     ("GET", "/Batch/RetailCustomer/{id}/UsagePoint/{id2}"): {U, DC},
+    ("POST", "/Batch/RetailCustomer/{id}/UsagePoint"): {U, DC},
     ("GET", "/Subscription/{id}/UsagePoint"): {A},
     ("GET", SUB): {A},
     ("GET", SUB + "/MeterReading"): {A},
@@ -63,6 +68,7 @@ USAGE_ACCESS: dict[tuple[str, str], set[str]] = {
 
 Plan = Callable[[Session], Iterator[str]]
 CHUNK = 256 * 1024
+MAX_UPLOAD_BYTES = 1 << 30
 
 
 @dataclass
@@ -350,6 +356,76 @@ def add_usage_routes(
             )
 
         return await serve(request, ("GET", "/Batch/RetailCustomer/{id}/UsagePoint"), plan)
+
+    @router.post("/Batch/RetailCustomer/{rcid}/UsagePoint")
+    async def upload(request: Request, rcid: int) -> Response:
+        """Upload a Green Button XML file for a customer (meter data management, upload
+        and admin tokens): imported by the same importer as ``gbconnect ingest``, whole
+        or not at all."""
+
+        def check() -> Response | str:
+            with sessions() as session:
+                try:
+                    authenticate(
+                        request,
+                        session,
+                        USAGE_ACCESS[("POST", "/Batch/RetailCustomer/{id}/UsagePoint")],
+                    )
+                    customer = session.get(RetailCustomer, rcid)
+                    if customer is None:
+                        raise NOT_FOUND
+                    return customer.username
+                except AccessDenied as denied:
+                    return denied.response()
+
+        checked = await run_in_threadpool(check)
+        if isinstance(checked, Response):
+            return checked
+        with tempfile.NamedTemporaryFile(prefix="gbconnect-upload-", suffix=".xml") as tmp:
+            size = 0
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > MAX_UPLOAD_BYTES:
+                    limit = MAX_UPLOAD_BYTES >> 20
+                    return JSONResponse(
+                        {
+                            "error": "invalid_request",
+                            "error_description": f"uploads are limited to {limit} MiB",
+                        },
+                        status_code=413,
+                    )
+                tmp.write(chunk)
+            tmp.flush()
+            if size == 0:
+                return JSONResponse(
+                    {"error": "invalid_request", "error_description": "the body is empty"},
+                    status_code=400,
+                )
+
+            def run() -> Response:
+                try:
+                    summary = ingest_file(sessions, Path(tmp.name), checked, settings.zone)
+                except IngestError as exc:
+                    return JSONResponse(
+                        {
+                            "error": "invalid_request",
+                            "error_description": str(exc).replace(tmp.name, "upload"),
+                        },
+                        status_code=400,
+                    )
+                return JSONResponse(
+                    {
+                        "format": summary.format,
+                        "usage_points": summary.usage_points,
+                        "meter_readings": summary.meter_readings,
+                        "readings": summary.readings,
+                        "blocks_new": summary.blocks.inserted,
+                        "blocks_replaced": summary.blocks.replaced,
+                        "blocks_unchanged": summary.blocks.unchanged,
+                    }
+                )
+
+            return await run_in_threadpool(run)
 
     @router.get("/Batch/RetailCustomer/{rcid}/UsagePoint/{upid}")
     async def batch_customer_point(request: Request, rcid: int, upid: int) -> Response:
