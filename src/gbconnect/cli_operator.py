@@ -484,3 +484,58 @@ def export(
         with stream:
             for piece in pieces:
                 stream.write(piece)
+
+
+# -- validation ---------------------------------------------------------------------------
+
+
+@main.command("validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--schemas",
+    "schema_dir",
+    type=click.Path(exists=True, file_okay=False),
+    help="Folder with atom.xsd, espi.xsd (and customer.xsd); default GBCONNECT_SCHEMA_DIR.",
+)
+@JSON
+@click.pass_context
+def validate(
+    ctx: click.Context, files: tuple[str, ...], schema_dir: str | None, as_json: bool
+) -> None:
+    """Check Green Button files against the ESPI schemas and the data rules of FB_1, 4,
+    5, 8, 10, 12, 15 and 16; exits 1 when a file has an error."""
+    from pathlib import Path
+
+    from gbconnect.espi.validate import SchemaSet, validate_file
+
+    folder = schema_dir or (str(_settings(ctx).schema_dir) if _settings(ctx).schema_dir else None)
+    if folder is None:
+        raise click.ClickException("give --schemas DIR (or set GBCONNECT_SCHEMA_DIR)")
+    try:
+        schemas = SchemaSet(Path(folder))
+    except (FileNotFoundError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    errors = 0
+    report: dict[str, list[dict[str, object]]] = {}
+    for name in files:
+        findings = validate_file(Path(name), schemas)
+        errors += sum(not f.warning for f in findings)
+        report[name] = [
+            {"rule": f.rule, "line": f.line, "message": f.message, "warning": f.warning}
+            for f in findings
+        ]
+        if not as_json:
+            for f in findings:
+                click.echo(f.render(name))
+            n_err = sum(not f.warning for f in findings)
+            n_warn = len(findings) - n_err
+            click.echo(
+                f"{name}: {'valid' if not n_err else 'invalid'} "
+                f"({n_err} error(s), {n_warn} warning(s))"
+            )
+    if schemas.codes is None and not as_json:
+        click.echo("note: code-tables.json not found beside the schemas; codes were not checked")
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    if errors:
+        ctx.exit(1)

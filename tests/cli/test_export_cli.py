@@ -70,6 +70,15 @@ def test_export_xml_and_csv_read_back(
         assert done.returncode == 0, done.stderr
         ingest_file(factory, out, f"copy-{fmt}", ZONE)
         assert _readings(factory, f"copy-{fmt}") == original, fmt
+        if fmt == "xml":  # our own file passes our own validator, warnings included
+            from tests.conftest import SHARED
+
+            checked = _cli(
+                db_url, "validate", "--schemas", str(SHARED / "espi" / "xsd" / "4.0"), str(out)
+            )
+            assert checked.returncode == 0 and "(0 error(s), 0 warning(s))" in checked.stdout, (
+                checked.stdout[-2000:]
+            )
 
 
 def test_export_window_and_refusals(
