@@ -67,6 +67,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(portal_views.build_router(settings, app.state.sessions, TEMPLATES))
     app.include_router(api_routes.build_router(settings, app.state.sessions))
 
+    @app.get("/livez", tags=["operations"])
+    def live() -> JSONResponse:
+        """Liveness only: the process answers (no database; /healthz checks that)."""
+        return JSONResponse({"status": "ok"})
+
     @app.get("/healthz", tags=["operations"])
     def health(session: Db) -> JSONResponse:
         """Liveness and readiness: the database answers and its schema is current."""

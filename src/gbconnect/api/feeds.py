@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -132,8 +133,19 @@ def local_time_entry(ltp: um.LocalTimeParameters, paths: Paths) -> str:
     )
 
 
+class BlockRow(Protocol):
+    """What a block entry needs: an IntervalBlock, or a row of its table."""
+
+    id: int
+    start: int
+    duration: int
+    data: bytes
+    published: int
+    updated: int
+
+
 def block_entry(
-    row: um.IntervalBlock,
+    row: BlockRow,
     up_id: int,
     mr_id: int,
     grant: Grant,

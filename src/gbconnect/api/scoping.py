@@ -13,13 +13,14 @@ authorization decides the time: readings from the start of its published period
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gbconnect.espi import scope as espi_scope
 from gbconnect.oauth import models as om
-from gbconnect.oauth.guard import Caller
+from gbconnect.oauth.guard import Caller, GrantView
 from gbconnect.oauth.services import subscription_usage_point_ids
 from gbconnect.resource import now
 
@@ -89,19 +90,36 @@ class Visibility:
         return self.grants.get(usage_point_id)
 
 
-def grant_of(auth: om.Authorization) -> Grant:
+@lru_cache(maxsize=4096)
+def _blocks_of(scope: str) -> frozenset[int] | None:
     try:
-        parsed = espi_scope.parse(auth.scope)
-        blocks = parsed.function_blocks if parsed.get("FB") is not None else None
+        parsed = espi_scope.parse(scope)
     except espi_scope.ScopeError:
-        blocks = frozenset()
-    lo = auth.published_start
-    hi = auth.authorized_end
+        return frozenset()
+    return parsed.function_blocks if parsed.get("FB") is not None else None
+
+
+def grant_of(auth: om.Authorization) -> Grant:
     return Grant(
-        blocks=blocks,
-        lo=lo,
-        hi=hi,
+        blocks=_blocks_of(auth.scope),
+        lo=auth.published_start,
+        hi=auth.authorized_end,
         subscription_id=auth.subscription.id if auth.subscription else None,
+    )
+
+
+def grant_of_view(view: GrantView) -> Grant:
+    """:func:`grant_of` for the grant read with the token (no ORM load)."""
+    end = (
+        None
+        if view.authorized_duration is None
+        else view.authorized_start + view.authorized_duration
+    )
+    return Grant(
+        blocks=_blocks_of(view.scope),
+        lo=view.published_start,
+        hi=end,
+        subscription_id=view.subscription_id,
     )
 
 

@@ -20,16 +20,16 @@ from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from gbconnect.api import feeds
 from gbconnect.api.query import FeedQuery, QueryError, parse_query
-from gbconnect.api.scoping import FULL, Grant, Visibility, grant_of, visibility
+from gbconnect.api.scoping import FULL, Grant, Visibility, grant_of, grant_of_view, visibility
 from gbconnect.config import Settings
 from gbconnect.customer.models import RetailCustomer
-from gbconnect.espi.atom import MEDIA_TYPE, feed
+from gbconnect.espi.atom import ATOM, MEDIA_TYPE, feed
 from gbconnect.ingest.errors import IngestError
 from gbconnect.ingest.services import ingest_file
 from gbconnect.oauth import models as om
@@ -67,6 +67,26 @@ USAGE_ACCESS: dict[tuple[str, str], set[str]] = {
 }
 
 Plan = Callable[[Session], Iterator[str]]
+XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
+
+_SUP = om.subscription_usage_point
+_MEMBER = (
+    select(um.UsagePoint.service_kind)
+    .join(_SUP, _SUP.c.usage_point_id == um.UsagePoint.id)
+    .where(_SUP.c.subscription_id == bindparam("sid"), um.UsagePoint.id == bindparam("upid"))
+)
+_BLOCK = (
+    select(um.IntervalBlock.__table__, um.UsagePoint.service_kind)
+    .join(um.MeterReading, um.MeterReading.id == um.IntervalBlock.meter_reading_id)
+    .join(um.UsagePoint, um.UsagePoint.id == um.MeterReading.usage_point_id)
+    .join(_SUP, _SUP.c.usage_point_id == um.UsagePoint.id)
+    .where(
+        um.IntervalBlock.id == bindparam("ib"),
+        um.MeterReading.id == bindparam("mr"),
+        um.UsagePoint.id == bindparam("up"),
+        _SUP.c.subscription_id == bindparam("sid"),
+    )
+)
 CHUNK = 256 * 1024
 MAX_UPLOAD_BYTES = 1 << 30
 
@@ -78,6 +98,7 @@ class Prepared:
     run: Plan
     modified: int | None = None
     grant_key: str = ""
+    body: str | None = None  # a small document, answered without streaming
 
     def __call__(self, session: Session) -> Iterator[str]:
         return self.run(session)
@@ -134,9 +155,9 @@ def add_usage_routes(
                     query = parse_query(request.query_params)
                     result: Response | Prepared = plan(session, caller, query)
                     if isinstance(result, Prepared) and result.modified is not None:
-                        auth = caller.authorization
-                        result.grant_key = f"{caller.token_class}:{auth.id if auth else 0}:" + (
-                            f"{auth.updated}:{auth.scope}" if auth else ""
+                        view = caller.grant
+                        result.grant_key = f"{caller.token_class}:" + (
+                            f"{view.id}:{view.updated}:{view.scope}" if view else ""
                         )
                     return result
                 except AccessDenied as denied:
@@ -153,6 +174,8 @@ def add_usage_routes(
         headers = validators(request, prepared)
         if headers and not_modified(request, headers, prepared.modified):
             return Response(status_code=304, headers=headers)
+        if prepared.body is not None:
+            return Response(prepared.body, media_type=MEDIA_TYPE, headers=headers)
 
         def stream() -> Iterator[bytes]:
             # Pieces are gathered into chunks of about CHUNK bytes: each chunk crosses
@@ -189,11 +212,9 @@ def add_usage_routes(
         return Prepared(run, modified)
 
     def single(text: str, modified: int | None = None) -> Prepared:
-        def run(session: Session) -> Iterator[str]:
-            yield '<?xml version="1.0" encoding="UTF-8"?>\n'
-            yield text.replace("<entry>", '<entry xmlns="http://www.w3.org/2005/Atom">', 1)
-
-        return Prepared(run, modified)
+        """One entry: small, so answered whole without streaming."""
+        body = XML_DECLARATION + text.replace("<entry>", f'<entry xmlns="{ATOM}">', 1)
+        return Prepared(lambda session: iter((body,)), modified, body=body)
 
     def page(items: Iterator[T], query: FeedQuery) -> Iterator[T]:
         """``start-index`` (1-based) and ``max-results``; closes ``items`` when done so
@@ -209,19 +230,18 @@ def add_usage_routes(
 
     # -- resolution ---------------------------------------------------------------------
 
-    def subscription_of(
-        session: Session, caller: Caller, sid: int
-    ) -> tuple[om.Subscription, Grant]:
+    def subscription_of(session: Session, caller: Caller, sid: int) -> Grant:
+        """The grant of Subscription ``sid`` if the caller may read it (404 otherwise).
+        A customer token's own grant came with the token: no query."""
+        if caller.token_class == A:
+            view = caller.grant
+            if view is None or view.subscription_id != sid:
+                raise NOT_FOUND
+            return grant_of_view(view)
         sub = session.get(om.Subscription, sid)
         if sub is None:
             raise NOT_FOUND
-        if caller.token_class == A:
-            auth = caller.authorization
-            if auth is None or auth.subscription is None or auth.subscription.id != sid:
-                raise NOT_FOUND
-        if not sub.authorization.is_active(now()) and caller.token_class != DC:
-            raise NOT_FOUND
-        return sub, grant_of(sub.authorization)
+        return grant_of(sub.authorization)
 
     def visible_points(session: Session, ids: list[int], grant: Grant) -> list[um.UsagePoint]:
         if not ids:
@@ -233,14 +253,14 @@ def add_usage_routes(
 
     def point_in(
         session: Session, caller: Caller, sid: int, upid: int
-    ) -> tuple[um.UsagePoint, Grant, feeds.Paths]:
-        sub, grant = subscription_of(session, caller, sid)
-        if upid not in subscription_usage_point_ids(session, sub.id):
+    ) -> tuple[Grant, feeds.Paths]:
+        """The grant over usage point ``upid`` of Subscription ``sid`` (404 when the
+        point is not in it or its commodity is outside the scope); one query."""
+        grant = subscription_of(session, caller, sid)
+        kind = session.connection().execute(_MEMBER, {"sid": sid, "upid": upid}).scalar()
+        if kind is None or not grant.service(kind):
             raise NOT_FOUND
-        up = session.get(um.UsagePoint, upid)
-        if up is None or not grant.service(up.service_kind):
-            raise NOT_FOUND
-        return up, grant, feeds.Paths(public, f"{public}/Subscription/{sid}")
+        return grant, feeds.Paths(public, f"{public}/Subscription/{sid}")
 
     # -- Batch --------------------------------------------------------------------------
 
@@ -249,12 +269,10 @@ def add_usage_routes(
         """FND005: the whole tree of one customer's authorization."""
 
         def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
-            sub, grant = subscription_of(session, caller, sid)
+            grant = subscription_of(session, caller, sid)
             ids = [
                 up.id
-                for up in visible_points(
-                    session, subscription_usage_point_ids(session, sub.id), grant
-                )
+                for up in visible_points(session, subscription_usage_point_ids(session, sid), grant)
             ]
             paths = feeds.Paths(public, f"{public}/Subscription/{sid}")
 
@@ -276,7 +294,7 @@ def add_usage_routes(
     @router.get("/Batch/Subscription/{sid}/UsagePoint/{upid}")
     async def batch_usage_point(request: Request, sid: int, upid: int) -> Response:
         def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
-            _up, grant, paths = point_in(session, caller, sid, upid)
+            grant, paths = point_in(session, caller, sid, upid)
 
             def entries(s: Session) -> Iterator[str]:
                 fresh = s.get(um.UsagePoint, upid)
@@ -453,12 +471,10 @@ def add_usage_routes(
     @router.get("/Subscription/{sid}/UsagePoint")
     async def usage_points(request: Request, sid: int) -> Response:
         def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
-            sub, grant = subscription_of(session, caller, sid)
+            grant = subscription_of(session, caller, sid)
             ids = [
                 up.id
-                for up in visible_points(
-                    session, subscription_usage_point_ids(session, sub.id), grant
-                )
+                for up in visible_points(session, subscription_usage_point_ids(session, sid), grant)
             ]
             paths = feeds.Paths(public, f"{public}/Subscription/{sid}")
 
@@ -478,19 +494,21 @@ def add_usage_routes(
     @router.get("/Subscription/{sid}/UsagePoint/{upid}")
     async def usage_point(request: Request, sid: int, upid: int) -> Response:
         def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
-            up, grant, paths = point_in(session, caller, sid, upid)
-            text = feeds.usage_point_entry(up, grant, paths)
-            return single(text, up.updated)
+            grant, paths = point_in(session, caller, sid, upid)
+            up = session.get(um.UsagePoint, upid)
+            if up is None:
+                raise NOT_FOUND
+            return single(feeds.usage_point_entry(up, grant, paths), up.updated)
 
         return await serve(request, ("GET", SUB), plan)
 
     def readings_allowed(
         session: Session, caller: Caller, sid: int, upid: int
-    ) -> tuple[um.UsagePoint, Grant, feeds.Paths]:
-        up, grant, paths = point_in(session, caller, sid, upid)
+    ) -> tuple[Grant, feeds.Paths]:
+        grant, paths = point_in(session, caller, sid, upid)
         if not grant.intervals:
             raise NOT_FOUND
-        return up, grant, paths
+        return grant, paths
 
     def meter_reading_of(session: Session, upid: int, mrid: int) -> um.MeterReading:
         mr = session.get(um.MeterReading, mrid)
@@ -501,7 +519,7 @@ def add_usage_routes(
     @router.get("/Subscription/{sid}/UsagePoint/{upid}/MeterReading")
     async def meter_readings(request: Request, sid: int, upid: int) -> Response:
         def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
-            _, _grant, paths = readings_allowed(session, caller, sid, upid)
+            _grant, paths = readings_allowed(session, caller, sid, upid)
 
             def entries(s: Session) -> Iterator[str]:
                 rows = feeds.meter_readings(s, upid)
@@ -521,7 +539,7 @@ def add_usage_routes(
     @router.get("/Subscription/{sid}/UsagePoint/{upid}/MeterReading/{mrid}")
     async def meter_reading(request: Request, sid: int, upid: int, mrid: int) -> Response:
         def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
-            _, _grant, paths = readings_allowed(session, caller, sid, upid)
+            _grant, paths = readings_allowed(session, caller, sid, upid)
             mr = meter_reading_of(session, upid, mrid)
             return single(feeds.meter_reading_entry(mr, upid, paths), mr.updated)
 
@@ -532,7 +550,7 @@ def add_usage_routes(
         """QRY001: published-min/max select readings by their own time period."""
 
         def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
-            _, grant, paths = readings_allowed(session, caller, sid, upid)
+            grant, paths = readings_allowed(session, caller, sid, upid)
             lo, hi = feeds.window(grant, query)
 
             def entries(s: Session) -> Iterator[str]:
@@ -552,11 +570,17 @@ def add_usage_routes(
         request: Request, sid: int, upid: int, mrid: int, ibid: int
     ) -> Response:
         def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
-            _, grant, paths = readings_allowed(session, caller, sid, upid)
-            meter_reading_of(session, upid, mrid)
-            row = session.get(um.IntervalBlock, ibid)
-            if row is None or row.meter_reading_id != mrid:
+            # The hot path of third-party polling: the subscription check, the usage
+            # point's commodity and the block in one query.
+            grant = subscription_of(session, caller, sid)
+            row = (
+                session.connection()
+                .execute(_BLOCK, {"ib": ibid, "mr": mrid, "up": upid, "sid": sid})
+                .first()
+            )
+            if row is None or not grant.intervals or not grant.service(row.service_kind):
                 raise NOT_FOUND
+            paths = feeds.Paths(public, f"{public}/Subscription/{sid}")
             lo, hi = feeds.window(grant, query)
             text = feeds.block_entry(row, upid, mrid, grant, paths, lo, hi)
             if text is None:
@@ -568,7 +592,7 @@ def add_usage_routes(
     @router.get("/Subscription/{sid}/UsagePoint/{upid}/UsageSummary")
     async def usage_summaries(request: Request, sid: int, upid: int) -> Response:
         def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
-            _, grant, paths = point_in(session, caller, sid, upid)
+            grant, paths = point_in(session, caller, sid, upid)
             if not grant.summaries:
                 raise NOT_FOUND
             lo, hi = feeds.window(grant, query)
@@ -591,7 +615,7 @@ def add_usage_routes(
     @router.get("/Subscription/{sid}/UsagePoint/{upid}/UsageSummary/{usid}")
     async def usage_summary(request: Request, sid: int, upid: int, usid: int) -> Response:
         def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
-            _, grant, paths = point_in(session, caller, sid, upid)
+            grant, paths = point_in(session, caller, sid, upid)
             us = session.get(um.UsageSummary, usid)
             lo, hi = feeds.window(grant, query)
             if (
@@ -609,7 +633,7 @@ def add_usage_routes(
     @router.get("/Subscription/{sid}/UsagePoint/{upid}/ElectricPowerQualitySummary")
     async def quality_summaries(request: Request, sid: int, upid: int) -> Response:
         def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
-            _, grant, paths = point_in(session, caller, sid, upid)
+            grant, paths = point_in(session, caller, sid, upid)
             if not grant.quality:
                 raise NOT_FOUND
 
@@ -625,7 +649,7 @@ def add_usage_routes(
     @router.get("/Subscription/{sid}/UsagePoint/{upid}/ElectricPowerQualitySummary/{qid}")
     async def quality_summary(request: Request, sid: int, upid: int, qid: int) -> Response:
         def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
-            _, grant, paths = point_in(session, caller, sid, upid)
+            grant, paths = point_in(session, caller, sid, upid)
             q = session.get(um.ElectricPowerQualitySummary, qid)
             if not grant.quality or q is None or q.usage_point_id != upid:
                 raise NOT_FOUND

@@ -13,11 +13,13 @@ import re
 from dataclasses import dataclass
 
 from fastapi.responses import JSONResponse
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 
 from gbconnect.oauth import models as om
-from gbconnect.oauth import services
+from gbconnect.oauth.secrets import digest
+from gbconnect.registration import models as rm
 from gbconnect.resource import now
 
 _BEARER = re.compile(r"^Bearer +([A-Za-z0-9\-._~+/]+=*) *$")
@@ -47,33 +49,116 @@ NOT_FOUND = AccessDenied(404, "not_found", "no such resource")
 
 
 @dataclass
+class GrantView:
+    """The Authorization behind a token, as one query read it (no ORM objects)."""
+
+    id: int
+    status: int
+    authorized_start: int
+    authorized_duration: int | None
+    published_start: int | None
+    scope: str
+    updated: int
+    subscription_id: int | None
+
+    def is_active(self, at: int) -> bool:
+        end = (
+            None
+            if self.authorized_duration is None
+            else self.authorized_start + self.authorized_duration
+        )
+        return (
+            self.status == om.ACTIVE and self.authorized_start <= at and (end is None or at < end)
+        )
+
+
+@dataclass
 class Caller:
-    token: om.Token
+    """Who is calling: the token's class, third party and grant."""
 
-    @property
-    def token_class(self) -> str:
-        return self.token.token_class
-
-    @property
-    def application_id(self) -> int | None:
-        return self.token.application_id
+    token_id: int
+    token_class: str
+    application_id: int | None
+    grant: GrantView | None
+    session: Session
 
     @property
     def authorization(self) -> om.Authorization | None:
-        return self.token.authorization
+        """The grant as an ORM object (loaded on first use)."""
+        if self.grant is None:
+            return None
+        return self.session.get(om.Authorization, self.grant.id)
+
+
+_T, _A, _S, _APP = (
+    om.Token.__table__,
+    om.Authorization.__table__,
+    om.Subscription.__table__,
+    rm.ApplicationInformation.__table__,
+)
+_LOOKUP = (
+    select(
+        _T.c.id,
+        _T.c.token_class,
+        _T.c.application_id,
+        _T.c.expires_at,
+        _T.c.revoked_at,
+        _APP.c.data_custodian_status,
+        _A.c.id.label("auth_id"),
+        _A.c.status,
+        _A.c.authorized_start,
+        _A.c.authorized_duration,
+        _A.c.published_start,
+        _A.c.scope,
+        _A.c.updated,
+        _S.c.id.label("subscription_id"),
+    )
+    .select_from(
+        _T.outerjoin(_APP, _APP.c.id == _T.c.application_id)
+        .outerjoin(_A, _A.c.id == _T.c.authorization_id)
+        .outerjoin(_S, _S.c.authorization_id == _A.c.id)
+    )
+    .where(_T.c.token_hash == bindparam("h"), _T.c.kind == "access")
+)
 
 
 def authenticate(request: Request, session: Session, allowed: set[str]) -> Caller:
-    """The caller of ``request`` if its token is usable and of an ``allowed`` class."""
+    """The caller of ``request`` if its token is usable and of an ``allowed`` class
+    (one query: token, third party and grant together)."""
     header = request.headers.get("authorization")
     if not header:
         raise AccessDenied(401, None, "an access token is required")
     m = _BEARER.match(header)
-    if not m:
+    if not m or len(m.group(1)) > 512:
         raise AccessDenied(401, "invalid_request", "the Authorization header is not a Bearer token")
-    token = services.find_token(session, m.group(1), kind="access")
-    if token is None or not services.token_is_usable(session, token, now()):
-        raise AccessDenied(401, "invalid_token", "the access token is invalid, expired or revoked")
-    if token.token_class not in allowed:
+    row = session.connection().execute(_LOOKUP, {"h": digest(m.group(1))}).first()
+    at = now()
+    invalid = AccessDenied(401, "invalid_token", "the access token is invalid, expired or revoked")
+    if (
+        row is None
+        or row.revoked_at is not None
+        or (row.expires_at is not None and at >= row.expires_at)
+    ):
+        raise invalid
+    status = row.data_custodian_status
+    if status in (rm.ON_HOLD, rm.REVOKED) and not (
+        row.token_class == om.REGISTRATION and status == rm.ON_HOLD
+    ):
+        raise invalid
+    grant = None
+    if row.auth_id is not None:
+        grant = GrantView(
+            row.auth_id,
+            row.status,
+            row.authorized_start,
+            row.authorized_duration,
+            row.published_start,
+            row.scope,
+            row.updated,
+            row.subscription_id,
+        )
+        if not grant.is_active(at):
+            raise invalid
+    if row.token_class not in allowed:
         raise AccessDenied(403, "insufficient_scope", "this token class may not use this resource")
-    return Caller(token)
+    return Caller(row.id, row.token_class, row.application_id, grant, session)

@@ -1,0 +1,211 @@
+"""API load benchmark (issue: ESPI resource server). Prints figures from one run.
+
+``wrk`` (Debian's package: ``apt-get install wrk``), a separate load-generating
+process, drives ``gbconnect serve`` (one uvicorn process) at concurrency 32 with two
+requests: one day's IntervalBlock GET with a customer access token, and the bare
+``/livez`` endpoint of the same application as the baseline. Printed: requests/s,
+p50 and p99 latency, and the ratio. Targets: at least 0.5 of the bare endpoint's
+requests/s, p99 under 50 ms.
+
+Run: ``.venv/bin/python -m benchmarks.api_load [--seconds S] [--connections C] [--postgres]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from gbconnect.config import load_settings
+from gbconnect.db import make_engine, make_sessionmaker, upgrade
+from gbconnect.espi import scope as espi_scope
+from gbconnect.ingest.owners import retail_customer
+from gbconnect.ingest.series import Channel, store_channel
+from gbconnect.ingest.summary import FileSummary
+from gbconnect.oauth import models as om
+from gbconnect.oauth import services
+from gbconnect.registration.services import register
+from gbconnect.usage import models as um
+
+START = 1704096000  # 2024-01-01T08:00:00Z
+
+
+def build(url: str, days: int) -> tuple[str, str]:
+    """One customer, one usage point with ``days`` of 15-minute data, a grant and a
+    customer token. Returns (token, path of one day's IntervalBlock)."""
+    engine = make_engine(url)
+    upgrade(engine)
+    settings = load_settings(database_url=url, secret_key="l" * 40)
+    with make_sessionmaker(engine)() as session, session.begin():
+        owner = retail_customer(session, "load")
+        n = days * 96
+        ch = Channel(
+            usage_point_key="load",
+            usage_point_title="Load",
+            service_kind=0,
+            reading_type={
+                "accumulation_behaviour": 4,
+                "commodity": 1,
+                "flow_direction": 1,
+                "interval_length": 900,
+                "kind": 12,
+                "uom": 72,
+                "power_of_ten_multiplier": 0,
+            },
+            starts=START + 900 * np.arange(n, dtype=np.int64),
+            durations=np.full(n, 900, dtype=np.int64),
+            values=np.arange(n, dtype=np.int64) % 700,
+        )
+        store_channel(session, owner, ch, settings.zone, FileSummary("load", "bench"), 1)
+        up = session.query(um.UsagePoint).one()
+        mr = session.query(um.MeterReading).one()
+        block = session.query(um.IntervalBlock).order_by(um.IntervalBlock.start).all()[days // 2]
+        done = register(
+            session,
+            settings,
+            name="Load",
+            redirect_uris=["https://l.example/cb"],
+            scopes=["FB=1_3_4_5_13_14;HistoryLength=1000"],
+            approve=True,
+        )
+        auth = services.grant_customer_authorization(
+            session,
+            settings,
+            done.application,
+            owner,
+            services.GrantRequest(
+                scope=espi_scope.parse("FB=1_3_4_5_13_14"),
+                usage_point_ids=[up.id],
+                end=None,
+                start=0,
+            ),
+        )
+        auth.published_start = 0
+        token, _ = services.issue_token(
+            session,
+            kind="access",
+            token_class=om.CUSTOMER,
+            application_id=done.application.id,
+            authorization_id=auth.id,
+            scope=auth.scope,
+            lifetime=86400,
+        )
+        assert auth.subscription is not None
+        path = (
+            f"{settings.resource_base}/Subscription/{auth.subscription.id}/UsagePoint/{up.id}"
+            f"/MeterReading/{mr.id}/IntervalBlock/{block.id}"
+        )
+    engine.dispose()
+    return token, path
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _ms(text: str) -> float:
+    m = re.match(r"([\d.]+)(us|ms|s|m)$", text)
+    if m is None:
+        raise ValueError(f"unexpected wrk latency {text!r}")
+    return float(m.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60000.0}[m.group(2)]
+
+
+def wrk(url: str, seconds: int, connections: int, headers: dict[str, str]) -> dict[str, float]:
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
+    for k, v in headers.items():
+        cmd += ["-H", f"{k}: {v}"]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    if "Requests/sec" not in out:
+        raise RuntimeError(out)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": rps, "p50": p50, "p99": p99, "errors": float(non2xx.group(1)) if non2xx else 0.0}
+
+
+def run(label: str, url: str, seconds: int, connections: int) -> None:
+    token, path = build(url, 30)
+    port = _port()
+    env = {
+        **os.environ,
+        "GBCONNECT_DATABASE_URL": url,
+        "GBCONNECT_SECRET_KEY": "l" * 40,
+        "GBCONNECT_BASE_URL": f"http://127.0.0.1:{port}",
+        "GBCONNECT_LOG_LEVEL": "WARNING",
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import logging; logging.disable(logging.INFO);from gbconnect.cli import main; main()",
+            "serve",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                httpx.get(base + "/livez", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        auth = {"Authorization": f"Bearer {token}"}
+        check = httpx.get(base + path, headers=auth)
+        assert check.status_code == 200 and check.content.count(b"<IntervalReading>") == 96
+        bare = wrk(base + "/livez", seconds, connections, {})
+        block = wrk(base + path, seconds, connections, auth)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    for name, r in (("bare /livez", bare), ("IntervalBlock", block)):
+        print(
+            f"{label:<10} {name:<14} {r['rps']:8.0f} req/s  p50 {r['p50']:6.1f} ms  "
+            f"p99 {r['p99']:6.1f} ms  non-2xx {r['errors']:.0f}"
+        )
+    print(
+        f"{label:<10} ratio {block['rps'] / bare['rps']:.2f} of the bare endpoint (target >= 0.5); "
+        f"p99 {block['p99']:.1f} ms (target < 50)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--postgres", action="store_true", help="also on PostgreSQL")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is needed: apt-get install wrk")
+    tmp = Path(tempfile.mkdtemp(prefix="gbconnect-load-"))
+    run("SQLite", f"sqlite:///{tmp / 'load.db'}", args.seconds, args.connections)
+    if args.postgres:
+        from tests.pgserver import PostgresServer
+
+        server = PostgresServer()
+        server.start()
+        try:
+            run("PostgreSQL", server.create_database("load"), args.seconds, args.connections)
+        finally:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()
