@@ -31,7 +31,8 @@ from gbconnect.usage.models import UsagePoint
 REDIRECT = "https://thirdparty.example/callback"
 PASSWORD = "correct horse battery"
 SCOPE = (
-    "FB=1_3_4_5_10_13_14_15_17_39;IntervalDuration=900_3600;BlockDuration=daily;HistoryLength=13"
+    "FB=1_3_4_5_10_13_14_15_17_39_51_57;IntervalDuration=900_3600;BlockDuration=daily;"
+    "HistoryLength=13"
 )
 #: Day (UTC midnight) after the last reading of the world's data: today.
 TODAY = (int(__import__("time").time()) // 86400) * 86400
@@ -92,7 +93,7 @@ class World:
             "csrf": _csrf(page.text),
             "decision": decision,
             "service": [str(i) for i in self.alice_points],
-            "group": ["electric", "gas", "billing", "quality"],
+            "group": ["electric", "gas", "billing", "quality", "account"],
             "end": "revoke",
         }
         data.update(form)
@@ -229,7 +230,68 @@ def store_usage(session: Session, owner: object) -> list[int]:
         )
     )
     session.flush()
+    add_customer_records(session, ups[0].retail_customer_id, ups[0].id)
     return [up.id for up in ups]
+
+
+def add_customer_records(session: Session, owner_id: int, up_id: int) -> None:
+    """customer.xsd records for one usage point: customer, account, agreement,
+    service location (with an address stored the way the generator stores it), meter."""
+    from gbconnect.customer import models as cm
+
+    customer = cm.Customer(
+        retail_customer_id=owner_id,
+        kind="residential",
+        name="Alice Doe",
+        details={"customerName": "Alice Doe", "kind": "residential"},
+    )
+    session.add(customer)
+    session.flush()
+    account = cm.CustomerAccount(
+        retail_customer_id=owner_id,
+        customer_id=customer.id,
+        account_id="4455",
+        title="Account 4455",
+        details={"accountId": "4455", "billingCycle": "7"},
+    )
+    session.add(account)
+    session.flush()
+    agreement = cm.CustomerAgreement(
+        retail_customer_id=owner_id,
+        customer_account_id=account.id,
+        agreement_id="SA-1",
+        name="Electric service SA-1",
+        sign_date=1600000000,
+    )
+    session.add(agreement)
+    session.flush()
+    session.execute(
+        cm.agreement_usage_point.insert(),
+        [{"customer_agreement_id": agreement.id, "usage_point_id": up_id}],
+    )
+    location = cm.ServiceLocation(
+        retail_customer_id=owner_id,
+        customer_agreement_id=agreement.id,
+        address="1 Main St",
+        details={
+            "mainAddress": {
+                "streetDetail": {"addressGeneral": "1 Main St"},
+                "townDetail": {"name": "Oakland", "stateOrProvince": "CA", "code": "94612"},
+            }
+        },
+    )
+    session.add(location)
+    session.flush()
+    session.add(
+        cm.Meter(
+            retail_customer_id=owner_id,
+            service_location_id=location.id,
+            usage_point_id=up_id,
+            serial_number="M-001",
+            form_number="2S",
+        )
+    )
+    session.flush()
 
 
 @pytest.fixture

@@ -29,10 +29,12 @@ def schema() -> etree.XMLSchema:
     xml_xsd = (XSD / "w3c" / "xml.xsd").resolve().as_uri()
     atom = (XSD / "4.0" / "atom.xsd").resolve().as_uri()
     espi = (XSD / "4.0" / "espi.xsd").resolve().as_uri()
+    customer = (XSD / "4.0" / "customer.xsd").resolve().as_uri()
     wrapper = f"""<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
       <xs:import namespace="http://www.w3.org/XML/1998/namespace" schemaLocation="{xml_xsd}"/>
       <xs:import namespace="http://www.w3.org/2005/Atom" schemaLocation="{atom}"/>
       <xs:import namespace="http://naesb.org/espi" schemaLocation="{espi}"/>
+      <xs:import namespace="http://naesb.org/espi/customer" schemaLocation="{customer}"/>
     </xs:schema>"""
 
     class Offline(etree.Resolver):
@@ -296,6 +298,16 @@ def fill(world: World, route: str) -> str:
             "/LocalTimeParameters/": ltp,
         }
         mr_id = mr.id
+        from gbconnect.customer import models as cm
+
+        records = {
+            kind: s.scalars(select(getattr(cm, kind).id)).first()
+            for kind in ("CustomerAccount", "CustomerAgreement", "ServiceLocation", "Meter")
+        }
+        ids["/Customer/"] = auth.subscription.id
+    if route.startswith("/Customer/") and "{id2}" in route:
+        kind = route.split("/")[3]
+        return route.replace("{id}", str(ids["/Customer/"])).replace("{id2}", str(records[kind]))
     first = next((v for k, v in ids.items() if route.startswith(k)), "")
     third = {"MeterReading": mr_id, "UsageSummary": summary, "ElectricPowerQualitySummary": quality}
     kind = next((k for k in third if f"/{k}/{{id3}}" in route), "MeterReading")
