@@ -305,6 +305,15 @@ def fill(world: World, route: str) -> str:
             for kind in ("CustomerAccount", "CustomerAgreement", "ServiceLocation", "Meter")
         }
         ids["/Customer/"] = auth.subscription.id
+        ids.update(
+            {
+                "/UsagePoint/": up,
+                "/MeterReading/": mr.id,
+                "/IntervalBlock/": block,
+                "/UsageSummary/": summary,
+                "/ElectricPowerQualitySummary/": quality,
+            }
+        )
     if route.startswith("/Customer/") and "{id2}" in route:
         kind = route.split("/")[3]
         return route.replace("{id}", str(ids["/Customer/"])).replace("{id2}", str(records[kind]))

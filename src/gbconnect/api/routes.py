@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from gbconnect.api import documents
+from gbconnect.api.customer_routes import CUSTOMER_ACCESS, add_customer_routes
+from gbconnect.api.management_routes import MANAGEMENT_ACCESS, add_management_routes
 from gbconnect.api.usage_routes import USAGE_ACCESS, add_usage_routes
 from gbconnect.config import Settings
 from gbconnect.espi.atom import MEDIA_TYPE, entry, feed
@@ -41,6 +43,8 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("PUT", "/Authorization/{id}"): {C, DC},
     ("DELETE", "/Authorization/{id}"): {C, DC},
     **USAGE_ACCESS,
+    **CUSTOMER_ACCESS,
+    **MANAGEMENT_ACCESS,
 }
 
 
@@ -269,6 +273,8 @@ def build_router(settings: Settings, sessions: sessionmaker[Session]) -> APIRout
         return await guarded(request, ("DELETE", "/Authorization/{id}"), work)
 
     add_usage_routes(router, settings, sessions)
+    add_customer_routes(router, settings, sessions)
+    add_management_routes(router, settings, sessions)
     return router
 
 

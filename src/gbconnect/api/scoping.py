@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from gbconnect.espi import scope as espi_scope
 from gbconnect.oauth import models as om
-from gbconnect.oauth.guard import Caller, GrantView
+from gbconnect.oauth.guard import NOT_FOUND, Caller, GrantView
 from gbconnect.oauth.services import subscription_usage_point_ids
 from gbconnect.resource import now
 
@@ -149,3 +149,17 @@ def visibility(session: Session, caller: Caller) -> Visibility:
                 for up in subscription_usage_point_ids(session, auth.subscription.id):
                     out.grants[up] = g
     return out
+
+
+def subscription_of(session: Session, caller: Caller, sid: int) -> Grant:
+    """The grant of Subscription ``sid`` if the caller may read it (404 otherwise).
+    A customer token's own grant came with the token: no query."""
+    if caller.token_class == om.CUSTOMER:
+        view = caller.grant
+        if view is None or view.subscription_id != sid:
+            raise NOT_FOUND
+        return grant_of_view(view)
+    sub = session.get(om.Subscription, sid)
+    if sub is None:
+        raise NOT_FOUND
+    return grant_of(sub.authorization)

@@ -9,36 +9,28 @@ what the token may see answers 404, like one that does not exist.
 
 from __future__ import annotations
 
-import hashlib
-import itertools
 import tempfile
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from email.utils import formatdate, parsedate_to_datetime
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from gbconnect.api import feeds
-from gbconnect.api.query import FeedQuery, QueryError, parse_query
-from gbconnect.api.scoping import FULL, Grant, Visibility, grant_of, grant_of_view, visibility
+from gbconnect.api.query import FeedQuery
+from gbconnect.api.scoping import FULL, Grant, Visibility, subscription_of, visibility
+from gbconnect.api.serving import Prepared, Responder, page
 from gbconnect.config import Settings
-from gbconnect.customer import models as cm
-from gbconnect.customer.models import RetailCustomer, agreement_usage_point
-from gbconnect.espi import customer_xml
-from gbconnect.espi.atom import ATOM, MEDIA_TYPE, entry, feed
+from gbconnect.customer.models import RetailCustomer
 from gbconnect.ingest.errors import IngestError
 from gbconnect.ingest.services import ingest_file
 from gbconnect.oauth import models as om
 from gbconnect.oauth.guard import NOT_FOUND, AccessDenied, Caller, authenticate
 from gbconnect.oauth.services import subscription_usage_point_ids
 from gbconnect.registration import models as rm
-from gbconnect.resource import now
 from gbconnect.usage import models as um
 
 A, C, DC, U = om.CUSTOMER, om.CLIENT, om.ADMIN, om.UPLOAD
@@ -62,23 +54,12 @@ USAGE_ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", SUB + "/UsageSummary/{id3}"): {A},
     ("GET", SUB + "/ElectricPowerQualitySummary"): {A},
     ("GET", SUB + "/ElectricPowerQualitySummary/{id3}"): {A},
-    ("GET", "/Customer/{id}"): {A, DC},
-    ("GET", "/Customer/{id}/CustomerAccount"): {A, DC},
-    ("GET", "/Customer/{id}/CustomerAccount/{id2}"): {A, DC},
-    ("GET", "/Customer/{id}/CustomerAgreement"): {A, DC},
-    ("GET", "/Customer/{id}/CustomerAgreement/{id2}"): {A, DC},
-    ("GET", "/Customer/{id}/ServiceLocation"): {A, DC},
-    ("GET", "/Customer/{id}/ServiceLocation/{id2}"): {A, DC},
-    ("GET", "/Customer/{id}/Meter"): {A, DC},
-    ("GET", "/Customer/{id}/Meter/{id2}"): {A, DC},
     ("GET", "/ReadingType"): {A, DC},
     ("GET", "/ReadingType/{id}"): {A, DC},
     ("GET", "/LocalTimeParameters"): {A, DC},
     ("GET", "/LocalTimeParameters/{id}"): {A, DC},
 }
 
-Plan = Callable[[Session], Iterator[str]]
-XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
 
 _SUP = om.subscription_usage_point
 _MEMBER = (
@@ -98,57 +79,7 @@ _BLOCK = (
         _SUP.c.subscription_id == bindparam("sid"),
     )
 )
-CHUNK = 256 * 1024
 MAX_UPLOAD_BYTES = 1 << 30
-
-
-@dataclass
-class Prepared:
-    """A checked request: what to stream, and when its content last changed."""
-
-    run: Plan
-    modified: int | None = None
-    grant_key: str = ""
-    body: str | None = None  # a small document, answered without streaming
-
-    def __call__(self, session: Session) -> Iterator[str]:
-        return self.run(session)
-
-
-def validators(request: Request, prepared: Prepared) -> dict[str, str]:
-    """``ETag`` and ``Last-Modified`` (RFC 9110 section 8.8) of a response whose content
-    is known to change only with ``prepared.modified``; the ETag also covers the URL
-    and the grant (a narrower scope is another representation)."""
-    if prepared.modified is None:
-        return {}
-    seed = f"{request.url.path}?{request.url.query}|{prepared.modified}|{prepared.grant_key}"
-    tag = hashlib.sha256(seed.encode()).hexdigest()[:32]
-    return {
-        "ETag": f'W/"{tag}"',
-        "Last-Modified": formatdate(prepared.modified, usegmt=True),
-        "Cache-Control": "private, no-cache",
-    }
-
-
-def not_modified(request: Request, headers: dict[str, str], modified: int | None) -> bool:
-    """RFC 9110 section 13.1: If-None-Match wins over If-Modified-Since."""
-    if_none_match = request.headers.get("if-none-match")
-    if if_none_match is not None:
-        tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
-        return "*" in tags or headers["ETag"].removeprefix("W/") in tags
-    since = request.headers.get("if-modified-since")
-    if since and modified is not None:
-        try:
-            when = parsedate_to_datetime(since)
-        except (TypeError, ValueError, IndexError):
-            return False
-        if when.tzinfo is None:
-            return False
-        return modified <= int(when.timestamp())
-    return False
-
-
-T = TypeVar("T")
 
 
 def add_usage_routes(
@@ -156,103 +87,10 @@ def add_usage_routes(
 ) -> None:
     public = settings.base_url.rstrip("/") + settings.resource_base.rstrip("/")
 
-    async def serve(request: Request, key: tuple[str, str], plan: Callable[..., Any]) -> Response:
-        """Check in one session, then stream the plan's pieces from another."""
-
-        def prepare() -> Response | Prepared:
-            with sessions() as session:
-                try:
-                    caller = authenticate(request, session, USAGE_ACCESS[key])
-                    query = parse_query(request.query_params)
-                    result: Response | Prepared = plan(session, caller, query)
-                    if isinstance(result, Prepared) and result.modified is not None:
-                        view = caller.grant
-                        result.grant_key = f"{caller.token_class}:" + (
-                            f"{view.id}:{view.updated}:{view.scope}" if view else ""
-                        )
-                    return result
-                except AccessDenied as denied:
-                    return denied.response()
-                except QueryError as exc:
-                    return JSONResponse(
-                        {"error": "invalid_request", "error_description": str(exc)},
-                        status_code=400,
-                    )
-
-        prepared = await run_in_threadpool(prepare)
-        if isinstance(prepared, Response):
-            return prepared
-        headers = validators(request, prepared)
-        if headers and not_modified(request, headers, prepared.modified):
-            return Response(status_code=304, headers=headers)
-        if prepared.body is not None:
-            return Response(prepared.body, media_type=MEDIA_TYPE, headers=headers)
-
-        def stream() -> Iterator[bytes]:
-            # Pieces are gathered into chunks of about CHUNK bytes: each chunk crosses
-            # from the thread pool to the event loop once.
-            with sessions() as session:
-                buffer: list[str] = []
-                size = 0
-                for piece in prepared(session):
-                    buffer.append(piece)
-                    size += len(piece)
-                    if size >= CHUNK:
-                        yield "".join(buffer).encode()
-                        buffer.clear()
-                        size = 0
-                if buffer:
-                    yield "".join(buffer).encode()
-
-        return StreamingResponse(stream(), media_type=MEDIA_TYPE, headers=headers)
-
-    def document(
-        self_href: str,
-        title: str,
-        entries: Callable[[Session], Iterator[str]],
-        modified: int | None = None,
-    ) -> Prepared:
-        def run(session: Session) -> Iterator[str]:
-            yield from feed(
-                self_href=self_href,
-                title=title,
-                updated=modified or now(),
-                entries=entries(session),
-            )
-
-        return Prepared(run, modified)
-
-    def single(text: str, modified: int | None = None) -> Prepared:
-        """One entry: small, so answered whole without streaming."""
-        body = XML_DECLARATION + text.replace("<entry>", f'<entry xmlns="{ATOM}">', 1)
-        return Prepared(lambda session: iter((body,)), modified, body=body)
-
-    def page(items: Iterator[T], query: FeedQuery) -> Iterator[T]:
-        """``start-index`` (1-based) and ``max-results``; closes ``items`` when done so
-        that a database cursor behind it is released at once."""
-        start = query.start_index - 1
-        stop = None if query.max_results is None else start + query.max_results
-        try:
-            yield from itertools.islice(items, start, stop)
-        finally:
-            close = getattr(items, "close", None)
-            if close is not None:
-                close()
+    responder = Responder(sessions, USAGE_ACCESS)
+    serve, document, single = responder.serve, responder.document, responder.single
 
     # -- resolution ---------------------------------------------------------------------
-
-    def subscription_of(session: Session, caller: Caller, sid: int) -> Grant:
-        """The grant of Subscription ``sid`` if the caller may read it (404 otherwise).
-        A customer token's own grant came with the token: no query."""
-        if caller.token_class == A:
-            view = caller.grant
-            if view is None or view.subscription_id != sid:
-                raise NOT_FOUND
-            return grant_of_view(view)
-        sub = session.get(om.Subscription, sid)
-        if sub is None:
-            raise NOT_FOUND
-        return grant_of(sub.authorization)
 
     def visible_points(session: Session, ids: list[int], grant: Grant) -> list[um.UsagePoint]:
         if not ids:
@@ -769,136 +607,3 @@ def add_usage_routes(
             return single(text, match[0].updated)
 
         return await serve(request, ("GET", "/LocalTimeParameters/{id}"), plan)
-
-    # -- customer.xsd: the retail customer's records (FB_51-60) --------------------------
-
-    def customer_records(session: Session, caller: Caller, sid: int) -> dict[str, list[Any]]:
-        """The customer records behind Subscription ``sid``: the agreements covering its
-        usage points, their accounts, customers and service locations, and the meters
-        of those usage points. 404 without a retail-customer scope."""
-        grant = subscription_of(session, caller, sid)
-        if not grant.customer_data:
-            raise NOT_FOUND
-        up_ids = subscription_usage_point_ids(session, sid)
-        covering = select(agreement_usage_point.c.customer_agreement_id).where(
-            agreement_usage_point.c.usage_point_id.in_(up_ids)
-        )
-        agreements = list(
-            session.scalars(
-                select(cm.CustomerAgreement)
-                .where(cm.CustomerAgreement.id.in_(covering))
-                .order_by(cm.CustomerAgreement.id)
-            )
-        )
-        account_ids = {a.customer_account_id for a in agreements if a.customer_account_id}
-        accounts = list(
-            session.scalars(
-                select(cm.CustomerAccount)
-                .where(cm.CustomerAccount.id.in_(account_ids))
-                .order_by(cm.CustomerAccount.id)
-            )
-        )
-        customer_ids = {a.customer_id for a in accounts if a.customer_id}
-        return {
-            "Customer": list(
-                session.scalars(
-                    select(cm.Customer)
-                    .where(cm.Customer.id.in_(customer_ids))
-                    .order_by(cm.Customer.id)
-                )
-            ),
-            "CustomerAccount": accounts,
-            "CustomerAgreement": agreements,
-            "ServiceLocation": list(
-                session.scalars(
-                    select(cm.ServiceLocation)
-                    .where(cm.ServiceLocation.customer_agreement_id.in_([a.id for a in agreements]))
-                    .order_by(cm.ServiceLocation.id)
-                )
-            ),
-            "Meter": list(
-                session.scalars(
-                    select(cm.Meter)
-                    .where(cm.Meter.usage_point_id.in_(up_ids))
-                    .order_by(cm.Meter.id)
-                )
-            ),
-        }
-
-    writers: dict[str, Callable[[Any], str]] = {
-        "CustomerAccount": customer_xml.customer_account,
-        "CustomerAgreement": customer_xml.customer_agreement,
-        "ServiceLocation": customer_xml.service_location,
-        "Meter": customer_xml.meter,
-    }
-
-    def record_entry(sid: int, kind: str, row: Any) -> str:
-        base = f"{public}/Customer/{sid}"
-        if kind == "Customer":
-            return entry(
-                self_href=base,
-                up_href=f"{public}/Customer",
-                related=[f"{base}/{k}" for k in writers],
-                title=row.title or row.name,
-                published=row.published,
-                updated=row.updated,
-                content=customer_xml.customer(row),
-            )
-        return entry(
-            self_href=f"{base}/{kind}/{row.id}",
-            up_href=f"{base}/{kind}",
-            title=row.title,
-            published=row.published,
-            updated=row.updated,
-            content=writers[kind](row),
-        )
-
-    @router.get("/Customer/{sid}")
-    async def customer_record(request: Request, sid: int) -> Response:
-        """The Customer of a subscription (customer.xsd; needs the retail-customer scope)."""
-
-        def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
-            found = customer_records(session, caller, sid)["Customer"]
-            if not found:
-                raise NOT_FOUND
-            return single(record_entry(sid, "Customer", found[0]), found[0].updated)
-
-        return await serve(request, ("GET", "/Customer/{id}"), plan)
-
-    def add_record_routes(kind: str) -> None:
-        async def collection(request: Request, sid: int) -> Response:
-            def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
-                rows = [
-                    r
-                    for r in customer_records(session, caller, sid)[kind]
-                    if query.updated_ok(r.updated)
-                ]
-                texts = [record_entry(sid, kind, r) for r in rows]
-                modified = max((r.updated for r in rows), default=None)
-                return document(
-                    f"{public}/Customer/{sid}/{kind}",
-                    kind,
-                    lambda s: page(iter(texts), query),
-                    modified,
-                )
-
-            return await serve(request, ("GET", f"/Customer/{{id}}/{kind}"), plan)
-
-        async def member(request: Request, sid: int, rid: int) -> Response:
-            def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
-                match = [r for r in customer_records(session, caller, sid)[kind] if r.id == rid]
-                if not match:
-                    raise NOT_FOUND
-                return single(record_entry(sid, kind, match[0]), match[0].updated)
-
-            return await serve(request, ("GET", f"/Customer/{{id}}/{kind}/{{id2}}"), plan)
-
-        router.add_api_route(
-            f"/Customer/{{sid}}/{kind}", collection, methods=["GET"], name=f"{kind} feed"
-        )
-        router.add_api_route(
-            f"/Customer/{{sid}}/{kind}/{{rid}}", member, methods=["GET"], name=f"{kind} entry"
-        )
-
-    for kind in writers:
-        add_record_routes(kind)

@@ -1,0 +1,178 @@
+"""Serving ESPI resources: check in one short session, then answer.
+
+A route gives :meth:`Responder.serve` a *plan*: a function that, inside a database
+session, authenticates nothing itself but resolves ids and scope and returns a
+:class:`Prepared` (a feed to stream or a small document) or raises
+:class:`~gbconnect.oauth.guard.AccessDenied`. The responder authenticates the
+token against the route's access table, parses the query parameters (400 on a bad
+one), adds ``ETag``/``Last-Modified`` and answers 304 when it can, and streams feeds
+from a session of their own in chunks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from email.utils import formatdate, parsedate_to_datetime
+from typing import Any, TypeVar
+
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from gbconnect.api.query import FeedQuery, QueryError, parse_query
+from gbconnect.espi.atom import ATOM, MEDIA_TYPE, feed
+from gbconnect.oauth.guard import AccessDenied, authenticate
+from gbconnect.resource import now
+
+Plan = Callable[[Session], Iterator[str]]
+XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
+CHUNK = 256 * 1024
+T = TypeVar("T")
+
+
+@dataclass
+class Prepared:
+    """A checked request: what to stream, and when its content last changed."""
+
+    run: Plan
+    modified: int | None = None
+    grant_key: str = ""
+    body: str | None = None  # a small document, answered without streaming
+
+    def __call__(self, session: Session) -> Iterator[str]:
+        return self.run(session)
+
+
+def validators(request: Request, prepared: Prepared) -> dict[str, str]:
+    """``ETag`` and ``Last-Modified`` (RFC 9110 section 8.8) of a response whose content
+    is known to change only with ``prepared.modified``; the ETag also covers the URL
+    and the grant (a narrower scope is another representation)."""
+    if prepared.modified is None:
+        return {}
+    seed = f"{request.url.path}?{request.url.query}|{prepared.modified}|{prepared.grant_key}"
+    tag = hashlib.sha256(seed.encode()).hexdigest()[:32]
+    return {
+        "ETag": f'W/"{tag}"',
+        "Last-Modified": formatdate(prepared.modified, usegmt=True),
+        "Cache-Control": "private, no-cache",
+    }
+
+
+def not_modified(request: Request, headers: dict[str, str], modified: int | None) -> bool:
+    """RFC 9110 section 13.1: If-None-Match wins over If-Modified-Since."""
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None:
+        tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+        return "*" in tags or headers["ETag"].removeprefix("W/") in tags
+    since = request.headers.get("if-modified-since")
+    if since and modified is not None:
+        try:
+            when = parsedate_to_datetime(since)
+        except (TypeError, ValueError, IndexError):
+            return False
+        if when.tzinfo is None:
+            return False
+        return modified <= int(when.timestamp())
+    return False
+
+
+def page(items: Iterator[T], query: FeedQuery) -> Iterator[T]:
+    """``start-index`` (1-based) and ``max-results``; closes ``items`` when done so
+    that a database cursor behind it is released at once."""
+    start = query.start_index - 1
+    stop = None if query.max_results is None else start + query.max_results
+    try:
+        yield from itertools.islice(items, start, stop)
+    finally:
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()
+
+
+class Responder:
+    """Answers the routes of one access table (method, path) -> token classes."""
+
+    def __init__(
+        self, sessions: sessionmaker[Session], access: dict[tuple[str, str], set[str]]
+    ) -> None:
+        self.sessions = sessions
+        self.access = access
+
+    async def serve(
+        self, request: Request, key: tuple[str, str], plan: Callable[..., Any]
+    ) -> Response:
+        """Check in one session, then stream the plan's pieces from another."""
+
+        def prepare() -> Response | Prepared:
+            with self.sessions() as session:
+                try:
+                    caller = authenticate(request, session, self.access[key])
+                    query = parse_query(request.query_params)
+                    result: Response | Prepared = plan(session, caller, query)
+                    if isinstance(result, Prepared) and result.modified is not None:
+                        view = caller.grant
+                        result.grant_key = f"{caller.token_class}:" + (
+                            f"{view.id}:{view.updated}:{view.scope}" if view else ""
+                        )
+                    return result
+                except AccessDenied as denied:
+                    return denied.response()
+                except QueryError as exc:
+                    return JSONResponse(
+                        {"error": "invalid_request", "error_description": str(exc)},
+                        status_code=400,
+                    )
+
+        prepared = await run_in_threadpool(prepare)
+        if isinstance(prepared, Response):
+            return prepared
+        headers = validators(request, prepared)
+        if headers and not_modified(request, headers, prepared.modified):
+            return Response(status_code=304, headers=headers)
+        if prepared.body is not None:
+            return Response(prepared.body, media_type=MEDIA_TYPE, headers=headers)
+
+        def stream() -> Iterator[bytes]:
+            # Pieces are gathered into chunks of about CHUNK bytes: each chunk crosses
+            # from the thread pool to the event loop once.
+            with self.sessions() as session:
+                buffer: list[str] = []
+                size = 0
+                for piece in prepared(session):
+                    buffer.append(piece)
+                    size += len(piece)
+                    if size >= CHUNK:
+                        yield "".join(buffer).encode()
+                        buffer.clear()
+                        size = 0
+                if buffer:
+                    yield "".join(buffer).encode()
+
+        return StreamingResponse(stream(), media_type=MEDIA_TYPE, headers=headers)
+
+    @staticmethod
+    def document(
+        self_href: str,
+        title: str,
+        entries: Callable[[Session], Iterator[str]],
+        modified: int | None = None,
+    ) -> Prepared:
+        def run(session: Session) -> Iterator[str]:
+            yield from feed(
+                self_href=self_href,
+                title=title,
+                updated=modified or now(),
+                entries=entries(session),
+            )
+
+        return Prepared(run, modified)
+
+    @staticmethod
+    def single(text: str, modified: int | None = None) -> Prepared:
+        """One entry: small, so answered whole without streaming."""
+        body = XML_DECLARATION + text.replace("<entry>", f'<entry xmlns="{ATOM}">', 1)
+        return Prepared(lambda session: iter((body,)), modified, body=body)
