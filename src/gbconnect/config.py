@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     #: Folder holding espi.xsd, customer.xsd and atom.xsd, for validation.
     schema_dir: Path | None = None
     log_level: str = "INFO"
+    #: Threads that run database work for requests; default 4 on SQLite (local,
+    #: CPU-bound: fewer threads contend less for the GIL) and 16 on PostgreSQL
+    #: (network round trips overlap). Measured with benchmarks/api_load.py.
+    worker_threads: int | None = Field(default=None, ge=1, le=200)
 
     #: Set by ``gbconnect demo``: the demo customer whose login the home page shows.
     demo_login: str | None = None
@@ -130,6 +134,13 @@ class Settings(BaseSettings):
                 f"GBCONNECT_FUNCTION_BLOCKS: {sorted(extra)}"
             )
         return self
+
+    @property
+    def threads(self) -> int:
+        """Worker threads for database work (GBCONNECT_WORKER_THREADS or the default)."""
+        if self.worker_threads is not None:
+            return self.worker_threads
+        return 4 if self.database_url.startswith("sqlite") else 16
 
     @property
     def supported_blocks(self) -> frozenset[int]:

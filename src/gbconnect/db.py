@@ -39,8 +39,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+#: Connections kept open: as many as the server's worker threads (anyio's default
+#: limiter runs 40), so that a busy server neither waits for nor re-opens connections.
+POOL = {"pool_size": 40, "max_overflow": 20}
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for ``url`` (SQLite gets WAL and enforced foreign keys)."""
+    if ":memory:" not in url:
+        kwargs = {**POOL, **kwargs}
     if url.startswith("sqlite"):
         path = url.split("sqlite:///", 1)[-1]
         if path and path != ":memory:":
