@@ -101,6 +101,8 @@ class Responder:
     ) -> None:
         self.sessions = sessions
         self.access = access
+        bind = sessions.kw.get("bind")
+        self.inline = bind is not None and bind.dialect.name == "sqlite"
 
     async def serve(
         self, request: Request, key: tuple[str, str], plan: Callable[..., Any]
@@ -127,7 +129,9 @@ class Responder:
                         status_code=400,
                     )
 
-        prepared = await run_in_threadpool(prepare)
+        # SQLite is local and these checks take well under a millisecond: run them on
+        # the event loop (no thread hop). Over a network (PostgreSQL) use a thread.
+        prepared = prepare() if self.inline else await run_in_threadpool(prepare)
         if isinstance(prepared, Response):
             return prepared
         headers = validators(request, prepared)
