@@ -22,7 +22,7 @@ from gbconnect.espi import usage_xml
 from gbconnect.espi.atom import entry
 from gbconnect.usage import models as um
 
-BLOCKS_PER_FETCH = 500
+BLOCKS_PER_FETCH = 2000
 
 
 @dataclass(frozen=True)
@@ -193,23 +193,23 @@ def quality_entry(q: um.ElectricPowerQualitySummary, up_id: int, paths: Paths) -
 
 def block_rows(
     session: Session, mr_id: int, lo: int | None, hi: int | None, query: FeedQuery
-) -> Iterator[um.IntervalBlock]:
-    """Blocks of a MeterReading overlapping [lo, hi), by start, fetched in batches."""
-    stmt = select(um.IntervalBlock).where(um.IntervalBlock.meter_reading_id == mr_id)
+) -> Iterator[BlockRow]:
+    """Blocks of a MeterReading overlapping [lo, hi), by start, fetched in batches as
+    plain rows (no ORM identity map: memory stays flat for any number of blocks)."""
+    ib = um.IntervalBlock.__table__.c
+    stmt = select(um.IntervalBlock.__table__).where(ib.meter_reading_id == mr_id)
     if lo is not None:
-        stmt = stmt.where(um.IntervalBlock.start + um.IntervalBlock.duration > lo)
+        stmt = stmt.where(ib.start + ib.duration > lo)
     if hi is not None:
-        stmt = stmt.where(um.IntervalBlock.start < hi)
+        stmt = stmt.where(ib.start < hi)
     if query.updated_min is not None:
-        stmt = stmt.where(um.IntervalBlock.updated >= query.updated_min)
+        stmt = stmt.where(ib.updated >= query.updated_min)
     if query.updated_max is not None:
-        stmt = stmt.where(um.IntervalBlock.updated <= query.updated_max)
-    stmt = stmt.order_by(um.IntervalBlock.start).execution_options(yield_per=BLOCKS_PER_FETCH)
-    result = session.scalars(stmt)
+        stmt = stmt.where(ib.updated <= query.updated_max)
+    stmt = stmt.order_by(ib.start).execution_options(yield_per=BLOCKS_PER_FETCH)
+    result = session.connection().execute(stmt)
     try:
-        for row in result:
-            yield row
-            session.expunge(row)
+        yield from result
     finally:
         result.close()  # a paged feed stops early: release the server-side cursor now
 
