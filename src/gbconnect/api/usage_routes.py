@@ -10,7 +10,7 @@ what the token may see answers 404, like one that does not exist.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -113,6 +113,26 @@ def add_usage_routes(
 
     # -- Batch --------------------------------------------------------------------------
 
+    def batch(
+        session: Session,
+        self_href: str,
+        title: str,
+        ids: list[int],
+        query: FeedQuery,
+        scoped: Callable[[int], tuple[Grant, feeds.Paths]],
+    ) -> Prepared:
+        """A Batch feed: the whole tree of each usage point, seen under its grant."""
+
+        def entries(s: Session) -> Iterator[str]:
+            for up_id in page(iter(ids), query):
+                grant, paths = scoped(up_id)
+                up = s.get(um.UsagePoint, up_id)
+                if up is not None and grant.service(up.service_kind):
+                    yield from feeds.usage_point_tree(s, up, grant, paths, query)
+                s.expunge_all()
+
+        return document(self_href, title, entries, feeds.last_modified(session, ids))
+
     @router.get("/Batch/Subscription/{sid}")
     async def batch_subscription(request: Request, sid: int) -> Response:
         """FND005: the whole tree of one customer's authorization."""
@@ -124,18 +144,9 @@ def add_usage_routes(
                 for up in visible_points(session, subscription_usage_point_ids(session, sid), grant)
             ]
             paths = feeds.Paths(public, f"{public}/Subscription/{sid}")
-
-            def entries(s: Session) -> Iterator[str]:
-                for up_id in page(iter(ids), query):
-                    up = s.get(um.UsagePoint, up_id)
-                    if up is not None:
-                        yield from feeds.usage_point_tree(s, up, grant, paths, query)
-
-            return document(
-                f"{public}/Batch/Subscription/{sid}",
-                "Green Button Subscription",
-                entries,
-                feeds.last_modified(session, ids),
+            href = f"{public}/Batch/Subscription/{sid}"
+            return batch(
+                session, href, "Green Button Subscription", ids, query, lambda _: (grant, paths)
             )
 
         return await serve(request, ("GET", "/Batch/Subscription/{id}"), plan)
@@ -144,17 +155,9 @@ def add_usage_routes(
     async def batch_usage_point(request: Request, sid: int, upid: int) -> Response:
         def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
             grant, paths = point_in(session, caller, sid, upid)
-
-            def entries(s: Session) -> Iterator[str]:
-                fresh = s.get(um.UsagePoint, upid)
-                if fresh is not None:
-                    yield from feeds.usage_point_tree(s, fresh, grant, paths, query)
-
-            return document(
-                f"{public}/Batch/Subscription/{sid}/UsagePoint/{upid}",
-                "Green Button UsagePoint",
-                entries,
-                feeds.last_modified(session, [upid]),
+            href = f"{public}/Batch/Subscription/{sid}/UsagePoint/{upid}"
+            return batch(
+                session, href, "Green Button UsagePoint", [upid], query, lambda _: (grant, paths)
             )
 
         return await serve(request, ("GET", "/Batch/Subscription/{id}/UsagePoint/{id2}"), plan)
@@ -170,21 +173,12 @@ def add_usage_routes(
             vis: Visibility = visibility(session, caller)
             ids = sorted(vis.grants)
 
-            def entries(s: Session) -> Iterator[str]:
-                for up_id in page(iter(ids), query):
-                    grant = vis.grants[up_id]
-                    up = s.get(um.UsagePoint, up_id)
-                    if up is None or not grant.service(up.service_kind):
-                        continue
-                    paths = feeds.Paths(public, f"{public}/Subscription/{grant.subscription_id}")
-                    yield from feeds.usage_point_tree(s, up, grant, paths, query)
-                    s.expunge_all()
+            def scoped(up_id: int) -> tuple[Grant, feeds.Paths]:
+                grant = vis.grants[up_id]
+                return grant, feeds.Paths(public, f"{public}/Subscription/{grant.subscription_id}")
 
-            return document(
-                f"{public}/Batch/Bulk/{bulk_id}",
-                "Green Button Bulk",
-                entries,
-                feeds.last_modified(session, ids),
+            return batch(
+                session, f"{public}/Batch/Bulk/{bulk_id}", "Green Button Bulk", ids, query, scoped
             )
 
         return await serve(request, ("GET", "/Batch/Bulk/{id}"), plan)
@@ -207,19 +201,9 @@ def add_usage_routes(
         def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
             ids = customer_points(session, rcid)
             paths = feeds.Paths(public, f"{public}/RetailCustomer/{rcid}")
-
-            def entries(s: Session) -> Iterator[str]:
-                for up_id in page(iter(ids), query):
-                    up = s.get(um.UsagePoint, up_id)
-                    if up is not None:
-                        yield from feeds.usage_point_tree(s, up, FULL, paths, query)
-                    s.expunge_all()
-
-            return document(
-                f"{public}/Batch/RetailCustomer/{rcid}/UsagePoint",
-                "Green Button Download My Data",
-                entries,
-                feeds.last_modified(session, ids),
+            href = f"{public}/Batch/RetailCustomer/{rcid}/UsagePoint"
+            return batch(
+                session, href, "Green Button Download My Data", ids, query, lambda _: (FULL, paths)
             )
 
         return await serve(request, ("GET", "/Batch/RetailCustomer/{id}/UsagePoint"), plan)
@@ -300,17 +284,14 @@ def add_usage_routes(
             if upid not in customer_points(session, rcid):
                 raise NOT_FOUND
             paths = feeds.Paths(public, f"{public}/RetailCustomer/{rcid}")
-
-            def entries(s: Session) -> Iterator[str]:
-                up = s.get(um.UsagePoint, upid)
-                if up is not None:
-                    yield from feeds.usage_point_tree(s, up, FULL, paths, query)
-
-            return document(
-                f"{public}/Batch/RetailCustomer/{rcid}/UsagePoint/{upid}",
+            href = f"{public}/Batch/RetailCustomer/{rcid}/UsagePoint/{upid}"
+            return batch(
+                session,
+                href,
                 "Green Button Download My Data",
-                entries,
-                feeds.last_modified(session, [upid]),
+                [upid],
+                query,
+                lambda _: (FULL, paths),
             )
 
         return await serve(request, ("GET", "/Batch/RetailCustomer/{id}/UsagePoint/{id2}"), plan)
