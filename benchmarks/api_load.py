@@ -13,18 +13,16 @@ Run: ``.venv/bin/python -m benchmarks.api_load [--seconds S] [--connections C] [
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
 import numpy as np
+from tests.serverproc import serving
 
 from gbconnect.config import load_settings
 from gbconnect.db import make_engine, make_sessionmaker, upgrade
@@ -109,12 +107,6 @@ def build(url: str, days: int) -> tuple[str, str]:
     return token, path
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _ms(text: str) -> float:
     m = re.match(r"([\d.]+)(us|ms|s|m)$", text)
     if m is None:
@@ -138,35 +130,8 @@ def wrk(url: str, seconds: int, connections: int, headers: dict[str, str]) -> di
 
 def run(label: str, url: str, seconds: int, connections: int) -> None:
     token, path = build(url, 30)
-    port = _port()
-    env = {
-        **os.environ,
-        "GBCONNECT_DATABASE_URL": url,
-        "GBCONNECT_SECRET_KEY": "l" * 40,
-        "GBCONNECT_BASE_URL": f"http://127.0.0.1:{port}",
-        "GBCONNECT_LOG_LEVEL": "WARNING",
-    }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import logging; logging.disable(logging.INFO);from gbconnect.cli import main; main()",
-            "serve",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                httpx.get(base + "/livez", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    with serving(url, GBCONNECT_LOG_LEVEL="WARNING") as served:
+        base = served.base
         auth = {"Authorization": f"Bearer {token}"}
         check = httpx.get(base + path, headers=auth)
         assert check.status_code == 200 and check.content.count(b"<IntervalReading>") == 96
@@ -176,9 +141,6 @@ def run(label: str, url: str, seconds: int, connections: int) -> None:
         wrk(base + path, 2, connections, auth)
         bare = wrk(base + "/livez", seconds, connections, {})
         block = wrk(base + path, seconds, connections, auth)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
     for name, r in (("bare /livez", bare), ("IntervalBlock", block)):
         print(
             f"{label:<10} {name:<14} {r['rps']:8.0f} req/s  p50 {r['p50']:6.1f} ms  "

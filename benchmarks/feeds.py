@@ -18,16 +18,13 @@ Run: ``.venv/bin/python -m benchmarks.feeds [--usage-points N] [--days D] [--no-
 from __future__ import annotations
 
 import argparse
-import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
 from lxml import etree
+from tests.serverproc import serving
 
 from gbconnect.api import feeds
 from gbconnect.api.query import FeedQuery
@@ -148,36 +145,10 @@ def direct(url: str) -> tuple[float, int, int]:
     return elapsed, readings, size
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def over_http(url: str, token: str, bulk: int) -> tuple[float, int, int, float]:
     """GET the Batch/Bulk from ``gbconnect serve``: (s, readings, bytes, server peak MB)."""
-    port = _port()
-    env = {
-        **os.environ,
-        "GBCONNECT_DATABASE_URL": url,
-        "GBCONNECT_SECRET_KEY": "b" * 40,
-        "GBCONNECT_BASE_URL": f"http://127.0.0.1:{port}",
-        "GBCONNECT_LOG_LEVEL": "WARNING",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gbconnect.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                httpx.get(base + "/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    with serving(url, GBCONNECT_LOG_LEVEL="WARNING") as served:
+        base, proc = served.base, served.process
         path = f"{base}/DataCustodian/espi/1_1/resource/Batch/Bulk/{bulk}"
         t = time.perf_counter()
         size = 0
@@ -196,9 +167,6 @@ def over_http(url: str, token: str, bulk: int) -> tuple[float, int, int, float]:
         elapsed = time.perf_counter() - t
         with open(f"/proc/{proc.pid}/status") as f:
             peak = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
     return elapsed, readings, size, peak
 
 

@@ -13,14 +13,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -29,17 +26,13 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pytest
 
+from tests.serverproc import free_port, serving
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 PASSWORD = "a long enough password"
 SCOPE = (
     "FB=1_3_4_5_10_13_14_15_16_39;IntervalDuration=900_3600;BlockDuration=daily;HistoryLength=13"
 )
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _cli(db_url: str, *args: str) -> str:
@@ -65,7 +58,7 @@ class ThirdParty:
 
     def __init__(self, utility: str) -> None:
         self.utility = utility
-        self.port = _port()
+        self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.redirect_uri = f"{self.base}/callback"
         self.client_id = ""
@@ -143,31 +136,8 @@ class ThirdParty:
 @pytest.fixture
 def utility(db_url: str) -> Iterator[str]:
     _cli(db_url, "generate", "--customers", "1", "--days", "2", "--end", "2024-05-02")
-    port = _port()
-    env = {
-        **os.environ,
-        "GBCONNECT_DATABASE_URL": db_url,
-        "GBCONNECT_SECRET_KEY": "s" * 40,
-        "GBCONNECT_BASE_URL": f"http://127.0.0.1:{port}",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gbconnect.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                httpx.get(base + "/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with serving(db_url) as served:
+        yield served.base
 
 
 @pytest.fixture

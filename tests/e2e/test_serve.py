@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,12 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from gbconnect.cli import main
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.serverproc import serving
 
 
 @pytest.fixture
@@ -43,28 +33,8 @@ def server(tmp_path: Path) -> Iterator[str]:
         ],
     )
     assert result.exit_code == 0, result.output
-    port = _port()
-    env = {**os.environ, "GBCONNECT_DATABASE_URL": url}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gbconnect.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(base + "/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        if proc.stdout:
-            proc.stdout.close()
+    with serving(url) as served:
+        yield served.base
 
 
 def test_health_and_home(server: str) -> None:

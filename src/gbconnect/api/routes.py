@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from gbconnect.api import documents
 from gbconnect.api.customer_routes import CUSTOMER_ACCESS, add_customer_routes
 from gbconnect.api.management_routes import MANAGEMENT_ACCESS, add_management_routes
+from gbconnect.api.serving import XML_DECLARATION, standalone
 from gbconnect.api.usage_routes import USAGE_ACCESS, add_usage_routes
 from gbconnect.config import Settings
 from gbconnect.espi.atom import MEDIA_TYPE, entry, feed
@@ -98,7 +99,7 @@ def build_router(settings: Settings, sessions: sessionmaker[Session]) -> APIRout
         """FND006: the service's status (1 = up)."""
 
         def work(session: Session, caller: Caller) -> Response:
-            return xml('<?xml version="1.0" encoding="UTF-8"?>\n' + documents.service_status())
+            return xml(XML_DECLARATION + documents.service_status())
 
         return await guarded(request, ("GET", "/ReadServiceStatus"), work)
 
@@ -134,12 +135,7 @@ def build_router(settings: Settings, sessions: sessionmaker[Session]) -> APIRout
 
         def work(session: Session, caller: Caller) -> Response:
             app = own_application(session, caller, app_id)
-            return xml(
-                '<?xml version="1.0" encoding="UTF-8"?>\n'
-                + app_entry(app).replace(
-                    "<entry>", '<entry xmlns="http://www.w3.org/2005/Atom">', 1
-                )
-            )
+            return xml(standalone(app_entry(app)))
 
         return await guarded(request, ("GET", "/ApplicationInformation/{id}"), work)
 
@@ -161,7 +157,7 @@ def build_router(settings: Settings, sessions: sessionmaker[Session]) -> APIRout
                 update_application(session, settings, app, fields)
             except RegistrationError as exc:
                 raise AccessDenied(400, exc.error, str(exc)) from None
-            return xml(XML_DECLARATION + root_entry(app_entry(app)))
+            return xml(standalone(app_entry(app)))
 
         return await guarded(request, ("PUT", "/ApplicationInformation/{id}"), work)
 
@@ -216,12 +212,7 @@ def build_router(settings: Settings, sessions: sessionmaker[Session]) -> APIRout
 
         def work(session: Session, caller: Caller) -> Response:
             auth = own_authorization(session, caller, auth_id)
-            return xml(
-                '<?xml version="1.0" encoding="UTF-8"?>\n'
-                + auth_entry(auth).replace(
-                    "<entry>", '<entry xmlns="http://www.w3.org/2005/Atom">', 1
-                )
-            )
+            return xml(standalone(auth_entry(auth)))
 
         return await guarded(request, ("GET", "/Authorization/{id}"), work)
 
@@ -249,12 +240,7 @@ def build_router(settings: Settings, sessions: sessionmaker[Session]) -> APIRout
                 raise AccessDenied(
                     400, "invalid_request", "an Authorization can only be revoked this way"
                 )
-            return xml(
-                '<?xml version="1.0" encoding="UTF-8"?>\n'
-                + auth_entry(auth).replace(
-                    "<entry>", '<entry xmlns="http://www.w3.org/2005/Atom">', 1
-                )
-            )
+            return xml(standalone(auth_entry(auth)))
 
         return await guarded(request, ("PUT", "/Authorization/{id}"), work)
 
@@ -276,14 +262,6 @@ def build_router(settings: Settings, sessions: sessionmaker[Session]) -> APIRout
     add_customer_routes(router, settings, sessions)
     add_management_routes(router, settings, sessions)
     return router
-
-
-XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
-
-
-def root_entry(entry_xml: str) -> str:
-    """An entry as a document of its own (the Atom namespace on its root)."""
-    return entry_xml.replace("<entry>", '<entry xmlns="http://www.w3.org/2005/Atom">', 1)
 
 
 def _application_fields(body: bytes) -> dict[str, list[str]] | None:

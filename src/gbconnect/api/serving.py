@@ -34,6 +34,11 @@ CHUNK = 256 * 1024
 T = TypeVar("T")
 
 
+def standalone(entry_xml: str) -> str:
+    """An entry as a document of its own: the XML declaration and the Atom namespace."""
+    return XML_DECLARATION + entry_xml.replace("<entry>", f'<entry xmlns="{ATOM}">', 1)
+
+
 @dataclass
 class Prepared:
     """A checked request: what to stream, and when its content last changed."""
@@ -178,5 +183,5 @@ class Responder:
     @staticmethod
     def single(text: str, modified: int | None = None) -> Prepared:
         """One entry: small, so answered whole without streaming."""
-        body = XML_DECLARATION + text.replace("<entry>", f'<entry xmlns="{ATOM}">', 1)
+        body = standalone(text)
         return Prepared(lambda session: iter((body,)), modified, body=body)
