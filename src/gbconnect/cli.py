@@ -105,7 +105,14 @@ def _run_server(settings: Settings, host: str, port: int) -> None:
     # The standard asyncio loop, not uvloop: with uvloop, responses of a few kilobytes
     # (an IntervalBlock entry) stalled now and then for 100-500 ms under load; with
     # asyncio p99 stays within 2x p50 at the same throughput (benchmarks/api_load.py).
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", loop="asyncio")
+    # uvicorn's access log follows the configured level (INFO logs every request).
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level=settings.log_level.lower(),
+        loop="asyncio",
+    )
 
 
 def _progress_printer(path: str) -> Callable[[int, int], None]:
