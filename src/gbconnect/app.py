@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,6 +27,7 @@ from gbconnect.espi.times import iso
 from gbconnect.oauth import routes as oauth_routes
 from gbconnect.oauth.server import EspiAuthorizationServer
 from gbconnect.portal import views as portal_views
+from gbconnect.rowreader import make_row_reader
 from gbconnect.stats import store_counts
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "portal" / "templates"))
@@ -50,7 +52,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         # Database work runs in worker threads; a few busy threads beat many threads
         # fighting over the GIL (measured: benchmarks/api_load.py).
         to_thread.current_default_thread_limiter().total_tokens = settings.threads
-        yield
+        await reader.open()
+        # Everything made so far lives as long as the process: keep it out of the
+        # collector's full passes, which otherwise stall every request for 70-80 ms
+        # now and then under load (benchmarks/api_load.py).
+        gc.freeze()
+        try:
+            yield
+        finally:
+            await reader.close()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -61,6 +71,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
+    # The hot read path (one IntervalBlock) reads without a session or a thread.
+    reader = make_row_reader(engine, max_size=settings.read_connections)
+    app.state.reader = reader
     app.mount("/metrics", make_asgi_app())
     # Feeds are large and compress tenfold; gzip when the client accepts it.
     app.add_middleware(GZipMiddleware, minimum_size=2048)
@@ -74,12 +87,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     server = EspiAuthorizationServer(settings)
     app.state.oauth = server
+    # The API first: route matching is a linear scan and API polling is most traffic.
+    app.include_router(api_routes.build_router(settings, app.state.sessions, reader))
     app.include_router(oauth_routes.build_router(settings, app.state.sessions, server, TEMPLATES))
     app.include_router(portal_views.build_router(settings, app.state.sessions, TEMPLATES))
-    app.include_router(api_routes.build_router(settings, app.state.sessions))
 
     @app.get("/livez", tags=["operations"])
-    def live() -> JSONResponse:
+    async def live() -> JSONResponse:
         """Liveness only: the process answers (no database; /healthz checks that)."""
         return JSONResponse({"status": "ok"})
 

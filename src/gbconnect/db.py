@@ -39,9 +39,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-#: Connections kept open: as many as the server's worker threads (anyio's default
-#: limiter runs 40), so that a busy server neither waits for nor re-opens connections.
-POOL = {"pool_size": 40, "max_overflow": 20}
+#: Connections of the worker threads: more than the threads (16 on PostgreSQL), since
+#: a streaming feed holds its connection between chunks, so that a busy server neither
+#: waits for nor re-opens connections; at most 40 with the overflow.
+POOL = {"pool_size": 20, "max_overflow": 20}
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

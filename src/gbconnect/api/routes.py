@@ -29,6 +29,7 @@ from gbconnect.registration import models as rm
 from gbconnect.registration.errors import RegistrationError
 from gbconnect.registration.services import set_status, update_application
 from gbconnect.resource import now
+from gbconnect.rowreader import RowReader
 
 C, DC, R = om.CLIENT, om.ADMIN, om.REGISTRATION
 
@@ -49,10 +50,14 @@ ACCESS: dict[tuple[str, str], set[str]] = {
 }
 
 
-def build_router(settings: Settings, sessions: sessionmaker[Session]) -> APIRouter:
+def build_router(
+    settings: Settings, sessions: sessionmaker[Session], reader: RowReader | None = None
+) -> APIRouter:
     base = settings.resource_base.rstrip("/")
     router = APIRouter(prefix=base, tags=["espi"])
     public = settings.base_url.rstrip("/") + base
+    # First: the usage routes begin with the hot path (route matching is a scan).
+    add_usage_routes(router, settings, sessions, reader)
 
     def xml(body: str, status: int = 200) -> Response:
         return Response(body, status_code=status, media_type=MEDIA_TYPE)
@@ -258,7 +263,6 @@ def build_router(settings: Settings, sessions: sessionmaker[Session]) -> APIRout
 
         return await guarded(request, ("DELETE", "/Authorization/{id}"), work)
 
-    add_usage_routes(router, settings, sessions)
     add_customer_routes(router, settings, sessions)
     add_management_routes(router, settings, sessions)
     return router

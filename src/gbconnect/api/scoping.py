@@ -151,14 +151,19 @@ def visibility(session: Session, caller: Caller) -> Visibility:
     return out
 
 
+def own_subscription(caller: Caller, sid: int) -> Grant:
+    """The grant of a customer token over its own Subscription ``sid`` (404 for any
+    other Subscription). The grant came with the token: no query."""
+    view = caller.grant
+    if caller.token_class != om.CUSTOMER or view is None or view.subscription_id != sid:
+        raise NOT_FOUND
+    return grant_of_view(view)
+
+
 def subscription_of(session: Session, caller: Caller, sid: int) -> Grant:
-    """The grant of Subscription ``sid`` if the caller may read it (404 otherwise).
-    A customer token's own grant came with the token: no query."""
+    """The grant of Subscription ``sid`` if the caller may read it (404 otherwise)."""
     if caller.token_class == om.CUSTOMER:
-        view = caller.grant
-        if view is None or view.subscription_id != sid:
-            raise NOT_FOUND
-        return grant_of_view(view)
+        return own_subscription(caller, sid)
     sub = session.get(om.Subscription, sid)
     if sub is None:
         raise NOT_FOUND

@@ -19,14 +19,16 @@ from email.utils import formatdate, parsedate_to_datetime
 from typing import Any, TypeVar
 
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from sqlalchemy import Select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from gbconnect.api.query import FeedQuery, QueryError, parse_query
 from gbconnect.espi.atom import ATOM, MEDIA_TYPE, feed
-from gbconnect.oauth.guard import AccessDenied, authenticate
+from gbconnect.oauth.guard import AccessDenied, Caller, authenticate, caller_of, token_digest
 from gbconnect.resource import now
+from gbconnect.rowreader import DatabaseUnavailable, RowReader
 
 Plan = Callable[[Session], Iterator[str]]
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -58,7 +60,8 @@ def validators(request: Request, prepared: Prepared) -> dict[str, str]:
     and the grant (a narrower scope is another representation)."""
     if prepared.modified is None:
         return {}
-    seed = f"{request.url.path}?{request.url.query}|{prepared.modified}|{prepared.grant_key}"
+    scope = request.scope
+    seed = f"{scope['path']}?{scope['query_string']!r}|{prepared.modified}|{prepared.grant_key}"
     tag = hashlib.sha256(seed.encode()).hexdigest()[:32]
     return {
         "ETag": f'W/"{tag}"',
@@ -98,14 +101,39 @@ def page(items: Iterator[T], query: FeedQuery) -> Iterator[T]:
             close()
 
 
+def grant_key(caller: Caller) -> str:
+    """What of the caller's grant shapes a representation (for the ETag)."""
+    view = caller.grant
+    return f"{caller.token_class}:" + (f"{view.id}:{view.updated}:{view.scope}" if view else "")
+
+
+def bad_query(exc: QueryError) -> JSONResponse:
+    """400 for a malformed query parameter (GBA test QRY002)."""
+    return JSONResponse(
+        {"error": "invalid_request", "error_description": str(exc)}, status_code=400
+    )
+
+
+def unavailable(exc: DatabaseUnavailable) -> JSONResponse:
+    return JSONResponse(
+        {"error": "temporarily_unavailable", "error_description": "the database is unavailable"},
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
+
+
 class Responder:
     """Answers the routes of one access table (method, path) -> token classes."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], access: dict[tuple[str, str], set[str]]
+        self,
+        sessions: sessionmaker[Session],
+        access: dict[tuple[str, str], set[str]],
+        reader: RowReader | None = None,
     ) -> None:
         self.sessions = sessions
         self.access = access
+        self.reader = reader
         bind = sessions.kw.get("bind")
         self.inline = bind is not None and bind.dialect.name == "sqlite"
 
@@ -121,24 +149,50 @@ class Responder:
                     query = parse_query(request.query_params)
                     result: Response | Prepared = plan(session, caller, query)
                     if isinstance(result, Prepared) and result.modified is not None:
-                        view = caller.grant
-                        result.grant_key = f"{caller.token_class}:" + (
-                            f"{view.id}:{view.updated}:{view.scope}" if view else ""
-                        )
+                        result.grant_key = grant_key(caller)
                     return result
                 except AccessDenied as denied:
                     return denied.response()
                 except QueryError as exc:
-                    return JSONResponse(
-                        {"error": "invalid_request", "error_description": str(exc)},
-                        status_code=400,
-                    )
+                    return bad_query(exc)
 
         # SQLite is local and these checks take well under a millisecond: run them on
         # the event loop (no thread hop). Over a network (PostgreSQL) use a thread.
         prepared = prepare() if self.inline else await run_in_threadpool(prepare)
         if isinstance(prepared, Response):
             return prepared
+        return self.answer(request, prepared)
+
+    async def serve_row(
+        self,
+        request: Request,
+        key: tuple[str, str],
+        statement: Select[Any],
+        params: dict[str, Any],
+        render: Callable[[Caller, Any, FeedQuery], Prepared],
+    ) -> Response:
+        """The hot path: ``statement`` (made by :func:`~gbconnect.oauth.guard.with_token`)
+        reads the token and the resource in one round trip, on the event loop, with no
+        session; ``render`` checks the scope on that row and writes a small document."""
+        if self.reader is None:
+            raise RuntimeError("this responder has no row reader")
+        try:
+            hashed = token_digest(request)
+            row = await self.reader.first(statement, {**params, "token_hash": hashed})
+            caller = caller_of(row, self.access[key], None)
+            prepared = render(caller, row, parse_query(request.query_params))
+        except AccessDenied as denied:
+            return denied.response()
+        except QueryError as exc:
+            return bad_query(exc)
+        except DatabaseUnavailable as exc:
+            return unavailable(exc)
+        if prepared.modified is not None:
+            prepared.grant_key = grant_key(caller)
+        return self.answer(request, prepared)
+
+    def answer(self, request: Request, prepared: Prepared) -> Response:
+        """Validators and 304, then the small document or the streamed feed."""
         headers = validators(request, prepared)
         if headers and not_modified(request, headers, prepared.modified):
             return Response(status_code=304, headers=headers)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi.responses import JSONResponse
-from sqlalchemy import bindparam, select
+from sqlalchemy import Select, bindparam, select, true
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 
@@ -80,13 +81,15 @@ class Caller:
     token_class: str
     application_id: int | None
     grant: GrantView | None
-    session: Session
+    session: Session | None  # None on the session-less hot path (gbconnect.rowreader)
 
     @property
     def authorization(self) -> om.Authorization | None:
         """The grant as an ORM object (loaded on first use)."""
         if self.grant is None:
             return None
+        if self.session is None:
+            raise RuntimeError("no session to load the authorization in")
         return self.session.get(om.Authorization, self.grant.id)
 
 
@@ -96,21 +99,24 @@ _T, _A, _S, _APP = (
     om.Subscription.__table__,
     rm.ApplicationInformation.__table__,
 )
+#: The token, its third party and its grant in one row. Columns carry a ``token_``,
+#: ``app_``, ``grant_`` or ``subscription_`` prefix so that :func:`with_token` can
+#: put a resource's own columns beside them.
 _LOOKUP = (
     select(
-        _T.c.id,
-        _T.c.token_class,
-        _T.c.application_id,
-        _T.c.expires_at,
-        _T.c.revoked_at,
-        _APP.c.data_custodian_status,
-        _A.c.id.label("auth_id"),
-        _A.c.status,
-        _A.c.authorized_start,
-        _A.c.authorized_duration,
-        _A.c.published_start,
-        _A.c.scope,
-        _A.c.updated,
+        _T.c.id.label("token_id"),
+        _T.c.token_class.label("token_class"),
+        _T.c.application_id.label("token_application_id"),
+        _T.c.expires_at.label("token_expires_at"),
+        _T.c.revoked_at.label("token_revoked_at"),
+        _APP.c.data_custodian_status.label("app_status"),
+        _A.c.id.label("grant_id"),
+        _A.c.status.label("grant_status"),
+        _A.c.authorized_start.label("grant_authorized_start"),
+        _A.c.authorized_duration.label("grant_authorized_duration"),
+        _A.c.published_start.label("grant_published_start"),
+        _A.c.scope.label("grant_scope"),
+        _A.c.updated.label("grant_updated"),
         _S.c.id.label("subscription_id"),
     )
     .select_from(
@@ -118,47 +124,71 @@ _LOOKUP = (
         .outerjoin(_A, _A.c.id == _T.c.authorization_id)
         .outerjoin(_S, _S.c.authorization_id == _A.c.id)
     )
-    .where(_T.c.token_hash == bindparam("h"), _T.c.kind == "access")
+    .where(_T.c.token_hash == bindparam("token_hash"), _T.c.kind == "access")
 )
 
 
-def authenticate(request: Request, session: Session, allowed: set[str]) -> Caller:
-    """The caller of ``request`` if its token is usable and of an ``allowed`` class
-    (one query: token, third party and grant together)."""
+def with_token(resource: Select[Any]) -> Select[Any]:
+    """One statement reading the token (bound as ``token_hash``) and ``resource``
+    side by side: one row when the token exists, the resource's columns NULL when it
+    does not. ``resource`` must not depend on the token and its column names must not
+    start with the lookup's prefixes."""
+    token = _LOOKUP.subquery("t")
+    found = resource.subquery("r")
+    return select(token, found).select_from(token.outerjoin(found, true()))
+
+
+def token_digest(request: Request) -> str:
+    """The stored digest of the request's Bearer token (RFC 6750 section 2.1); 401
+    when there is none or it is malformed."""
     header = request.headers.get("authorization")
     if not header:
         raise AccessDenied(401, None, "an access token is required")
     m = _BEARER.match(header)
     if not m or len(m.group(1)) > 512:
         raise AccessDenied(401, "invalid_request", "the Authorization header is not a Bearer token")
-    row = session.connection().execute(_LOOKUP, {"h": digest(m.group(1))}).first()
+    return digest(m.group(1))
+
+
+def caller_of(row: Any, allowed: set[str], session: Session | None) -> Caller:
+    """The caller described by a row of the token lookup, if its token is usable and
+    of an ``allowed`` class (REQ.21 token classes; RFC 6750 section 3.1 errors)."""
     at = now()
     invalid = AccessDenied(401, "invalid_token", "the access token is invalid, expired or revoked")
     if (
         row is None
-        or row.revoked_at is not None
-        or (row.expires_at is not None and at >= row.expires_at)
+        or row.token_id is None
+        or row.token_revoked_at is not None
+        or (row.token_expires_at is not None and at >= row.token_expires_at)
     ):
         raise invalid
-    status = row.data_custodian_status
+    status = row.app_status
     if status in (rm.ON_HOLD, rm.REVOKED) and not (
         row.token_class == om.REGISTRATION and status == rm.ON_HOLD
     ):
         raise invalid
     grant = None
-    if row.auth_id is not None:
+    if row.grant_id is not None:
         grant = GrantView(
-            row.auth_id,
-            row.status,
-            row.authorized_start,
-            row.authorized_duration,
-            row.published_start,
-            row.scope,
-            row.updated,
+            row.grant_id,
+            row.grant_status,
+            row.grant_authorized_start,
+            row.grant_authorized_duration,
+            row.grant_published_start,
+            row.grant_scope,
+            row.grant_updated,
             row.subscription_id,
         )
         if not grant.is_active(at):
             raise invalid
     if row.token_class not in allowed:
         raise AccessDenied(403, "insufficient_scope", "this token class may not use this resource")
-    return Caller(row.id, row.token_class, row.application_id, grant, session)
+    return Caller(row.token_id, row.token_class, row.token_application_id, grant, session)
+
+
+def authenticate(request: Request, session: Session, allowed: set[str]) -> Caller:
+    """The caller of ``request`` if its token is usable and of an ``allowed`` class
+    (one query: token, third party and grant together)."""
+    hashed = token_digest(request)
+    row = session.connection().execute(_LOOKUP, {"token_hash": hashed}).first()
+    return caller_of(row, allowed, session)
