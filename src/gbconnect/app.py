@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -45,7 +46,13 @@ Db = Annotated[Session, Depends(db_session)]
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     """Build the application for ``settings`` (the environment's when omitted)."""
     settings = settings or get_settings()
-    engine = engine or make_engine(settings.sqlalchemy_url)
+    # Room in the pool for every worker thread and every streaming feed at once, so
+    # that no thread ever waits for a connection (api.serving.Responder.streamed).
+    engine = engine or make_engine(
+        settings.sqlalchemy_url,
+        pool_size=settings.threads + settings.feed_streams,
+        max_overflow=8,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -72,7 +79,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
     # The hot read path (one IntervalBlock) reads without a session or a thread.
-    reader = make_row_reader(engine, max_size=settings.read_connections)
+    reader = make_row_reader(
+        engine, max_size=settings.read_connections, timeout=settings.database_timeout
+    )
     app.state.reader = reader
     app.mount("/metrics", make_asgi_app())
     # Feeds are large and compress tenfold; gzip when the client accepts it.
@@ -97,6 +106,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         """Liveness only: the process answers (no database; /healthz checks that)."""
         return JSONResponse({"status": "ok"})
 
+    @lru_cache(maxsize=1)
+    def expected_schema() -> str | None:
+        """The migrations' head (read from the migration scripts once: they do not
+        change while the process runs)."""
+        return head_revision(engine)
+
     @app.get("/healthz", tags=["operations"])
     def health(session: Db) -> JSONResponse:
         """Liveness and readiness: the database answers and its schema is current."""
@@ -105,7 +120,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             revision = current_revision(engine)
         except Exception:  # any driver error means "not ready"
             return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
-        head = head_revision(engine)
+        head = expected_schema()
         ready = revision == head
         return JSONResponse(
             {

@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     #: once. Opened as needed; with the worker threads' pool (at most 40) they must fit
     #: the server's max_connections (100 by default).
     read_connections: int = Field(default=32, ge=1, le=500)
+    #: Seconds the event-loop read path waits for a PostgreSQL connection before it
+    #: answers 503 (the database is down or every connection is busy).
+    database_timeout: float = Field(default=10.0, gt=0, le=300)
+    #: Feeds streamed at once; more wait their turn (holding no connection). A feed
+    #: holds a database connection while it streams; the worker threads' pool is sized
+    #: to worker threads + feed streams + 8 (gbconnect.app).
+    feed_streams: int = Field(default=16, ge=1, le=500)
 
     #: Set by ``gbconnect demo``: the demo customer whose login the home page shows.
     demo_login: str | None = None

@@ -47,7 +47,9 @@ POOL = {"pool_size": 20, "max_overflow": 20}
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for ``url`` (SQLite gets WAL and enforced foreign keys)."""
-    if ":memory:" not in url:
+    if ":memory:" in url:  # one connection, shared (SQLAlchemy's own pool for it)
+        kwargs = {k: v for k, v in kwargs.items() if k not in POOL}
+    else:
         kwargs = {**POOL, **kwargs}
     if url.startswith("sqlite"):
         path = url.split("sqlite:///", 1)[-1]

@@ -8,10 +8,10 @@ row (the token, its grant and the block, joined in one statement). A
 
 * on PostgreSQL, through a psycopg 3 asynchronous connection pool in autocommit mode
   (no BEGIN/ROLLBACK round trips; a SELECT alone needs no transaction). The
-  statement is compiled once by SQLAlchemy's psycopg dialect and psycopg prepares it
-  server-side after a few uses. A connection broken under it (a restarted server) is
-  retried once on a fresh connection; an unreachable database raises
-  :class:`DatabaseUnavailable`.
+  statement is compiled once by SQLAlchemy's psycopg dialect and prepared
+  server-side on each connection at its first use. A connection broken under it
+  (a restarted server) is retried once on a fresh connection; an unreachable
+  database raises :class:`DatabaseUnavailable`.
 * on SQLite, on the event loop with the engine's own pool (a local file: well under
   a millisecond).
 
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from sqlalchemy import Engine, Select
 from sqlalchemy.dialects import postgresql
@@ -47,6 +47,12 @@ class _Compiled:
     defaults: dict[str, Any]  # values of literal binds (``kind == 'access'``)
     positional: tuple[str, ...] | None  # parameter order for "?" placeholders
     row: Any = None  # the namedtuple class of its rows, made at the first row
+
+    def values(self, params: dict[str, Any]) -> list[Any]:
+        """The parameters in placeholder order (literal binds from the statement)."""
+        if self.positional is None:
+            raise ValueError("the statement was not compiled with positional parameters")
+        return [params[n] if n in params else self.defaults[n] for n in self.positional]
 
 
 def _compile(cache: dict[int, _Compiled], statement: Select[Any], dialect: Any) -> _Compiled:
@@ -91,8 +97,7 @@ class SqliteRowReader:
 
     async def first(self, statement: Select[Any], params: dict[str, Any]) -> Row | None:
         compiled = _compile(self._compiled, statement, self.engine.dialect)
-        names = compiled.positional or ()
-        values = [params[n] if n in params else compiled.defaults[n] for n in names]
+        values = compiled.values(params)
         raw = self.engine.raw_connection()
         try:
             cursor = raw.cursor()
@@ -114,25 +119,26 @@ class SqliteRowReader:
 class PostgresRowReader:
     """Reads through a psycopg asynchronous pool of autocommit connections."""
 
-    def __init__(self, engine: Engine, max_size: int) -> None:
+    def __init__(self, engine: Engine, max_size: int, timeout: float = 10.0) -> None:
         self.conninfo = engine.url.set(drivername="postgresql").render_as_string(
             hide_password=False
         )
         self.max_size = max_size
-        self.dialect = postgresql.psycopg.dialect()  # type: ignore[no-untyped-call]
+        self.timeout = timeout
+        # "$1" placeholders, as the server takes them.
+        self.dialect = postgresql.psycopg.dialect(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
         self._compiled: dict[int, _Compiled] = {}
         self._pool: Any = None
 
     async def open(self) -> None:
-        from psycopg.rows import namedtuple_row
         from psycopg_pool import AsyncConnectionPool
 
         self._pool = AsyncConnectionPool(
             self.conninfo,
             min_size=1,
             max_size=self.max_size,
-            kwargs={"autocommit": True, "row_factory": namedtuple_row},
-            timeout=10.0,
+            kwargs={"autocommit": True},
+            timeout=self.timeout,
             open=False,
         )
         # Open without waiting: the server starts even while the database is down,
@@ -146,29 +152,40 @@ class PostgresRowReader:
 
     async def first(self, statement: Select[Any], params: dict[str, Any]) -> Row | None:
         import psycopg
+        from psycopg import AsyncRawCursor
+        from psycopg.rows import namedtuple_row
         from psycopg_pool import PoolTimeout
 
         if self._pool is None:
             raise DatabaseUnavailable("the row reader is not open")
         compiled = _compile(self._compiled, statement, self.dialect)
-        bound = {**compiled.defaults, **params}
+        values = compiled.values(params)
         for attempt in (1, 2):
             try:
-                async with self._pool.connection() as conn:
-                    cursor = await conn.execute(compiled.sql, bound)
-                    row: Row | None = await cursor.fetchone()
-                    return row
+                conn = await self._pool.getconn()
+                try:
+                    # A raw cursor takes the $n statement as it is (no conversion per
+                    # call); prepare=True: prepared server-side from the first use.
+                    cursor = AsyncRawCursor(conn, row_factory=namedtuple_row)
+                    await cursor.execute(compiled.sql, values, prepare=True)
+                    found: Any = await cursor.fetchone()
+                    return cast("Row | None", found)
+                finally:
+                    # The pool checks the connection's state and drops a broken one.
+                    await self._pool.putconn(conn)
             except PoolTimeout as exc:
                 raise DatabaseUnavailable("no database connection became free") from exc
             except psycopg.OperationalError as exc:
-                # The pool discards the broken connection; try once more on another.
+                # A broken connection (the server restarted): the pool drops it on
+                # return; have it test its idle ones too, then try once more.
                 if attempt == 2:
                     raise DatabaseUnavailable(str(exc).splitlines()[0]) from exc
+                await self._pool.check()
         raise AssertionError("unreachable")
 
 
-def make_row_reader(engine: Engine, max_size: int = 16) -> RowReader:
+def make_row_reader(engine: Engine, max_size: int = 16, timeout: float = 10.0) -> RowReader:
     """The reader for ``engine``'s database."""
     if engine.dialect.name == "postgresql":
-        return PostgresRowReader(engine, max_size)
+        return PostgresRowReader(engine, max_size, timeout)
     return SqliteRowReader(engine)

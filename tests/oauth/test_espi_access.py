@@ -400,7 +400,7 @@ def test_no_resource_route_is_missing_from_the_access_table(world: World) -> Non
 
     for route in build_router(world.settings, world.factory).routes:
         if isinstance(route, Route) and route.path.startswith(base):
-            path = route.path
+            path = route.path_format  # "{sid:int}" written "{sid}"
             for name in route.param_convertors:
                 path = path.replace("{" + name + "}", "{x}")
             for method in route.methods or ():

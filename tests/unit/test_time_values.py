@@ -50,6 +50,13 @@ def test_atom_times() -> None:
     assert iso(0) == "1970-01-01T00:00:00Z"
 
 
+@given(st.integers(min_value=0, max_value=253402300799))
+def test_iso_is_rfc3339_utc(epoch: int) -> None:
+    expected = datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert iso(epoch) == expected
+    assert parse_atom_time(iso(epoch)) == epoch
+
+
 def test_vectorised_fields() -> None:
     assert parse_dates(["2024-05-01", "5/2/2024"]).tolist() == [1714521600, 1714608000]
     assert parse_clock(["00:15", "23:45"]).tolist() == [900, 85500]

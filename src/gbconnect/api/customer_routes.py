@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from gbconnect.api.query import FeedQuery
 from gbconnect.api.scoping import subscription_of
@@ -37,11 +37,8 @@ CUSTOMER_ACCESS: dict[tuple[str, str], set[str]] = {
 }
 
 
-def add_customer_routes(
-    router: APIRouter, settings: Settings, sessions: sessionmaker[Session]
-) -> None:
+def add_customer_routes(router: APIRouter, settings: Settings, responder: Responder) -> None:
     public = settings.base_url.rstrip("/") + settings.resource_base.rstrip("/")
-    responder = Responder(sessions, CUSTOMER_ACCESS)
     serve, document, single = responder.serve, responder.document, responder.single
 
     def customer_records(session: Session, caller: Caller, sid: int) -> dict[str, list[Any]]:

@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from gbconnect.api.query import FeedQuery
 from gbconnect.api.serving import Prepared, Responder, page
@@ -50,11 +50,8 @@ MANAGEMENT_ACCESS: dict[tuple[str, str], set[str]] = {
 FETCH = 500
 
 
-def add_management_routes(
-    router: APIRouter, settings: Settings, sessions: sessionmaker[Session]
-) -> None:
+def add_management_routes(router: APIRouter, settings: Settings, responder: Responder) -> None:
     public = settings.base_url.rstrip("/") + settings.resource_base.rstrip("/")
-    responder = Responder(sessions, MANAGEMENT_ACCESS)
 
     def entry_of(kind: str, row: Any) -> str:
         _, writer = KINDS[kind]

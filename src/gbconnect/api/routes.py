@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from anyio import CapacityLimiter
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import select
@@ -18,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from gbconnect.api import documents
 from gbconnect.api.customer_routes import CUSTOMER_ACCESS, add_customer_routes
 from gbconnect.api.management_routes import MANAGEMENT_ACCESS, add_management_routes
-from gbconnect.api.serving import XML_DECLARATION, standalone
+from gbconnect.api.serving import XML_DECLARATION, Responder, standalone
 from gbconnect.api.usage_routes import USAGE_ACCESS, add_usage_routes
 from gbconnect.config import Settings
 from gbconnect.espi.atom import MEDIA_TYPE, entry, feed
@@ -56,8 +57,9 @@ def build_router(
     base = settings.resource_base.rstrip("/")
     router = APIRouter(prefix=base, tags=["espi"])
     public = settings.base_url.rstrip("/") + base
+    responder = Responder(sessions, ACCESS, reader, CapacityLimiter(settings.feed_streams))
     # First: the usage routes begin with the hot path (route matching is a scan).
-    add_usage_routes(router, settings, sessions, reader)
+    add_usage_routes(router, settings, responder)
 
     def xml(body: str, status: int = 200) -> Response:
         return Response(body, status_code=status, media_type=MEDIA_TYPE)
@@ -263,8 +265,8 @@ def build_router(
 
         return await guarded(request, ("DELETE", "/Authorization/{id}"), work)
 
-    add_customer_routes(router, settings, sessions)
-    add_management_routes(router, settings, sessions)
+    add_customer_routes(router, settings, responder)
+    add_management_routes(router, settings, responder)
     return router
 
 

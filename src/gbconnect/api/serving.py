@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
+from functools import lru_cache
 from typing import Any, TypeVar
 
+from anyio import CancelScope, CapacityLimiter
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from sqlalchemy import Select
 from sqlalchemy.orm import Session, sessionmaker
@@ -54,6 +56,12 @@ class Prepared:
         return self.run(session)
 
 
+@lru_cache(maxsize=4096)
+def http_date(epoch: int) -> str:
+    """RFC 9110 section 5.6.7 IMF-fixdate (cached: many responses share a time)."""
+    return formatdate(epoch, usegmt=True)
+
+
 def validators(request: Request, prepared: Prepared) -> dict[str, str]:
     """``ETag`` and ``Last-Modified`` (RFC 9110 section 8.8) of a response whose content
     is known to change only with ``prepared.modified``; the ETag also covers the URL
@@ -65,7 +73,7 @@ def validators(request: Request, prepared: Prepared) -> dict[str, str]:
     tag = hashlib.sha256(seed.encode()).hexdigest()[:32]
     return {
         "ETag": f'W/"{tag}"',
-        "Last-Modified": formatdate(prepared.modified, usegmt=True),
+        "Last-Modified": http_date(prepared.modified),
         "Cache-Control": "private, no-cache",
     }
 
@@ -130,10 +138,12 @@ class Responder:
         sessions: sessionmaker[Session],
         access: dict[tuple[str, str], set[str]],
         reader: RowReader | None = None,
+        streams: CapacityLimiter | None = None,
     ) -> None:
         self.sessions = sessions
         self.access = access
         self.reader = reader
+        self.streams = streams or CapacityLimiter(16)
         bind = sessions.kw.get("bind")
         self.inline = bind is not None and bind.dialect.name == "sqlite"
 
@@ -199,7 +209,7 @@ class Responder:
         if prepared.body is not None:
             return Response(prepared.body, media_type=MEDIA_TYPE, headers=headers)
 
-        def stream() -> Iterator[bytes]:
+        def stream() -> Generator[bytes, None, None]:
             # Pieces are gathered into chunks of about CHUNK bytes: each chunk crosses
             # from the thread pool to the event loop once.
             with self.sessions() as session:
@@ -215,7 +225,29 @@ class Responder:
                 if buffer:
                     yield "".join(buffer).encode()
 
-        return StreamingResponse(stream(), media_type=MEDIA_TYPE, headers=headers)
+        return StreamingResponse(self.streamed(stream()), media_type=MEDIA_TYPE, headers=headers)
+
+    async def streamed(self, chunks: Generator[bytes, None, None]) -> AsyncIterator[bytes]:
+        """``chunks`` made in worker threads while one stream slot is held.
+
+        A feed holds a database connection for as long as it streams. Were streams
+        unbounded, they could take every pooled connection while the worker threads
+        they need for their next chunk sat waiting for one: a deadlock until the pool
+        timeout. Waiting for a slot here happens on the event loop, holding nothing;
+        the pool has room for every slot and every thread (gbconnect.app).
+        """
+        async with self.streams:
+            try:
+                while True:
+                    chunk = await run_in_threadpool(next, chunks, None)
+                    if chunk is None:
+                        return
+                    yield chunk
+            finally:
+                # Also when the client went away: end the generator, so that its
+                # session and connection go back to the pool at once.
+                with CancelScope(shield=True):
+                    await run_in_threadpool(chunks.close)
 
     @staticmethod
     def document(

@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from gbconnect.api import feeds
@@ -39,7 +39,6 @@ from gbconnect.oauth import models as om
 from gbconnect.oauth.guard import NOT_FOUND, AccessDenied, Caller, authenticate, with_token
 from gbconnect.oauth.services import subscription_usage_point_ids
 from gbconnect.registration import models as rm
-from gbconnect.rowreader import RowReader
 from gbconnect.usage import models as um
 
 A, C, DC, U = om.CUSTOMER, om.CLIENT, om.ADMIN, om.UPLOAD
@@ -102,15 +101,26 @@ _BLOCK_WITH_TOKEN = with_token(
 MAX_UPLOAD_BYTES = 1 << 30
 
 
+def path_ids(*names: str) -> dict[str, Any]:
+    """OpenAPI parameters of a route that reads its integer ids from ``{name:int}``
+    path convertors (cheaper than FastAPI's per-parameter validation on a hot route;
+    a non-numeric id matches no route: 404)."""
+    return {
+        "parameters": [
+            {"name": n, "in": "path", "required": True, "schema": {"type": "integer"}}
+            for n in names
+        ]
+    }
+
+
 def add_usage_routes(
     router: APIRouter,
     settings: Settings,
-    sessions: sessionmaker[Session],
-    reader: RowReader | None = None,
+    responder: Responder,
 ) -> None:
     public = settings.base_url.rstrip("/") + settings.resource_base.rstrip("/")
 
-    responder = Responder(sessions, USAGE_ACCESS, reader)
+    sessions = responder.sessions
     serve, document, single = responder.serve, responder.document, responder.single
 
     # -- resolution ---------------------------------------------------------------------
@@ -158,10 +168,16 @@ def add_usage_routes(
 
     # -- the hot path, registered first (route matching is a linear scan) ------------
 
-    @router.get("/Subscription/{sid}/UsagePoint/{upid}/MeterReading/{mrid}/IntervalBlock/{ibid}")
-    async def interval_block(
-        request: Request, sid: int, upid: int, mrid: int, ibid: int
-    ) -> Response:
+    @router.get(
+        "/Subscription/{sid:int}/UsagePoint/{upid:int}/MeterReading/{mrid:int}"
+        "/IntervalBlock/{ibid:int}",
+        openapi_extra=path_ids("sid", "upid", "mrid", "ibid"),
+    )
+    async def interval_block(request: Request) -> Response:
+        """One IntervalBlock entry: the resource third parties poll most."""
+        ids = request.path_params
+        sid, upid, mrid = ids["sid"], ids["upid"], ids["mrid"]
+
         def render(caller: Caller, row: Any, query: FeedQuery) -> Prepared:
             grant = own_subscription(caller, sid)
             if row.id is None or not grant.intervals or not grant.service(row.service_kind):
@@ -176,8 +192,8 @@ def add_usage_routes(
         # The hot path of third-party polling: the token, the subscription check, the
         # usage point's commodity and the block in one statement, off the thread pool.
         key = ("GET", SUB + "/MeterReading/{id3}/IntervalBlock/{id4}")
-        ids = {"ib": ibid, "mr": mrid, "up": upid, "sid": sid}
-        return await responder.serve_row(request, key, _BLOCK_WITH_TOKEN, ids, render)
+        params = {"ib": ids["ibid"], "mr": mrid, "up": upid, "sid": sid}
+        return await responder.serve_row(request, key, _BLOCK_WITH_TOKEN, params, render)
 
     # -- Batch feeds --------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ CUSTOMER = "http://naesb.org/espi/customer"
 MEDIA_TYPE = "application/atom+xml"
 
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_PLAIN = re.compile('[^\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff&<>"]*')
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
 
 
@@ -31,6 +32,8 @@ class UnwritableText(ValueError):
 def escape(text: object) -> str:
     """``text`` as XML character data or attribute value."""
     s = str(text)
+    if _PLAIN.fullmatch(s):  # the common case (ids, hrefs, numbers): one scan
+        return s
     if _FORBIDDEN.search(s):
         raise UnwritableText(f"{s[:40]!r} holds a character XML 1.0 forbids")
     return s.translate(_ESCAPES)

@@ -4,6 +4,7 @@ and Atom date-times (RFC 3339), read leniently where real files are sloppy
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime
 
 UINT32_MAX = 2**32 - 1
@@ -73,4 +74,4 @@ def parse_atom_time(text: str | None) -> int | None:
 
 def iso(epoch: int) -> str:
     """RFC 3339 UTC ("Zulu") form of seconds since 1970."""
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
