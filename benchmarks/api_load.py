@@ -61,6 +61,7 @@ def run(label: str, url: str, seconds: int, connections: int) -> None:
         wrk(base + path, 2, connections, auth)
         bare = wrk(base + "/livez", seconds, connections, {})
         block = wrk(base + path, seconds, connections, auth)
+        metrics = httpx.get(base + "/metrics/", follow_redirects=True).text
     for name, r in (("bare /livez", bare), ("IntervalBlock", block)):
         print(
             f"{label:<10} {name:<14} {r['rps']:8.0f} req/s  p50 {r['p50']:6.1f} ms  "
@@ -70,6 +71,13 @@ def run(label: str, url: str, seconds: int, connections: int) -> None:
         f"{label:<10} ratio {block['rps'] / bare['rps']:.2f} of the bare endpoint (target >= 0.5); "
         f"p99 {block['p99']:.1f} ms (target < 50)"
     )
+    count = re.search(r"^gbconnect_hot_reads_per_statement_count (\S+)", metrics, re.M)
+    total = re.search(r"^gbconnect_hot_reads_per_statement_sum (\S+)", metrics, re.M)
+    if count and total and float(count.group(1)):
+        print(
+            f"{label:<10} {float(total.group(1)) / float(count.group(1)):.1f} reads per "
+            "PostgreSQL statement on average (reads of one event-loop turn go together)"
+        )
 
 
 def main() -> None:

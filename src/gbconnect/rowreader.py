@@ -1,33 +1,50 @@
-"""One-statement reads on the event loop, for the API's hottest routes.
+"""One-row reads on the event loop, for the API's hottest route.
 
 Most API requests check and resolve in an ORM session in a worker thread
 (:mod:`gbconnect.api.serving`). Third-party polling of one IntervalBlock is the
-exception: at a utility's scale it is most of the traffic, and it needs exactly one
-row (the token, its grant and the block, joined in one statement). A
-:class:`RowReader` answers such a statement without a session and without a thread:
+exception: at a utility's scale it is most of the traffic, and it needs one row: the
+token with its grant, and beside it the block. A :class:`Pair` names the two
+selects; a :class:`RowReader` reads them without a session and without a thread:
 
-* on PostgreSQL, through a psycopg 3 asynchronous connection pool in autocommit mode
-  (no BEGIN/ROLLBACK round trips; a SELECT alone needs no transaction). The
+* on SQLite, as one statement (``first LEFT JOIN second ON true``) through the DB-API
+  cursor, on the event loop (a local file: well under a millisecond);
+* on PostgreSQL, through a psycopg 3 asynchronous pool of autocommit connections (a
+  SELECT alone needs no BEGIN/ROLLBACK). Reads that arrive in the same turn of the
+  event loop go to the server together, as one statement over arrays of their
+  parameters (``unnest(...) WITH ORDINALITY`` joined LATERAL to both selects), so
+  that under load one round trip and one driver call serve many requests. The
   statement is compiled once by SQLAlchemy's psycopg dialect and prepared
-  server-side on each connection at its first use. A connection broken under it
-  (a restarted server) is retried once on a fresh connection; an unreachable
-  database raises :class:`DatabaseUnavailable`.
-* on SQLite, on the event loop with the engine's own pool (a local file: well under
-  a millisecond).
+  server-side on each connection. A connection broken under a read (a restarted
+  server) is retried once after the pool has tested its idle connections; an
+  unreachable database raises :class:`DatabaseUnavailable`.
 
-Statements given to a reader are Core ``select()`` of plain columns (integers,
-strings, bytes): rows come back with attribute access by column name and without
-SQLAlchemy's result processing.
+The selects of a pair are Core ``select()`` of plain columns (integers, strings,
+bytes) with named bind parameters and no column names in common: rows come back with
+attribute access by column name and without SQLAlchemy's result processing.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import namedtuple
-from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-from sqlalchemy import Engine, Select
+from prometheus_client import Histogram
+from sqlalchemy import Engine, Select, bindparam, func, select, true
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.elements import BindParameter
+
+#: Reads sent to PostgreSQL in one statement at most.
+MAX_BATCH = 64
+
+#: How many reads each PostgreSQL statement served (on /metrics).
+READS_PER_STATEMENT = Histogram(
+    "gbconnect_hot_reads_per_statement",
+    "IntervalBlock reads answered by one PostgreSQL statement",
+    buckets=(1, 2, 4, 8, 16, 32, 64),
+)
 
 
 class DatabaseUnavailable(Exception):
@@ -40,35 +57,23 @@ class Row(Protocol):
     def __getattr__(self, name: str) -> Any: ...
 
 
-@dataclass
-class _Compiled:
-    statement: Select[Any]
-    sql: str
-    defaults: dict[str, Any]  # values of literal binds (``kind == 'access'``)
-    positional: tuple[str, ...] | None  # parameter order for "?" placeholders
-    row: Any = None  # the namedtuple class of its rows, made at the first row
+@dataclass(eq=False)
+class Pair:
+    """Two selects that do not depend on each other, read as one row: ``first`` must
+    find a row (else there is no row at all), ``second`` may not (its columns are
+    then None). Both take the same named parameters, each using those it needs."""
 
-    def values(self, params: dict[str, Any]) -> list[Any]:
-        """The parameters in placeholder order (literal binds from the statement)."""
-        if self.positional is None:
-            raise ValueError("the statement was not compiled with positional parameters")
-        return [params[n] if n in params else self.defaults[n] for n in self.positional]
+    first: Select[Any]
+    second: Select[Any]
+    combined: Select[Any] = field(init=False)
+    row: Any = field(init=False)  # the namedtuple class of the rows
 
-
-def _compile(cache: dict[int, _Compiled], statement: Select[Any], dialect: Any) -> _Compiled:
-    """``statement`` compiled once for ``dialect`` (statements are module constants)."""
-    known = cache.get(id(statement))
-    if known is None or known.statement is not statement:
-        compiled = statement.compile(dialect=dialect)
-        positional = compiled.positiontup
-        known = _Compiled(
-            statement,
-            str(compiled),
-            dict(compiled.params),
-            tuple(positional) if positional is not None else None,
-        )
-        cache[id(statement)] = known
-    return known
+    def __post_init__(self) -> None:
+        left = self.first.subquery("t")
+        right = self.second.subquery("r")
+        self.combined = select(left, right).select_from(left.outerjoin(right, true()))
+        names = [str(c.key) for c in self.combined.selected_columns]
+        self.row = namedtuple("Row", names)  # type: ignore[misc]
 
 
 class RowReader(Protocol):
@@ -76,18 +81,31 @@ class RowReader(Protocol):
 
     async def close(self) -> None: ...
 
-    async def first(self, statement: Select[Any], params: dict[str, Any]) -> Row | None:
-        """The first row of ``statement`` with ``params`` bound, or None."""
+    async def first(self, pair: Pair, params: dict[str, Any]) -> Row | None:
+        """The row of ``pair`` with ``params`` bound, or None."""
         ...
 
 
+@dataclass
+class _Compiled:
+    sql: str
+    order: tuple[str, ...]  # parameter names in placeholder order
+    defaults: dict[str, Any]  # values of literal binds (``kind == 'access'``)
+
+
+def _compiled(statement: Select[Any], dialect: Any) -> _Compiled:
+    compiled = statement.compile(dialect=dialect)
+    if compiled.positiontup is None:
+        raise ValueError("a positional parameter style is needed")
+    return _Compiled(str(compiled), tuple(compiled.positiontup), dict(compiled.params))
+
+
 class SqliteRowReader:
-    """Reads through the engine's pool, on the calling (event-loop) thread, with the
-    DB-API cursor directly (the statement compiled once for SQLite)."""
+    """Reads through the engine's pool with the DB-API cursor, on the event loop."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._compiled: dict[int, _Compiled] = {}
+        self._compiled: dict[int, tuple[Pair, _Compiled]] = {}
 
     async def open(self) -> None:
         return None
@@ -95,29 +113,81 @@ class SqliteRowReader:
     async def close(self) -> None:
         return None
 
-    async def first(self, statement: Select[Any], params: dict[str, Any]) -> Row | None:
-        compiled = _compile(self._compiled, statement, self.engine.dialect)
-        values = compiled.values(params)
+    async def first(self, pair: Pair, params: dict[str, Any]) -> Row | None:
+        known = self._compiled.get(id(pair))
+        if known is None or known[0] is not pair:
+            known = (pair, _compiled(pair.combined, self.engine.dialect))
+            self._compiled[id(pair)] = known
+        compiled = known[1]
+        values = [params[n] if n in params else compiled.defaults[n] for n in compiled.order]
         raw = self.engine.raw_connection()
         try:
             cursor = raw.cursor()
             try:
                 cursor.execute(compiled.sql, values)
                 found = cursor.fetchone()
-                if found is None:
-                    return None
-                if compiled.row is None:
-                    compiled.row = namedtuple("Row", [d[0] for d in cursor.description])  # type: ignore[misc]
-                row: Row = compiled.row._make(found)
-                return row
             finally:
                 cursor.close()
         finally:
             raw.close()  # back to the pool
+        return None if found is None else pair.row._make(found)
+
+
+@dataclass
+class _Batched:
+    """A pair as one PostgreSQL statement over arrays of parameters."""
+
+    pair: Pair
+    names: tuple[str, ...]  # the parameters that vary per read
+    compiled: _Compiled
+
+    def values(self, reads: list[dict[str, Any]]) -> list[Any]:
+        columns = {f"{n}_list": [r[n] for r in reads] for n in self.names}
+        return [
+            columns[n] if n in columns else self.compiled.defaults[n] for n in self.compiled.order
+        ]
+
+
+def _batched(pair: Pair, names: tuple[str, ...], dialect: Any) -> _Batched:
+    """``SELECT q.batch_index, t.*, r.* FROM unnest(...) WITH ORDINALITY AS q(...)
+    JOIN LATERAL (first) t ON true LEFT JOIN LATERAL (second) r ON true``, each select
+    reading its parameters from ``q`` and limited to its first row."""
+    types: dict[str, Any] = {}
+    for part in (pair.first, pair.second):
+        for key, bind in part.compile(dialect=dialect).binds.items():
+            if key in names:
+                types[key] = bind.type
+    missing = set(names) - set(types)
+    if missing:
+        raise ValueError(f"parameters {sorted(missing)} are not used by the pair")
+    arrays = [bindparam(f"{n}_list", type_=postgresql.ARRAY(types[n])) for n in names]
+    q = (
+        func.unnest(*arrays)
+        .table_valued(*names, with_ordinality="batch_index")
+        .render_derived(name="q")
+    )
+
+    def from_q(element: Any) -> Any:
+        if isinstance(element, BindParameter) and element.key in names:
+            return q.c[element.key]
+        return None
+
+    def rewritten(part: Select[Any]) -> Any:
+        return visitors.replacement_traverse(part, {}, from_q)  # type: ignore[call-overload]
+
+    left = rewritten(pair.first).limit(1).lateral("t")
+    right = rewritten(pair.second).limit(1).lateral("r")
+    statement = select(q.c.batch_index, left, right).select_from(
+        q.join(left, true()).outerjoin(right, true())
+    )
+    return _Batched(pair, names, _compiled(statement, dialect))
+
+
+_Read = tuple[Pair, dict[str, Any], "asyncio.Future[Row | None]"]
 
 
 class PostgresRowReader:
-    """Reads through a psycopg asynchronous pool of autocommit connections."""
+    """Reads through a psycopg asynchronous pool, those of one loop turn together."""
 
     def __init__(self, engine: Engine, max_size: int, timeout: float = 10.0) -> None:
         self.conninfo = engine.url.set(drivername="postgresql").render_as_string(
@@ -127,8 +197,11 @@ class PostgresRowReader:
         self.timeout = timeout
         # "$1" placeholders, as the server takes them.
         self.dialect = postgresql.psycopg.dialect(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
-        self._compiled: dict[int, _Compiled] = {}
+        self._batched: dict[int, _Batched] = {}
         self._pool: Any = None
+        self._waiting: list[_Read] = []
+        self._flush_planned = False
+        self._running: set[asyncio.Task[None]] = set()
 
     async def open(self) -> None:
         from psycopg_pool import AsyncConnectionPool
@@ -146,38 +219,95 @@ class PostgresRowReader:
         await self._pool.open(wait=False)
 
     async def close(self) -> None:
+        if self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
 
-    async def first(self, statement: Select[Any], params: dict[str, Any]) -> Row | None:
-        import psycopg
-        from psycopg import AsyncRawCursor
-        from psycopg.rows import namedtuple_row
-        from psycopg_pool import PoolTimeout
-
+    async def first(self, pair: Pair, params: dict[str, Any]) -> Row | None:
         if self._pool is None:
             raise DatabaseUnavailable("the row reader is not open")
-        compiled = _compile(self._compiled, statement, self.dialect)
-        values = compiled.values(params)
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[Row | None] = loop.create_future()
+        self._waiting.append((pair, params, answer))
+        if not self._flush_planned:
+            self._flush_planned = True
+            loop.call_soon(self._flush)
+        return await answer
+
+    def _flush(self) -> None:
+        """Send what arrived in this turn of the loop: one statement per pair (of at
+        most MAX_BATCH reads), each on a connection of its own."""
+        self._flush_planned = False
+        waiting, self._waiting = self._waiting, []
+        groups: dict[int, list[_Read]] = {}
+        for read in waiting:
+            groups.setdefault(id(read[0]), []).append(read)
+        for reads in groups.values():
+            for at in range(0, len(reads), MAX_BATCH):
+                task = asyncio.get_running_loop().create_task(
+                    self._answer(reads[at : at + MAX_BATCH])
+                )
+                self._running.add(task)
+                task.add_done_callback(self._running.discard)
+
+    async def _answer(self, reads: list[_Read]) -> None:
+        reads = [r for r in reads if not r[2].done()]  # a request that went away
+        if not reads:
+            return
+        pair = reads[0][0]
+        READS_PER_STATEMENT.observe(len(reads))
+        try:
+            batched = self._batched_for(pair, tuple(reads[0][1]))
+            rows = await self._fetch(batched.compiled.sql, batched.values([r[1] for r in reads]))
+        except Exception as exc:  # every waiting request learns of it, none hangs
+            for _, _, answer in reads:
+                if not answer.done():
+                    answer.set_exception(
+                        DatabaseUnavailable(str(exc))
+                        if isinstance(exc, DatabaseUnavailable)
+                        else exc
+                    )
+            return
+        by_index: dict[int, Any] = {}
+        for row in rows:
+            by_index.setdefault(row[0], row)
+        for index, (_, _, answer) in enumerate(reads, start=1):
+            if not answer.done():
+                row = by_index.get(index)
+                answer.set_result(None if row is None else pair.row._make(row[1:]))
+
+    def _batched_for(self, pair: Pair, names: tuple[str, ...]) -> _Batched:
+        known = self._batched.get(id(pair))
+        if known is None or known.pair is not pair or known.names != names:
+            known = _batched(pair, names, self.dialect)
+            self._batched[id(pair)] = known
+        return known
+
+    async def _fetch(self, sql: str, values: list[Any]) -> list[Any]:
+        import psycopg
+        from psycopg import AsyncRawCursor
+        from psycopg_pool import PoolTimeout
+
         for attempt in (1, 2):
             try:
                 conn = await self._pool.getconn()
                 try:
-                    # A raw cursor takes the $n statement as it is (no conversion per
-                    # call); prepare=True: prepared server-side from the first use.
-                    cursor = AsyncRawCursor(conn, row_factory=namedtuple_row)
-                    await cursor.execute(compiled.sql, values, prepare=True)
-                    found: Any = await cursor.fetchone()
-                    return cast("Row | None", found)
+                    # A raw cursor takes the $n statement as it is; prepare=True: a
+                    # server-side prepared statement from the first use.
+                    cursor = AsyncRawCursor(conn)
+                    await cursor.execute(sql, values, prepare=True)
+                    rows: list[Any] = await cursor.fetchall()
+                    return rows
                 finally:
                     # The pool checks the connection's state and drops a broken one.
                     await self._pool.putconn(conn)
             except PoolTimeout as exc:
                 raise DatabaseUnavailable("no database connection became free") from exc
             except psycopg.OperationalError as exc:
-                # A broken connection (the server restarted): the pool drops it on
-                # return; have it test its idle ones too, then try once more.
+                # A broken connection (the server restarted): have the pool test its
+                # idle connections too, then try once more.
                 if attempt == 2:
                     raise DatabaseUnavailable(str(exc).splitlines()[0]) from exc
                 await self._pool.check()

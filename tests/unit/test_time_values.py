@@ -106,14 +106,23 @@ def test_local_to_utc_round_trips_increasing_instants(zone_name: str, steps: lis
     """Wall-clock times written in time order read back to the same UTC instants,
     the autumn's repeated hour included (the first is daylight time, the second not)."""
     zone = ZoneInfo(zone_name)
-    utc = np.array(sorted(1577836800 + s * 900 for s in steps), dtype=np.int64)
-    naive = np.array(
-        [
-            int(
-                datetime.fromtimestamp(int(t), UTC).astimezone(zone).replace(tzinfo=UTC).timestamp()
-            )
-            for t in utc
-        ],
-        dtype=np.int64,
-    )
+
+    def wall(t: int) -> int:
+        return int(datetime.fromtimestamp(t, UTC).astimezone(zone).replace(tzinfo=UTC).timestamp())
+
+    instants = {1577836800 + s * 900 for s in steps}
+    # A repeated wall time is read as its second occurrence only after its first: a
+    # file that holds the autumn's second hour also holds the first.
+    instants |= {t - 3600 for t in instants if wall(t - 3600) == wall(t)}
+    utc = np.array(sorted(instants), dtype=np.int64)
+    naive = np.array([wall(int(t)) for t in utc], dtype=np.int64)
     assert local_to_utc(naive, zone).tolist() == utc.tolist()
+
+
+def test_a_lone_repeated_wall_time_is_read_as_its_first_occurrence() -> None:
+    sydney = ZoneInfo("Australia/Sydney")
+    # 2020-04-05 02:00 happened twice in Sydney: at 15:00Z (daylight) and at 16:00Z.
+    wall = np.array([int(datetime(2020, 4, 5, 2, 0, tzinfo=UTC).timestamp())], dtype=np.int64)
+    assert local_to_utc(wall, sydney).tolist() == [1586012400]
+    both = np.array([wall[0], wall[0]], dtype=np.int64)
+    assert local_to_utc(both, sydney).tolist() == [1586012400, 1586016000]

@@ -21,7 +21,6 @@ from typing import Any, TypeVar
 
 from anyio import CancelScope, CapacityLimiter
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from sqlalchemy import Select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -30,7 +29,7 @@ from gbconnect.api.query import FeedQuery, QueryError, parse_query
 from gbconnect.espi.atom import ATOM, MEDIA_TYPE, feed
 from gbconnect.oauth.guard import AccessDenied, Caller, authenticate, caller_of, token_digest
 from gbconnect.resource import now
-from gbconnect.rowreader import DatabaseUnavailable, RowReader
+from gbconnect.rowreader import DatabaseUnavailable, Pair, RowReader
 
 Plan = Callable[[Session], Iterator[str]]
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -177,18 +176,18 @@ class Responder:
         self,
         request: Request,
         key: tuple[str, str],
-        statement: Select[Any],
+        pair: Pair,
         params: dict[str, Any],
         render: Callable[[Caller, Any, FeedQuery], Prepared],
     ) -> Response:
-        """The hot path: ``statement`` (made by :func:`~gbconnect.oauth.guard.with_token`)
-        reads the token and the resource in one round trip, on the event loop, with no
+        """The hot path: ``pair`` (made by :func:`~gbconnect.oauth.guard.with_token`)
+        reads the token and the resource as one row, on the event loop, with no
         session; ``render`` checks the scope on that row and writes a small document."""
         if self.reader is None:
             raise RuntimeError("this responder has no row reader")
         try:
             hashed = token_digest(request)
-            row = await self.reader.first(statement, {**params, "token_hash": hashed})
+            row = await self.reader.first(pair, {**params, "token_hash": hashed})
             caller = caller_of(row, self.access[key], None)
             prepared = render(caller, row, parse_query(request.query_params))
         except AccessDenied as denied:

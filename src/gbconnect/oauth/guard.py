@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi.responses import JSONResponse
-from sqlalchemy import Select, bindparam, select, true
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 
@@ -22,6 +22,7 @@ from gbconnect.oauth import models as om
 from gbconnect.oauth.secrets import digest
 from gbconnect.registration import models as rm
 from gbconnect.resource import now
+from gbconnect.rowreader import Pair
 
 _BEARER = re.compile(r"^Bearer +([A-Za-z0-9\-._~+/]+=*) *$")
 
@@ -128,14 +129,12 @@ _LOOKUP = (
 )
 
 
-def with_token(resource: Select[Any]) -> Select[Any]:
-    """One statement reading the token (bound as ``token_hash``) and ``resource``
-    side by side: one row when the token exists, the resource's columns NULL when it
-    does not. ``resource`` must not depend on the token and its column names must not
-    start with the lookup's prefixes."""
-    token = _LOOKUP.subquery("t")
-    found = resource.subquery("r")
-    return select(token, found).select_from(token.outerjoin(found, true()))
+def with_token(resource: Select[Any]) -> Pair:
+    """The token (bound as ``token_hash``) and ``resource`` read as one row
+    (:class:`~gbconnect.rowreader.Pair`): no row when the token does not exist, the
+    resource's columns None when it does not. ``resource`` must not depend on the
+    token and its column names must not start with the lookup's prefixes."""
+    return Pair(_LOOKUP, resource)
 
 
 def token_digest(request: Request) -> str:
