@@ -81,3 +81,52 @@ def test_generated_customer_records_are_schema_valid(world: World) -> None:
                 )
                 assert r.status_code == 200, (path, r.text)
                 valid(r.content)
+
+
+def _kinds(doc: object) -> list[str]:
+    content = "a:entry/a:content/*"
+    return [e.tag.split("}")[1] for e in doc.iterfind(content, NS)]  # type: ignore[attr-defined]
+
+
+def test_batch_retail_customer_is_every_record_of_the_subscription(world: World) -> None:
+    tokens = world.code_tokens()
+    sid = _sid(tokens)
+    token = bearer(tokens["access_token"])
+    doc = valid(world.client.get(world.url(f"/Batch/RetailCustomer/{sid}"), headers=token).content)
+    kinds = _kinds(doc)
+    assert kinds[0] == "Customer"
+    assert {"CustomerAccount", "CustomerAgreement", "ServiceLocation", "Meter"} <= set(kinds)
+    assert doc.findtext(".//c:customerName", namespaces=C) == "Alice Doe"
+    narrow = world.code_tokens(group=["electric"])
+    r = world.client.get(
+        world.url(f"/Batch/RetailCustomer/{_sid(narrow)}"), headers=bearer(narrow["access_token"])
+    )
+    assert r.status_code == 404 and b"Alice" not in r.content
+
+
+def test_bulk_retail_customer_info_for_the_third_party(world: World) -> None:
+    tokens = world.code_tokens()
+    with world.factory() as s:
+        app = s.get(ApplicationInformation, world.app_id)
+        assert app is not None
+        bulk = app.bulk_id
+    client = bearer(world.client_token())
+    doc = valid(
+        world.client.get(world.url(f"/Batch/BulkRetailCustomerInfo/{bulk}"), headers=client).content
+    )
+    assert _kinds(doc).count("Customer") == 1
+    assert doc.findtext(".//c:customerName", namespaces=C) == "Alice Doe"
+    self_links = [x.get("href") for x in doc.iterfind("a:entry/a:link[@rel='self']", NS)]
+    assert all(f"/Customer/{_sid(tokens)}" in h for h in self_links)  # type: ignore[operator]
+    other = world.client.get(world.url(f"/Batch/BulkRetailCustomerInfo/{bulk + 1}"), headers=client)
+    assert other.status_code == 404
+    customer = world.client.get(
+        world.url(f"/Batch/BulkRetailCustomerInfo/{bulk}"), headers=bearer(tokens["access_token"])
+    )
+    assert customer.status_code == 403
+    # A grant without the account group adds nothing to it.
+    world.code_tokens(group=["electric"])  # replaces the grant
+    empty = valid(
+        world.client.get(world.url(f"/Batch/BulkRetailCustomerInfo/{bulk}"), headers=client).content
+    )
+    assert _kinds(empty) == []

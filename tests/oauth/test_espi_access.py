@@ -293,6 +293,7 @@ def fill(world: World, route: str) -> str:
             "/Batch/Subscription/": auth.subscription.id,
             "/Subscription/": auth.subscription.id,
             "/Batch/Bulk/": app.bulk_id,
+            "/Batch/BulkRetailCustomerInfo/": app.bulk_id,
             "/Batch/RetailCustomer/": auth.retail_customer_id,
             "/ReadingType/": mr.reading_type_id,
             "/LocalTimeParameters/": ltp,
@@ -314,6 +315,8 @@ def fill(world: World, route: str) -> str:
                 "/ElectricPowerQualitySummary/": quality,
             }
         )
+    if route == "/Batch/RetailCustomer/{id}":  # customer records: a subscription id
+        return route.replace("{id}", str(ids["/Customer/"]))
     if route.startswith("/Customer/") and "{id2}" in route:
         kind = route.split("/")[3]
         return route.replace("{id}", str(ids["/Customer/"])).replace("{id2}", str(records[kind]))

@@ -1,7 +1,10 @@
 """customer.xsd resources (REQ.21 retail customer blocks, FB_51-60): the Customer,
 CustomerAccount, CustomerAgreement, ServiceLocation and Meter records behind a
 subscription, under ``/Customer/{subscriptionId}`` (Con Edison's tree), for a
-customer token whose scope holds a retail-customer block, and the admin token.
+customer token whose scope holds a retail-customer block, and the admin token; all of
+them as one feed at ``/Batch/RetailCustomer/{subscriptionId}``; and PG&E's
+``/Batch/BulkRetailCustomerInfo/{bulkId}``, the records of every active authorization
+of a third party whose scope holds a retail-customer block (client token).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gbconnect.api.query import FeedQuery
-from gbconnect.api.scoping import subscription_of
+from gbconnect.api.scoping import subscription_of, visibility
 from gbconnect.api.serving import Prepared, Responder, page
 from gbconnect.config import Settings
 from gbconnect.customer import models as cm
@@ -25,13 +28,16 @@ from gbconnect.espi.atom import entry
 from gbconnect.oauth import models as om
 from gbconnect.oauth.guard import NOT_FOUND, Caller
 from gbconnect.oauth.services import subscription_usage_point_ids
+from gbconnect.registration import models as rm
 
-A, DC = om.CUSTOMER, om.ADMIN
+A, C, DC = om.CUSTOMER, om.CLIENT, om.ADMIN
 KINDS = ("CustomerAccount", "CustomerAgreement", "ServiceLocation", "Meter")
 
 #: The customer resources and the token classes they admit (merged into api.routes.ACCESS).
 CUSTOMER_ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/Customer/{id}"): {A, DC},
+    ("GET", "/Batch/RetailCustomer/{id}"): {A, DC},
+    ("GET", "/Batch/BulkRetailCustomerInfo/{id}"): {C},
     **{("GET", f"/Customer/{{id}}/{k}"): {A, DC} for k in KINDS},
     **{("GET", f"/Customer/{{id}}/{k}/{{id2}}"): {A, DC} for k in KINDS},
 }
@@ -42,12 +48,16 @@ def add_customer_routes(router: APIRouter, settings: Settings, responder: Respon
     serve, document, single = responder.serve, responder.document, responder.single
 
     def customer_records(session: Session, caller: Caller, sid: int) -> dict[str, list[Any]]:
-        """The customer records behind Subscription ``sid``: the agreements covering its
-        usage points, their accounts, customers and service locations, and the meters
-        of those usage points. 404 without a retail-customer scope."""
+        """The customer records behind Subscription ``sid`` if the caller may read
+        them: 404 without a retail-customer scope."""
         grant = subscription_of(session, caller, sid)
         if not grant.customer_data:
             raise NOT_FOUND
+        return records_of(session, sid)
+
+    def records_of(session: Session, sid: int) -> dict[str, list[Any]]:
+        """The agreements covering the usage points of Subscription ``sid``, their
+        accounts, customers and service locations, and the meters of those points."""
         up_ids = subscription_usage_point_ids(session, sid)
         covering = select(agreement_usage_point.c.customer_agreement_id).where(
             agreement_usage_point.c.usage_point_id.in_(up_ids)
@@ -171,3 +181,61 @@ def add_customer_routes(router: APIRouter, settings: Settings, responder: Respon
 
     for kind in writers:
         add_record_routes(kind)
+
+    def records_feed(
+        self_href: str,
+        title: str,
+        records: list[tuple[int, dict[str, list[Any]]]],
+        query: FeedQuery,
+    ) -> Prepared:
+        """Every record of each (subscription id, records), Customer first."""
+        texts = [
+            record_entry(sid, kind, row)
+            for sid, found in records
+            for kind in ("Customer", *writers)
+            for row in found[kind]
+            if query.updated_ok(row.updated)
+        ]
+        modified = max(
+            (row.updated for _, found in records for rows in found.values() for row in rows),
+            default=None,
+        )
+        return document(self_href, title, lambda s: page(iter(texts), query), modified)
+
+    @router.get("/Batch/RetailCustomer/{sid}")
+    async def batch_customer(request: Request, sid: int) -> Response:
+        """Every customer record of a subscription, as one feed."""
+
+        def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
+            records = customer_records(session, caller, sid)
+            return records_feed(
+                f"{public}/Batch/RetailCustomer/{sid}", "RetailCustomer", [(sid, records)], query
+            )
+
+        return await serve(request, ("GET", "/Batch/RetailCustomer/{id}"), plan)
+
+    @router.get("/Batch/BulkRetailCustomerInfo/{bulk_id}")
+    async def bulk_customer_info(request: Request, bulk_id: int) -> Response:
+        """PG&E's bulk customer data: the records of every active authorization of the
+        calling third party whose scope holds a retail-customer block."""
+
+        def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
+            app = session.get(rm.ApplicationInformation, caller.application_id)
+            if app is None or app.bulk_id != bulk_id:
+                raise NOT_FOUND
+            subscriptions = sorted(
+                {
+                    g.subscription_id
+                    for g in visibility(session, caller).grants.values()
+                    if g.customer_data and g.subscription_id is not None
+                }
+            )
+            records = [(sid, records_of(session, sid)) for sid in subscriptions]
+            return records_feed(
+                f"{public}/Batch/BulkRetailCustomerInfo/{bulk_id}",
+                "BulkRetailCustomerInfo",
+                records,
+                query,
+            )
+
+        return await serve(request, ("GET", "/Batch/BulkRetailCustomerInfo/{id}"), plan)
