@@ -518,3 +518,21 @@ def test_oad015_grant_types_follow_the_application_information(world: World) -> 
         "authorization_code",
         "refresh_token",
     ]
+
+
+def test_download_sample_data_with_a_client_token(world: World) -> None:
+    """PG&E's connectivity test, last step: schema-valid synthetic data, no customer's."""
+    path = world.url("/DownloadSampleData")
+    r = world.client.get(path, headers=bearer(world.client_token()))
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/atom+xml")
+    doc = valid(r.content)
+    kinds = {e.tag.split("}")[1] for e in doc.iterfind("a:entry/a:content/*", NS)}
+    assert {"UsagePoint", "MeterReading", "ReadingType", "IntervalBlock"} <= kinds
+    assert len(doc.findall(".//e:IntervalReading", NS)) >= 2 * 96
+    hrefs = [x.get("href") for x in doc.iterfind(".//a:link", NS)]
+    assert all("/DownloadSampleData" in h for h in hrefs)  # type: ignore[operator]
+    assert b"Alice" not in r.content
+    again = world.client.get(path, headers=bearer(world.client_token()))
+    assert again.content == r.content  # the same for every call
+    assert world.client.get(path).status_code == 401
+    assert world.client.get(path, headers=bearer(world.admin_token)).status_code == 403

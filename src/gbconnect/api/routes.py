@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from gbconnect.api import documents
 from gbconnect.api.customer_routes import CUSTOMER_ACCESS, add_customer_routes
 from gbconnect.api.management_routes import MANAGEMENT_ACCESS, add_management_routes
+from gbconnect.api.sample import sample_feed
 from gbconnect.api.serving import XML_DECLARATION, Responder, standalone
 from gbconnect.api.usage_routes import USAGE_ACCESS, add_usage_routes
 from gbconnect.config import Settings
@@ -37,6 +38,7 @@ C, DC, R = om.CLIENT, om.ADMIN, om.REGISTRATION
 #: (method, path under the resource base) -> token classes admitted.
 ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/ReadServiceStatus"): {C, DC},
+    ("GET", "/DownloadSampleData"): {C},
     ("GET", "/ApplicationInformation"): {DC},
     ("GET", "/ApplicationInformation/{id}"): {R, DC},
     ("PUT", "/ApplicationInformation/{id}"): {R, DC},
@@ -109,6 +111,16 @@ def build_router(
             return xml(XML_DECLARATION + documents.service_status())
 
         return await guarded(request, ("GET", "/ReadServiceStatus"), work)
+
+    @router.get("/DownloadSampleData")
+    async def download_sample_data(request: Request) -> Response:
+        """PG&E's connectivity test, last step: a sample Green Button feed (synthetic)."""
+
+        def work(session: Session, caller: Caller) -> Response:
+            body = sample_feed(public, settings.timezone)
+            return Response(body, media_type=MEDIA_TYPE)
+
+        return await guarded(request, ("GET", "/DownloadSampleData"), work)
 
     @router.get("/ApplicationInformation")
     async def application_feed(request: Request) -> Response:
