@@ -536,3 +536,27 @@ def test_download_sample_data_with_a_client_token(world: World) -> None:
     assert again.content == r.content  # the same for every call
     assert world.client.get(path).status_code == 401
     assert world.client.get(path, headers=bearer(world.admin_token)).status_code == 403
+
+
+def test_authorization_and_application_documents_have_validators(world: World) -> None:
+    tokens = world.code_tokens()
+    client = bearer(world.client_token())
+    uri = str(tokens["authorizationURI"])
+    path = uri[uri.index(world.settings.resource_base) :]
+    for url, token in (
+        (path, client),
+        (world.url("/Authorization"), client),
+        (world.url(f"/ApplicationInformation/{world.app_id}"), bearer(world.registration_token)),
+        (world.url("/ApplicationInformation"), bearer(world.admin_token)),
+    ):
+        first = world.client.get(url, headers=token)
+        etag = first.headers["etag"]
+        assert first.headers["last-modified"].endswith("GMT")
+        same = world.client.get(url, headers={**token, "If-None-Match": etag})
+        assert same.status_code == 304 and same.content == b"", url
+    etag = world.client.get(path, headers=client).headers["etag"]
+    revoke = world.client.delete(path, headers=client)
+    assert revoke.status_code == 204
+    after = world.client.get(path, headers={**client, "If-None-Match": etag})
+    assert after.status_code == 200 and after.headers["etag"] != etag  # even within the second
+    assert valid(after.content).findtext(".//e:status", namespaces=NS) == "0"

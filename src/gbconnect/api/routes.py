@@ -7,6 +7,7 @@ authorization-matrix test reads the same table.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 
 from anyio import CapacityLimiter
@@ -20,7 +21,7 @@ from gbconnect.api import documents
 from gbconnect.api.customer_routes import CUSTOMER_ACCESS, add_customer_routes
 from gbconnect.api.management_routes import MANAGEMENT_ACCESS, add_management_routes
 from gbconnect.api.sample import sample_feed
-from gbconnect.api.serving import XML_DECLARATION, Responder, standalone
+from gbconnect.api.serving import XML_DECLARATION, Prepared, Responder, standalone
 from gbconnect.api.usage_routes import USAGE_ACCESS, add_usage_routes
 from gbconnect.config import Settings
 from gbconnect.espi.atom import MEDIA_TYPE, entry, feed
@@ -65,6 +66,18 @@ def build_router(
 
     def xml(body: str, status: int = 200) -> Response:
         return Response(body, status_code=status, media_type=MEDIA_TYPE)
+
+    def validated(
+        request: Request, caller: Caller, body: str, modified: int | None, count: int = 1
+    ) -> Response:
+        """A GET's small document with ``ETag``/``Last-Modified``; 304 when the client
+        has it. The ETag covers the document itself: a change within the second of
+        ``updated`` (a revocation right after the grant) still moves it."""
+        digest = hashlib.sha256(body.encode()).hexdigest()[:16]
+        key = f"{caller.token_class}:{caller.application_id}:{count}:{digest}"
+        return responder.answer(
+            request, Prepared(lambda s: iter(()), modified, grant_key=key, body=body)
+        )
 
     async def guarded(request: Request, key: tuple[str, str], work: object) -> Response:
         def run() -> Response:
@@ -130,15 +143,16 @@ def build_router(
                     select(rm.ApplicationInformation).order_by(rm.ApplicationInformation.id)
                 )
             )
+            modified = max((a.updated for a in apps), default=None)
             body = "".join(
                 feed(
                     self_href=f"{public}/ApplicationInformation",
                     title="ApplicationInformation",
-                    updated=now(),
+                    updated=modified or now(),
                     entries=[app_entry(a) for a in apps],
                 )
             )
-            return xml(body)
+            return validated(request, caller, body, modified, len(apps))
 
         return await guarded(request, ("GET", "/ApplicationInformation"), work)
 
@@ -154,7 +168,7 @@ def build_router(
 
         def work(session: Session, caller: Caller) -> Response:
             app = own_application(session, caller, app_id)
-            return xml(standalone(app_entry(app)))
+            return validated(request, caller, standalone(app_entry(app)), app.updated)
 
         return await guarded(request, ("GET", "/ApplicationInformation/{id}"), work)
 
@@ -212,16 +226,17 @@ def build_router(
         """FND003: the third party's authorizations (all of them for the admin)."""
 
         def work(session: Session, caller: Caller) -> Response:
-            entries = [auth_entry(a) for a in visible_authorizations(session, caller)]
+            auths = visible_authorizations(session, caller)
+            modified = max((a.updated for a in auths), default=None)
             body = "".join(
                 feed(
                     self_href=f"{public}/Authorization",
                     title="Authorization",
-                    updated=now(),
-                    entries=entries,
+                    updated=modified or now(),
+                    entries=[auth_entry(a) for a in auths],
                 )
             )
-            return xml(body)
+            return validated(request, caller, body, modified, len(auths))
 
         return await guarded(request, ("GET", "/Authorization"), work)
 
@@ -231,7 +246,7 @@ def build_router(
 
         def work(session: Session, caller: Caller) -> Response:
             auth = own_authorization(session, caller, auth_id)
-            return xml(standalone(auth_entry(auth)))
+            return validated(request, caller, standalone(auth_entry(auth)), auth.updated)
 
         return await guarded(request, ("GET", "/Authorization/{id}"), work)
 
