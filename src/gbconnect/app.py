@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from functools import lru_cache
@@ -60,10 +59,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         # fighting over the GIL (measured: benchmarks/api_load.py).
         to_thread.current_default_thread_limiter().total_tokens = settings.threads
         await reader.open()
-        # Everything made so far lives as long as the process: keep it out of the
-        # collector's full passes, which otherwise stall every request for 70-80 ms
-        # now and then under load (benchmarks/api_load.py).
-        gc.freeze()
         try:
             yield
         finally:
