@@ -7,7 +7,8 @@ requests: one day's IntervalBlock GET with a customer access token, and the bare
 p50 and p99 latency, and the ratio. Targets: at least 0.5 of the bare endpoint's
 requests/s, p99 under 50 ms.
 
-Run: ``.venv/bin/python -m benchmarks.api_load [--seconds S] [--connections C] [--postgres]``
+Run: ``.venv/bin/python -m benchmarks.api_load [--seconds S] [--connections C] [--postgres]
+[--others]``
 """
 
 from __future__ import annotations
@@ -48,7 +49,18 @@ def wrk(url: str, seconds: int, connections: int, headers: dict[str, str]) -> di
     return {"rps": rps, "p50": p50, "p99": p99, "errors": float(non2xx.group(1)) if non2xx else 0.0}
 
 
-def run(label: str, url: str, seconds: int, connections: int) -> None:
+#: Other routes third parties call, measured with --others (no target; they check in
+#: a worker thread and stream from another, unlike the IntervalBlock entry).
+OTHERS = {
+    "IB feed, 1 day": lambda p: (
+        p.rsplit("/", 1)[0]
+        + "?published-min=2024-01-10T08:00:00Z&published-max=2024-01-11T08:00:00Z"
+    ),
+    "UsagePoint": lambda p: p.split("/MeterReading")[0],
+}
+
+
+def run(label: str, url: str, seconds: int, connections: int, others: bool = False) -> None:
     token, path = polling_customer(url, 30)
     with serving(url, GBCONNECT_LOG_LEVEL="WARNING") as served:
         base = served.base
@@ -62,9 +74,13 @@ def run(label: str, url: str, seconds: int, connections: int) -> None:
         bare = wrk(base + "/livez", seconds, connections, {})
         block = wrk(base + path, seconds, connections, auth)
         metrics = httpx.get(base + "/metrics/", follow_redirects=True).text
-    for name, r in (("bare /livez", bare), ("IntervalBlock", block)):
+        extra = {}
+        for name, make in OTHERS.items() if others else ():
+            wrk(base + make(path), 2, connections, auth)
+            extra[name] = wrk(base + make(path), seconds, connections, auth)
+    for name, r in (("bare /livez", bare), ("IntervalBlock", block), *extra.items()):
         print(
-            f"{label:<10} {name:<14} {r['rps']:8.0f} req/s  p50 {r['p50']:6.1f} ms  "
+            f"{label:<10} {name:<15} {r['rps']:8.0f} req/s  p50 {r['p50']:6.1f} ms  "
             f"p99 {r['p99']:6.1f} ms  non-2xx {r['errors']:.0f}"
         )
     print(
@@ -85,18 +101,27 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--postgres", action="store_true", help="also on PostgreSQL")
+    parser.add_argument(
+        "--others", action="store_true", help="also a one-day IntervalBlock feed and a UsagePoint"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
     tmp = Path(tempfile.mkdtemp(prefix="gbconnect-load-"))
-    run("SQLite", f"sqlite:///{tmp / 'load.db'}", args.seconds, args.connections)
+    run("SQLite", f"sqlite:///{tmp / 'load.db'}", args.seconds, args.connections, args.others)
     if args.postgres:
         from tests.pgserver import PostgresServer
 
         server = PostgresServer()
         server.start()
         try:
-            run("PostgreSQL", server.create_database("load"), args.seconds, args.connections)
+            run(
+                "PostgreSQL",
+                server.create_database("load"),
+                args.seconds,
+                args.connections,
+                args.others,
+            )
         finally:
             server.stop()
 
