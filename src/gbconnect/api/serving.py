@@ -219,28 +219,31 @@ class Responder:
         if prepared.body is not None:
             return Response(prepared.body, media_type=MEDIA_TYPE, headers=headers)
 
-        def stream() -> Generator[bytes, None, None]:
-            # Pieces are gathered into chunks of about CHUNK bytes: each chunk crosses
-            # from the thread pool to the event loop once.
+        def stream() -> Generator[tuple[bytes, bool], None, None]:
+            """(chunk, last): pieces gathered into chunks of about CHUNK bytes, each
+            crossing from the thread pool to the event loop once."""
             # A transaction of its own: feeds read interval blocks through server-side
             # cursors, which PostgreSQL keeps only within one.
+            buffer: list[str] = []
+            size = 0
             with self.sessions() as session:
-                buffer: list[str] = []
-                size = 0
                 for piece in prepared(session):
                     buffer.append(piece)
                     size += len(piece)
                     if size >= CHUNK:
-                        yield "".join(buffer).encode()
+                        yield "".join(buffer).encode(), False
                         buffer.clear()
                         size = 0
-                if buffer:
-                    yield "".join(buffer).encode()
+            # The session is closed before the last chunk leaves: after it there is
+            # nothing to release, and no further trip to a worker thread.
+            yield "".join(buffer).encode(), True
 
         return StreamingResponse(self.streamed(stream()), media_type=MEDIA_TYPE, headers=headers)
 
-    async def streamed(self, chunks: Generator[bytes, None, None]) -> AsyncIterator[bytes]:
-        """``chunks`` made in worker threads while one stream slot is held.
+    async def streamed(
+        self, chunks: Generator[tuple[bytes, bool], None, None]
+    ) -> AsyncIterator[bytes]:
+        """The chunks of a feed, made in worker threads while one stream slot is held.
 
         A feed holds a database connection for as long as it streams. Were streams
         unbounded, they could take every pooled connection while the worker threads
@@ -249,17 +252,24 @@ class Responder:
         the pool has room for every slot and every thread (gbconnect.app).
         """
         async with self.streams:
+            done = False
             try:
-                while True:
-                    chunk = await run_in_threadpool(next, chunks, None)
-                    if chunk is None:
-                        return
-                    yield chunk
+                while not done:
+                    item = await run_in_threadpool(next, chunks, None)
+                    if item is None:
+                        done = True
+                        break
+                    chunk, done = item
+                    if done:
+                        chunks.close()  # at its last yield: its session is closed
+                    if chunk:
+                        yield chunk
             finally:
-                # Also when the client went away: end the generator, so that its
-                # session and connection go back to the pool at once.
-                with CancelScope(shield=True):
-                    await run_in_threadpool(chunks.close)
+                if not done:
+                    # The client went away mid-feed: end the generator, so that its
+                    # session and connection go back to the pool at once.
+                    with CancelScope(shield=True):
+                        await run_in_threadpool(chunks.close)
 
     @staticmethod
     def document(
