@@ -73,3 +73,29 @@ def test_hot_path_answers_503_when_the_database_is_down() -> None:
     assert r.headers["retry-after"] == "5"
     assert r.json()["error"] == "temporarily_unavailable"
     assert b"Traceback" not in r.content and b"nowhere" not in r.content
+
+
+def test_large_feeds_stream_and_free_their_slot_when_the_client_leaves(db_url: str) -> None:
+    """A feed past one chunk streams from its own session; a client that leaves
+    mid-feed gives back its slot and connection (the later requests would wait
+    forever otherwise, with two slots and two threads)."""
+    token, block = polling_customer(db_url, 40)
+    sid = block.split("/Subscription/")[1].split("/")[0]
+    batch = block.split("/Subscription/")[0] + f"/Batch/Subscription/{sid}"
+    auth = {"Authorization": f"Bearer {token}"}
+    with serving(
+        db_url,
+        GBCONNECT_LOG_LEVEL="WARNING",
+        GBCONNECT_WORKER_THREADS="2",
+        GBCONNECT_FEED_STREAMS="2",
+    ) as served:
+        whole = httpx.get(served.base + batch, headers=auth, timeout=60)
+        assert whole.status_code == 200 and whole.headers.get("content-length") is None
+        assert len(whole.content) > 256 * 1024  # more than one chunk: streamed
+        assert whole.content.count(b"<IntervalReading>") == 40 * 96
+        for _ in range(6):  # leave after the first bytes
+            with httpx.stream("GET", served.base + batch, headers=auth, timeout=60) as r:
+                assert r.status_code == 200
+                next(r.iter_raw(1024))
+        answers = _get_all(served.base, batch, token, 6)
+        assert all(len(r.content) == len(whole.content) for r in answers)

@@ -194,8 +194,10 @@ def quality_entry(q: um.ElectricPowerQualitySummary, up_id: int, paths: Paths) -
 def block_rows(
     session: Session, mr_id: int, lo: int | None, hi: int | None, query: FeedQuery
 ) -> Iterator[BlockRow]:
-    """Blocks of a MeterReading overlapping [lo, hi), by start, fetched in batches as
-    plain rows (no ORM identity map: memory stays flat for any number of blocks)."""
+    """Blocks of a MeterReading overlapping [lo, hi), by start, as plain rows (no ORM
+    identity map), read in pages of BLOCKS_PER_FETCH by start (keyset pagination on
+    the unique (meter reading, start)): memory stays flat for any number of blocks,
+    and no server-side cursor needs a transaction to live in."""
     ib = um.IntervalBlock.__table__.c
     stmt = select(um.IntervalBlock.__table__).where(ib.meter_reading_id == mr_id)
     if lo is not None:
@@ -206,12 +208,15 @@ def block_rows(
         stmt = stmt.where(ib.updated >= query.updated_min)
     if query.updated_max is not None:
         stmt = stmt.where(ib.updated <= query.updated_max)
-    stmt = stmt.order_by(ib.start).execution_options(yield_per=BLOCKS_PER_FETCH)
-    result = session.connection().execute(stmt)
-    try:
-        yield from result
-    finally:
-        result.close()  # a paged feed stops early: release the server-side cursor now
+    stmt = stmt.order_by(ib.start).limit(BLOCKS_PER_FETCH)
+    after: int | None = None
+    while True:
+        paged = stmt if after is None else stmt.where(ib.start > after)
+        rows = session.connection().execute(paged).all()
+        yield from rows
+        if len(rows) < BLOCKS_PER_FETCH:
+            return
+        after = rows[-1].start
 
 
 def meter_readings(session: Session, up_id: int) -> list[um.MeterReading]:

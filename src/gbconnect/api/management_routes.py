@@ -81,15 +81,20 @@ def add_management_routes(router: APIRouter, settings: Settings, responder: Resp
                         stmt = stmt.where(model.published >= query.published_min)
                     if query.published_max is not None:
                         stmt = stmt.where(model.published <= query.published_max)
-                    result = s.scalars(stmt.execution_options(yield_per=FETCH))
 
                     def texts() -> Iterator[str]:
-                        try:
-                            for row in result:
+                        # Pages of FETCH by id (keyset): flat memory over a table of
+                        # any size, and no server-side cursor.
+                        after: int | None = None
+                        while True:
+                            paged = stmt if after is None else stmt.where(model.id > after)
+                            rows = list(s.scalars(paged.limit(FETCH)))
+                            for row in rows:
                                 yield entry_of(kind, row)
                                 s.expunge(row)
-                        finally:
-                            result.close()
+                            if len(rows) < FETCH:
+                                return
+                            after = rows[-1].id
 
                     yield from page(texts(), query)
 

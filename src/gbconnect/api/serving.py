@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
+from starlette.types import Receive, Scope, Send
 
 from gbconnect.api.query import FeedQuery, QueryError, parse_query
 from gbconnect.espi.atom import ATOM, MEDIA_TYPE, feed
@@ -108,6 +109,50 @@ def page(items: Iterator[T], query: FeedQuery) -> Iterator[T]:
             close()
 
 
+@dataclass
+class _Streaming:
+    """A feed past its first chunk; its generator holds a session."""
+
+    chunks: Generator[tuple[bytes, bool], None, None]
+    first: bytes
+    headers: dict[str, str]
+    done: bool = False
+
+
+class FeedResponse(StreamingResponse):
+    """The rest of a feed, a chunk per trip to a worker thread. Whatever happens (the
+    last byte sent, the client gone, an error), the generator is closed, so that its
+    session and connection go back to the pool at once, and the slot is released."""
+
+    def __init__(self, streaming: _Streaming, release: Callable[[], None]) -> None:
+        self.streaming = streaming
+        self.release = release
+        super().__init__(self._rest(), media_type=MEDIA_TYPE, headers=streaming.headers)
+
+    async def _rest(self) -> AsyncIterator[bytes]:
+        s = self.streaming
+        yield s.first
+        while not s.done:
+            item = await run_in_threadpool(next, s.chunks, None)
+            if item is None:
+                s.done = True
+                break
+            chunk, s.done = item
+            if chunk:
+                yield chunk
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            with CancelScope(shield=True):
+                if self.streaming.done:
+                    self.streaming.chunks.close()  # at its last yield: nothing held
+                else:
+                    await run_in_threadpool(self.streaming.chunks.close)
+                self.release()
+
+
 def grant_key(caller: Caller) -> str:
     """What of the caller's grant shapes a representation (for the ETag)."""
     view = caller.grant
@@ -145,9 +190,10 @@ class Responder:
         self.streams = streams or CapacityLimiter(16)
         bind = sessions.kw.get("bind")
         self.inline = bind is not None and bind.dialect.name == "sqlite"
-        # GETs only read while they are checked: on PostgreSQL those sessions run in
-        # autocommit, which spares the BEGIN and ROLLBACK round trips (each statement
-        # sees committed data, as it would in a READ COMMITTED transaction).
+        # GETs only read: on PostgreSQL their sessions (the check's and the feed's) run
+        # in autocommit, which spares the BEGIN and ROLLBACK round trips (each
+        # statement sees committed data, as it would in a READ COMMITTED transaction;
+        # feeds read in pages, with no server-side cursor to keep).
         self.reads = sessions
         if bind is not None and bind.dialect.name == "postgresql":
             self.reads = sessionmaker(
@@ -158,7 +204,10 @@ class Responder:
     async def serve(
         self, request: Request, key: tuple[str, str], plan: Callable[..., Any]
     ) -> Response:
-        """Check in one session, then stream the plan's pieces from another."""
+        """Check, then answer: a small document, or a feed whose first chunk (about
+        CHUNK bytes) is made in the same trip to a worker thread as the check. A feed
+        that fits in it is answered whole; a larger one streams the rest (see
+        :class:`FeedResponse`)."""
 
         sessions = self.reads if key[0] == "GET" else self.sessions
 
@@ -176,12 +225,41 @@ class Responder:
                 except QueryError as exc:
                     return bad_query(exc)
 
-        # SQLite is local and these checks take well under a millisecond: run them on
-        # the event loop (no thread hop). Over a network (PostgreSQL) use a thread.
-        prepared = prepare() if self.inline else await run_in_threadpool(prepare)
-        if isinstance(prepared, Response):
-            return prepared
-        return self.answer(request, prepared)
+        def start() -> Response | _Streaming:
+            prepared = prepare()
+            if isinstance(prepared, Response):
+                return prepared
+            if prepared.body is not None:
+                return self.answer(request, prepared)
+            headers = validators(request, prepared)
+            if headers and not_modified(request, headers, prepared.modified):
+                return Response(status_code=304, headers=headers)
+            chunks = self.chunks(prepared)
+            first, last = next(chunks)
+            if last:  # the whole feed: no streaming, no further trip
+                chunks.close()
+                return Response(first, media_type=MEDIA_TYPE, headers=headers)
+            return _Streaming(chunks, first, headers)
+
+        # One slot from the check to the last byte. A feed holds a database connection
+        # while it streams; were streams unbounded, they could take every pooled
+        # connection while the worker threads they need for their next chunk sat
+        # waiting for one: a deadlock until the pool timeout. Waiting for a slot
+        # happens here, on the event loop, holding nothing; the pool has room for
+        # every slot and every worker thread (gbconnect.app).
+        borrower = object()
+        await self.streams.acquire_on_behalf_of(borrower)
+        try:
+            # SQLite is local: the check runs on the event loop (no thread hop). Over
+            # a network (PostgreSQL), in a worker thread.
+            outcome = start() if self.inline else await run_in_threadpool(start)
+        except BaseException:
+            self.streams.release_on_behalf_of(borrower)
+            raise
+        if isinstance(outcome, Response):
+            self.streams.release_on_behalf_of(borrower)
+            return outcome
+        return FeedResponse(outcome, lambda: self.streams.release_on_behalf_of(borrower))
 
     async def serve_row(
         self,
@@ -212,64 +290,30 @@ class Responder:
         return self.answer(request, prepared)
 
     def answer(self, request: Request, prepared: Prepared) -> Response:
-        """Validators and 304, then the small document or the streamed feed."""
+        """Validators and 304, then the small document."""
+        if prepared.body is None:
+            raise ValueError("answer() takes a small document; serve() streams feeds")
         headers = validators(request, prepared)
         if headers and not_modified(request, headers, prepared.modified):
             return Response(status_code=304, headers=headers)
-        if prepared.body is not None:
-            return Response(prepared.body, media_type=MEDIA_TYPE, headers=headers)
+        return Response(prepared.body, media_type=MEDIA_TYPE, headers=headers)
 
-        def stream() -> Generator[tuple[bytes, bool], None, None]:
-            """(chunk, last): pieces gathered into chunks of about CHUNK bytes, each
-            crossing from the thread pool to the event loop once."""
-            # A transaction of its own: feeds read interval blocks through server-side
-            # cursors, which PostgreSQL keeps only within one.
-            buffer: list[str] = []
-            size = 0
-            with self.sessions() as session:
-                for piece in prepared(session):
-                    buffer.append(piece)
-                    size += len(piece)
-                    if size >= CHUNK:
-                        yield "".join(buffer).encode(), False
-                        buffer.clear()
-                        size = 0
-            # The session is closed before the last chunk leaves: after it there is
-            # nothing to release, and no further trip to a worker thread.
-            yield "".join(buffer).encode(), True
-
-        return StreamingResponse(self.streamed(stream()), media_type=MEDIA_TYPE, headers=headers)
-
-    async def streamed(
-        self, chunks: Generator[tuple[bytes, bool], None, None]
-    ) -> AsyncIterator[bytes]:
-        """The chunks of a feed, made in worker threads while one stream slot is held.
-
-        A feed holds a database connection for as long as it streams. Were streams
-        unbounded, they could take every pooled connection while the worker threads
-        they need for their next chunk sat waiting for one: a deadlock until the pool
-        timeout. Waiting for a slot here happens on the event loop, holding nothing;
-        the pool has room for every slot and every thread (gbconnect.app).
-        """
-        async with self.streams:
-            done = False
-            try:
-                while not done:
-                    item = await run_in_threadpool(next, chunks, None)
-                    if item is None:
-                        done = True
-                        break
-                    chunk, done = item
-                    if done:
-                        chunks.close()  # at its last yield: its session is closed
-                    if chunk:
-                        yield chunk
-            finally:
-                if not done:
-                    # The client went away mid-feed: end the generator, so that its
-                    # session and connection go back to the pool at once.
-                    with CancelScope(shield=True):
-                        await run_in_threadpool(chunks.close)
+    def chunks(self, prepared: Prepared) -> Generator[tuple[bytes, bool], None, None]:
+        """(chunk, last): the feed's pieces gathered into chunks of about CHUNK bytes,
+        each crossing from a worker thread to the event loop once."""
+        buffer: list[str] = []
+        size = 0
+        with self.reads() as session:
+            for piece in prepared(session):
+                buffer.append(piece)
+                size += len(piece)
+                if size >= CHUNK:
+                    yield "".join(buffer).encode(), False
+                    buffer.clear()
+                    size = 0
+        # The session is closed before the last chunk leaves: after it there is
+        # nothing to release, and no further trip to a worker thread.
+        yield "".join(buffer).encode(), True
 
     @staticmethod
     def document(
