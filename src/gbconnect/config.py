@@ -53,9 +53,9 @@ class Settings(BaseSettings):
     #: Seconds the event-loop read path waits for a PostgreSQL connection before it
     #: answers 503 (the database is down or every connection is busy).
     database_timeout: float = Field(default=10.0, gt=0, le=300)
-    #: Feeds streamed at once; more wait their turn (holding no connection). A feed
-    #: holds a database connection while it streams; the worker threads' pool is sized
-    #: to worker threads + feed streams + 8 (gbconnect.app).
+    #: Resource requests checked or streamed at once; more wait their turn, holding no
+    #: connection. A feed holds a database connection while it streams; the worker
+    #: threads' pool is sized to worker threads + feed streams + 8 (gbconnect.app).
     feed_streams: int = Field(default=16, ge=1, le=500)
 
     #: Set by ``gbconnect demo``: the demo customer whose login the home page shows.
