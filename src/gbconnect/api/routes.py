@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from typing import Any
 
 from anyio import CapacityLimiter
 from fastapi import APIRouter, Request
@@ -67,17 +68,30 @@ def build_router(
     def xml(body: str, status: int = 200) -> Response:
         return Response(body, status_code=status, media_type=MEDIA_TYPE)
 
-    def validated(
-        request: Request, caller: Caller, body: str, modified: int | None, count: int = 1
-    ) -> Response:
+    def validated(request: Request, caller: Caller, body: str, modified: int | None) -> Response:
         """A GET's small document with ``ETag``/``Last-Modified``; 304 when the client
         has it. The ETag covers the document itself: a change within the second of
         ``updated`` (a revocation right after the grant) still moves it."""
         digest = hashlib.sha256(body.encode()).hexdigest()[:16]
-        key = f"{caller.token_class}:{caller.application_id}:{count}:{digest}"
+        key = f"{caller.token_class}:{caller.application_id}:{digest}"
         return responder.answer(
             request, Prepared(lambda s: iter(()), modified, grant_key=key, body=body)
         )
+
+    def validated_feed(
+        request: Request, caller: Caller, kind: str, items: list[Any], write: Any
+    ) -> Response:
+        """The feed ``{base}/{kind}`` of ``items`` written by ``write``, validated."""
+        modified = max((i.updated for i in items), default=None)
+        body = "".join(
+            feed(
+                self_href=f"{public}/{kind}",
+                title=kind,
+                updated=modified or now(),
+                entries=[write(i) for i in items],
+            )
+        )
+        return validated(request, caller, body, modified)
 
     async def guarded(request: Request, key: tuple[str, str], work: object) -> Response:
         def run() -> Response:
@@ -143,16 +157,7 @@ def build_router(
                     select(rm.ApplicationInformation).order_by(rm.ApplicationInformation.id)
                 )
             )
-            modified = max((a.updated for a in apps), default=None)
-            body = "".join(
-                feed(
-                    self_href=f"{public}/ApplicationInformation",
-                    title="ApplicationInformation",
-                    updated=modified or now(),
-                    entries=[app_entry(a) for a in apps],
-                )
-            )
-            return validated(request, caller, body, modified, len(apps))
+            return validated_feed(request, caller, "ApplicationInformation", apps, app_entry)
 
         return await guarded(request, ("GET", "/ApplicationInformation"), work)
 
@@ -227,16 +232,7 @@ def build_router(
 
         def work(session: Session, caller: Caller) -> Response:
             auths = visible_authorizations(session, caller)
-            modified = max((a.updated for a in auths), default=None)
-            body = "".join(
-                feed(
-                    self_href=f"{public}/Authorization",
-                    title="Authorization",
-                    updated=modified or now(),
-                    entries=[auth_entry(a) for a in auths],
-                )
-            )
-            return validated(request, caller, body, modified, len(auths))
+            return validated_feed(request, caller, "Authorization", auths, auth_entry)
 
         return await guarded(request, ("GET", "/Authorization"), work)
 
