@@ -27,18 +27,18 @@ from lxml import etree
 from tests.serverproc import serving
 
 from gbconnect.api import feeds
-from gbconnect.api.query import FeedQuery
-from gbconnect.api.scoping import grant_of
 from gbconnect.config import load_settings
 from gbconnect.db import make_engine, make_sessionmaker, upgrade
 from gbconnect.espi import scope as espi_scope
 from gbconnect.ingest.owners import retail_customer
 from gbconnect.oauth import models as om
 from gbconnect.oauth import services
+from gbconnect.oauth.scoping import grant_of
 from gbconnect.registration.services import register
 from gbconnect.usage import blocks
 from gbconnect.usage.models import MeterReading, ReadingType, UsagePoint
 from gbconnect.usage.services import PackedBlock, store_blocks
+from gbconnect.web.query import FeedQuery
 
 START = 1704096000  # 2024-01-01T08:00:00Z
 ESPI = "http://naesb.org/espi"

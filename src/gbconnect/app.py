@@ -23,11 +23,11 @@ from gbconnect.api import routes as api_routes
 from gbconnect.config import Settings, get_settings
 from gbconnect.customer.services import DEMO_PASSWORD
 from gbconnect.db import current_revision, head_revision, make_engine, make_sessionmaker
+from gbconnect.db.rowreader import make_row_reader
 from gbconnect.espi.times import iso
 from gbconnect.oauth import routes as oauth_routes
 from gbconnect.oauth.server import EspiAuthorizationServer
 from gbconnect.portal import views as portal_views
-from gbconnect.rowreader import make_row_reader
 from gbconnect.stats import store_counts
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "portal" / "templates"))

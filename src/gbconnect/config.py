@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     #: (network round trips overlap). Measured with benchmarks/api_load.py.
     worker_threads: int | None = Field(default=None, ge=1, le=200)
     #: PostgreSQL connections of the event-loop read path (the IntervalBlock entry that
-    #: third parties poll; gbconnect.rowreader): about the number of polls in flight at
+    #: third parties poll; gbconnect.db.rowreader): about the number of polls in flight at
     #: once. Opened as needed; with the worker threads' pool (at most 40) they must fit
     #: the server's max_connections (100 by default).
     read_connections: int = Field(default=32, ge=1, le=500)

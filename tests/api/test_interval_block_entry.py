@@ -1,5 +1,5 @@
 """One IntervalBlock entry, the resource third parties poll most, answered on its own
-session-less path (gbconnect.rowreader): the same document, scoping and errors as
+session-less path (gbconnect.db.rowreader): the same document, scoping and errors as
 every other resource; SQLite and PostgreSQL."""
 
 from __future__ import annotations

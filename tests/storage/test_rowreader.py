@@ -1,4 +1,4 @@
-"""The event-loop row reader (gbconnect.rowreader): many reads at once, each with its
+"""The event-loop row reader (gbconnect.db.rowreader): many reads at once, each with its
 own answer, on SQLite and on PostgreSQL (where reads of one loop turn share one
 statement)."""
 
@@ -12,10 +12,10 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import create_engine, select
 
-from gbconnect.api.usage_routes import _BLOCK_WITH_TOKEN
+from gbconnect.api.usage import _BLOCK_WITH_TOKEN
 from gbconnect.db import make_engine
+from gbconnect.db.rowreader import DatabaseUnavailable, PostgresRowReader, make_row_reader
 from gbconnect.oauth.secrets import digest
-from gbconnect.rowreader import DatabaseUnavailable, PostgresRowReader, make_row_reader
 from gbconnect.usage import models as um
 from tests.polling import polling_customer
 from tests.serverproc import free_port

@@ -1,6 +1,6 @@
 """Arrow's fast CSV columns and the exact text reader give the same channels.
 
-The fast path (``gbconnect.ingest.csvcolumns.ArrowColumns``) reads large files; the
+The fast path (``gbconnect.ingest.csv.columns.ArrowColumns``) reads large files; the
 exact one names the line of a bad field. Any file both can read must come out the
 same, so every layout variant here is read both ways and compared reading by reading.
 """
@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from gbconnect.ingest.csv_layouts import read_csv
+from gbconnect.ingest.csv.layouts import read_csv
 from gbconnect.ingest.errors import IngestError
 from gbconnect.ingest.series import Channel
 

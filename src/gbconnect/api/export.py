@@ -14,13 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gbconnect.api import feeds
-from gbconnect.api.query import FeedQuery
-from gbconnect.api.scoping import FULL
 from gbconnect.config import Settings
 from gbconnect.espi.atom import feed
+from gbconnect.oauth.scoping import FULL
 from gbconnect.resource import now
 from gbconnect.usage import blocks as codec
 from gbconnect.usage import models as um
+from gbconnect.web.query import FeedQuery
 
 #: ReadingType uom -> (CSV unit, scale from the stored value at powerOfTenMultiplier 0).
 CSV_UNITS = {72: ("kWh", 1e-3), 169: ("therm", 1.0), 42: ("m3", 1.0), 128: ("gal", 1.0)}

@@ -16,11 +16,11 @@ from typing import Protocol
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gbconnect.api.query import FeedQuery
-from gbconnect.api.scoping import Grant
-from gbconnect.espi import usage_xml
 from gbconnect.espi.atom import entry
+from gbconnect.oauth.scoping import Grant
 from gbconnect.usage import models as um
+from gbconnect.usage import xml as usage_xml
+from gbconnect.web.query import FeedQuery
 
 BLOCKS_PER_FETCH = 2000
 

@@ -19,12 +19,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from gbconnect.api import documents
-from gbconnect.api.customer_routes import CUSTOMER_ACCESS, add_customer_routes
-from gbconnect.api.management_routes import MANAGEMENT_ACCESS, add_management_routes
+from gbconnect.api.customer import CUSTOMER_ACCESS, add_customer_routes
+from gbconnect.api.management import MANAGEMENT_ACCESS, add_management_routes
 from gbconnect.api.sample import sample_feed
-from gbconnect.api.serving import XML_DECLARATION, Prepared, Responder, standalone
-from gbconnect.api.usage_routes import USAGE_ACCESS, add_usage_routes
+from gbconnect.api.usage import USAGE_ACCESS, add_usage_routes
 from gbconnect.config import Settings
+from gbconnect.db.rowreader import RowReader
 from gbconnect.espi.atom import MEDIA_TYPE, entry, feed
 from gbconnect.oauth import models as om
 from gbconnect.oauth import services
@@ -33,7 +33,7 @@ from gbconnect.registration import models as rm
 from gbconnect.registration.errors import RegistrationError
 from gbconnect.registration.services import set_status, update_application
 from gbconnect.resource import now
-from gbconnect.rowreader import RowReader
+from gbconnect.web.serving import XML_DECLARATION, Prepared, Responder, standalone
 
 C, DC, R = om.CLIENT, om.ADMIN, om.REGISTRATION
 

@@ -17,12 +17,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from gbconnect.api import feeds
-from gbconnect.api.query import FeedQuery
-from gbconnect.api.scoping import FULL
 from gbconnect.db import make_engine, make_sessionmaker, upgrade
 from gbconnect.espi.atom import feed
 from gbconnect.ingest.generator import GeneratorOptions, generate_customers
+from gbconnect.oauth.scoping import FULL
 from gbconnect.usage import models as um
+from gbconnect.web.query import FeedQuery
 
 #: The sample's last day: fixed, so that the sample is the same from day to day.
 SAMPLE_END = date(2024, 6, 30)

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from gbconnect.ingest.csv_layouts import read_csv
+from gbconnect.ingest.csv.layouts import read_csv
 from gbconnect.ingest.errors import IngestError
-from gbconnect.ingest.espi_xml import EspiImporter
+from gbconnect.ingest.espi import EspiImporter
 from gbconnect.ingest.owners import retail_customer
 from gbconnect.ingest.series import store_channel
 from gbconnect.ingest.summary import FileSummary

@@ -18,11 +18,11 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 
+from gbconnect.db.rowreader import Pair
 from gbconnect.oauth import models as om
 from gbconnect.oauth.secrets import digest
 from gbconnect.registration import models as rm
 from gbconnect.resource import now
-from gbconnect.rowreader import Pair
 
 _BEARER = re.compile(r"^Bearer +([A-Za-z0-9\-._~+/]+=*) *$")
 
@@ -82,7 +82,7 @@ class Caller:
     token_class: str
     application_id: int | None
     grant: GrantView | None
-    session: Session | None  # None on the session-less hot path (gbconnect.rowreader)
+    session: Session | None  # None on the session-less hot path (gbconnect.db.rowreader)
 
     @property
     def authorization(self) -> om.Authorization | None:
@@ -131,7 +131,7 @@ _LOOKUP = (
 
 def with_token(resource: Select[Any]) -> Pair:
     """The token (bound as ``token_hash``) and ``resource`` read as one row
-    (:class:`~gbconnect.rowreader.Pair`): no row when the token does not exist, the
+    (:class:`~gbconnect.db.rowreader.Pair`): no row when the token does not exist, the
     resource's columns None when it does not. ``resource`` must not depend on the
     token and its column names must not start with the lookup's prefixes."""
     return Pair(_LOOKUP, resource)

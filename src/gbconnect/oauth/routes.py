@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gbconnect.config import Settings
 from gbconnect.espi import scope as espi_scope
-from gbconnect.oauth import consent, services
+from gbconnect.oauth import services
 from gbconnect.oauth.server import CURRENT_SESSION, EspiAuthorizationServer
 from gbconnect.oauth.starlette import (
     MAX_FORM_BYTES,
@@ -36,8 +36,9 @@ from gbconnect.oauth.starlette import (
     oauth_request,
     public_uri,
 )
-from gbconnect.portal.security import csrf_ok, csrf_token, current_customer
+from gbconnect.portal import consent
 from gbconnect.registration.errors import RegistrationError
+from gbconnect.web.security import csrf_ok, csrf_token, current_customer
 
 T = TypeVar("T")
 

@@ -320,7 +320,7 @@ class EspiAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         self.register_grant(ClientCredentialsGrant)
         self.register_endpoint(Revocation)
         self.register_endpoint(Introspection)
-        from gbconnect.registration.dynamic import Configuration, Registration
+        from gbconnect.oauth.registration import Configuration, Registration
 
         self.register_endpoint(Registration(self, settings))
         self.register_endpoint(Configuration(self, settings))

@@ -15,7 +15,6 @@ from starlette.concurrency import run_in_threadpool
 from gbconnect.config import Settings
 from gbconnect.customer.services import authenticate
 from gbconnect.espi import scope as espi_scope
-from gbconnect.oauth.consent import groups_of
 from gbconnect.oauth.models import ACTIVE, REVOKED, Authorization
 from gbconnect.oauth.services import (
     authorizations_of,
@@ -23,7 +22,9 @@ from gbconnect.oauth.services import (
     subscription_usage_point_ids,
 )
 from gbconnect.oauth.starlette import FormTooLarge, read_form
-from gbconnect.portal.security import (
+from gbconnect.portal.consent import groups_of
+from gbconnect.resource import now
+from gbconnect.web.security import (
     LoginThrottle,
     csrf_ok,
     csrf_token,
@@ -31,7 +32,6 @@ from gbconnect.portal.security import (
     log_in,
     safe_next,
 )
-from gbconnect.resource import now
 
 
 def _day(epoch: int) -> str:

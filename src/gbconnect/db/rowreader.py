@@ -1,7 +1,7 @@
 """One-row reads on the event loop, for the API's hottest route.
 
 Most API requests check and resolve in an ORM session in a worker thread
-(:mod:`gbconnect.api.serving`). Third-party polling of one IntervalBlock is the
+(:mod:`gbconnect.web.serving`). Third-party polling of one IntervalBlock is the
 exception: at a utility's scale it is most of the traffic, and it needs one row: the
 token with its grant, and beside it the block. A :class:`Pair` names the two
 selects; a :class:`RowReader` reads them without a session and without a thread:

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from gbconnect.ingest.csvcolumns import (
+from gbconnect.ingest.csv.columns import (
     F64,
     I64,
     ArrowColumns,
@@ -29,7 +29,7 @@ from gbconnect.ingest.csvcolumns import (
     WidthError,
     split_columns,
 )
-from gbconnect.ingest.csvtext import (
+from gbconnect.ingest.csv.text import (
     FieldError,
     parse_clock,
     parse_dates,

@@ -17,14 +17,14 @@ from fastapi.responses import Response
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from gbconnect.api.query import FeedQuery
-from gbconnect.api.serving import Prepared, Responder, page
 from gbconnect.config import Settings
-from gbconnect.espi import usage_xml
 from gbconnect.espi.atom import entry
 from gbconnect.oauth import models as om
 from gbconnect.oauth.guard import NOT_FOUND, Caller
 from gbconnect.usage import models as um
+from gbconnect.usage import xml as usage_xml
+from gbconnect.web.query import FeedQuery
+from gbconnect.web.serving import Prepared, Responder, page
 
 DC = om.ADMIN
 

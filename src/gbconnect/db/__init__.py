@@ -82,7 +82,7 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
 def _alembic_config(engine: Engine) -> Any:
     from alembic.config import Config
 
-    here = Path(__file__).parent / "migrations"
+    here = Path(__file__).parent.parent / "migrations"
     config = Config()
     config.set_main_option("script_location", str(here))
     config.attributes["engine"] = engine

@@ -17,18 +17,18 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gbconnect.api.query import FeedQuery
-from gbconnect.api.scoping import subscription_of, visibility
-from gbconnect.api.serving import Prepared, Responder, page
 from gbconnect.config import Settings
 from gbconnect.customer import models as cm
+from gbconnect.customer import xml as customer_xml
 from gbconnect.customer.models import agreement_usage_point
-from gbconnect.espi import customer_xml
 from gbconnect.espi.atom import entry
 from gbconnect.oauth import models as om
 from gbconnect.oauth.guard import NOT_FOUND, Caller
+from gbconnect.oauth.scoping import subscription_of, visibility
 from gbconnect.oauth.services import subscription_usage_point_ids
 from gbconnect.registration import models as rm
+from gbconnect.web.query import FeedQuery
+from gbconnect.web.serving import Prepared, Responder, page
 
 A, C, DC = om.CUSTOMER, om.CLIENT, om.ADMIN
 KINDS = ("CustomerAccount", "CustomerAgreement", "ServiceLocation", "Meter")

@@ -21,8 +21,13 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from gbconnect.api import feeds
-from gbconnect.api.query import FeedQuery
-from gbconnect.api.scoping import (
+from gbconnect.config import Settings
+from gbconnect.customer.models import RetailCustomer
+from gbconnect.ingest.errors import IngestError
+from gbconnect.ingest.services import ingest_file
+from gbconnect.oauth import models as om
+from gbconnect.oauth.guard import NOT_FOUND, AccessDenied, Caller, authenticate, with_token
+from gbconnect.oauth.scoping import (
     FULL,
     Grant,
     Visibility,
@@ -30,16 +35,11 @@ from gbconnect.api.scoping import (
     subscription_of,
     visibility,
 )
-from gbconnect.api.serving import Prepared, Responder, page
-from gbconnect.config import Settings
-from gbconnect.customer.models import RetailCustomer
-from gbconnect.ingest.errors import IngestError
-from gbconnect.ingest.services import ingest_file
-from gbconnect.oauth import models as om
-from gbconnect.oauth.guard import NOT_FOUND, AccessDenied, Caller, authenticate, with_token
 from gbconnect.oauth.services import subscription_usage_point_ids
 from gbconnect.registration import models as rm
 from gbconnect.usage import models as um
+from gbconnect.web.query import FeedQuery
+from gbconnect.web.serving import Prepared, Responder, page
 
 A, C, DC, U = om.CUSTOMER, om.CLIENT, om.ADMIN, om.UPLOAD
 SUB = "/Subscription/{id}/UsagePoint/{id2}"

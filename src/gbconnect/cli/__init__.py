@@ -281,7 +281,7 @@ def _demo_login(engine: Any) -> str | None:
         return customer.username
 
 
-from gbconnect import cli_operator  # noqa: E402, F401  (registers its commands on main)
+from gbconnect.cli import operator  # noqa: E402, F401  (registers its commands on main)
 from gbconnect.customer.services import DEMO_PASSWORD  # noqa: E402
 
 if __name__ == "__main__":  # pragma: no cover

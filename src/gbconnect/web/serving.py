@@ -26,11 +26,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
-from gbconnect.api.query import FeedQuery, QueryError, parse_query
+from gbconnect.db.rowreader import DatabaseUnavailable, Pair, RowReader
 from gbconnect.espi.atom import ATOM, MEDIA_TYPE, feed
 from gbconnect.oauth.guard import AccessDenied, Caller, authenticate, caller_of, token_digest
 from gbconnect.resource import now
-from gbconnect.rowreader import DatabaseUnavailable, Pair, RowReader
+from gbconnect.web.query import FeedQuery, QueryError, parse_query
 
 Plan = Callable[[Session], Iterator[str]]
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'

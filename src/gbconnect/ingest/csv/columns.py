@@ -1,11 +1,11 @@
 """Typed columns of a CSV body, two ways: Apache Arrow's C++ reader, and the exact one.
 
-A layout reader (:mod:`gbconnect.ingest.csv_layouts`) asks a :class:`Columns` for
+A layout reader (:mod:`gbconnect.ingest.csv.layouts`) asks a :class:`Columns` for
 whole columns as numpy arrays. :class:`ArrowColumns` parses them in C++ without a
 Python object per field (a million readings a second and more); it is strict and,
 at the first field it cannot type, raises :class:`Unparsable` so that the reader
 starts again on :class:`TextColumns`, which reads the same fields with
-:mod:`gbconnect.ingest.csvtext` and names the first bad row. Both give the same
+:mod:`gbconnect.ingest.csv.text` and names the first bad row. Both give the same
 arrays for a file both can read.
 """
 
@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from numpy.typing import NDArray
 
-from gbconnect.ingest.csvtext import (
+from gbconnect.ingest.csv.text import (
     FieldError,
     parse_clock,
     parse_dates,
@@ -228,7 +228,7 @@ def _money(text: str) -> str:
 
 class TextColumns:
     """Columns read field by field where needed; a bad field raises
-    :class:`~gbconnect.ingest.csvtext.FieldError` with its row."""
+    :class:`~gbconnect.ingest.csv.text.FieldError` with its row."""
 
     def __init__(self, names: list[str], cols: list[list[str]]) -> None:
         self._cols = dict(zip(names, cols, strict=True))

@@ -1,0 +1,5 @@
+"""``python -m gbconnect.cli``."""
+
+from gbconnect.cli import main
+
+main()
