@@ -148,6 +148,22 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def public_resource_base(self) -> str:
+        """The resource base as third parties reach it: ``{base_url}{resource_base}``
+        without a trailing slash (REQ.21 resourceURI prefix)."""
+        return self.base_url.rstrip("/") + self.resource_base.rstrip("/")
+
+    def resource_url(self, path: str = "") -> str:
+        """The public URL of an ESPI resource, ``path`` relative to the resource base
+        (``"Subscription/5/UsagePoint"``); the one place such a URL is built."""
+        path = path.lstrip("/")
+        return f"{self.public_resource_base}/{path}" if path else self.public_resource_base
+
+    def site_url(self, path: str = "") -> str:
+        """The public URL of a non-resource path of the service (``"/oauth/token"``)."""
+        return self.base_url.rstrip("/") + "/" + path.lstrip("/")
+
+    @property
     def threads(self) -> int:
         """Worker threads for database work (GBCONNECT_WORKER_THREADS or the default)."""
         if self.worker_threads is not None:
