@@ -21,10 +21,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from gbconnect.errors import InputError
+
 HISTORY_SECONDS_THRESHOLD = 1200
 """HistoryLength values above this are seconds (100 years of months is 1200)."""
 
-_MONTH = 2_629_746  # an average Gregorian month in seconds
+MONTH_SECONDS = 2_629_746
+"""An average Gregorian month in seconds (365.2425 days / 12): HistoryLength months."""
 
 #: Keys whose value is an ``_``-separated list, in their canonical spelling.
 LIST_KEYS = ("FB", "IntervalDuration", "BlockDuration", "AdditionalScope")
@@ -34,8 +37,10 @@ _CANONICAL = {k.lower(): k for k in (*LIST_KEYS, *NUMBER_KEYS, "BR", "dataCustod
 _KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
 
 
-class ScopeError(ValueError):
-    """The scope string cannot be read (OAuth ``invalid_scope``)."""
+class ScopeError(InputError):
+    """The scope string cannot be read: 400 ``invalid_scope`` (RFC 6749 section 5.2)."""
+
+    error = "invalid_scope"
 
 
 @dataclass(frozen=True)
@@ -79,7 +84,7 @@ class Scope:
         h = self.history_length
         if h is None:
             return None
-        return h if h > HISTORY_SECONDS_THRESHOLD else h * _MONTH
+        return h if h > HISTORY_SECONDS_THRESHOLD else h * MONTH_SECONDS
 
     # -- writing ------------------------------------------------------------------------
 
@@ -197,4 +202,12 @@ def narrow(
     return out
 
 
-__all__ = ["Scope", "ScopeError", "narrow", "parse", "parse_many"]
+__all__ = [
+    "HISTORY_SECONDS_THRESHOLD",
+    "MONTH_SECONDS",
+    "Scope",
+    "ScopeError",
+    "narrow",
+    "parse",
+    "parse_many",
+]
