@@ -268,16 +268,18 @@ def build_router(
 
     @router.get("/.well-known/oauth-authorization-server")
     def metadata() -> JSONResponse:
-        """RFC 8414 authorization server metadata."""
-        base = settings.base_url.rstrip("/")
+        """RFC 8414 authorization server metadata. ``scopes_supported`` is the scope a
+        third party gets by default (REQ.21 scope strings are not a fixed list);
+        ``espi_function_blocks_supported`` lists the blocks offered (REQ.21 section 5)."""
+        site = settings.site_url
         return JSONResponse(
             {
-                "issuer": base,
-                "authorization_endpoint": f"{base}/oauth/authorize",
-                "token_endpoint": f"{base}/oauth/token",
-                "revocation_endpoint": f"{base}/oauth/revoke",
-                "registration_endpoint": f"{base}/oauth/register",
-                "introspection_endpoint": f"{base}/oauth/introspect",
+                "issuer": settings.base_url.rstrip("/"),
+                "authorization_endpoint": site("/oauth/authorize"),
+                "token_endpoint": site("/oauth/token"),
+                "revocation_endpoint": site("/oauth/revoke"),
+                "registration_endpoint": site("/oauth/register"),
+                "introspection_endpoint": site("/oauth/introspect"),
                 "response_types_supported": ["code"],
                 "grant_types_supported": [
                     "authorization_code",
@@ -297,7 +299,7 @@ def build_router(
                 "code_challenge_methods_supported": ["S256"],
                 "scopes_supported": [settings.default_scope],
                 "espi_function_blocks_supported": sorted(settings.supported_blocks),
-                "espi_resource_base": f"{base}{settings.resource_base}",
+                "espi_resource_base": settings.public_resource_base,
             }
         )
 

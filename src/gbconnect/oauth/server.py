@@ -68,7 +68,12 @@ class Client(ClientMixin):  # type: ignore[misc]
         except espi_scope.ScopeError:
             return None
         for registered in self.app.scopes:
-            if asked.within(espi_scope.parse(registered)):
+            # Registration stores parsed scopes only; one that no longer reads grants nothing.
+            try:
+                cap = espi_scope.parse(registered)
+            except espi_scope.ScopeError:
+                continue
+            if asked.within(cap):
                 return str(asked)
         return None
 
@@ -348,15 +353,19 @@ class EspiAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         return Client(app)
 
     def validate_requested_scope(self, scope: str | None) -> None:
-        """A readable scope inside the function blocks this utility offers."""
+        """A readable scope inside the function blocks this utility offers
+        (:func:`gbconnect.espi.blocks.not_offered`); ``invalid_scope`` otherwise."""
+        from gbconnect.espi.blocks import not_offered
+
         if not scope:
             return
         try:
             parsed = espi_scope.parse(scope)
         except espi_scope.ScopeError as exc:
             raise InvalidScopeError(str(exc)) from None
-        if not parsed.function_blocks <= self.settings.supported_blocks:
-            raise InvalidScopeError("the scope asks for function blocks not offered")
+        extra = not_offered(parsed.function_blocks, self.settings.supported_blocks)
+        if extra:
+            raise InvalidScopeError(f"the scope asks for function blocks not offered: {extra}")
 
     def _generate_token(
         self,

@@ -1,7 +1,8 @@
 """What the consent page shows and how the customer's choices narrow the scope.
 
 The requested scope is explained in data groups a customer understands; unticking a
-group removes its function blocks (REQ.21 section 5 numbering, STANDARD.md section 5).
+group removes its function blocks (REQ.21 section 5 numbering, STANDARD.md section 5;
+the groups and what each block means are :mod:`gbconnect.espi.blocks`).
 The customer may narrow (groups, services, history, end date) and never widen:
 :func:`narrowed_scope` only ever removes.
 """
@@ -16,34 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gbconnect.customer.models import CustomerAgreement, RetailCustomer, agreement_usage_point
+from gbconnect.espi import blocks as fb
 from gbconnect.espi import scope as espi_scope
+from gbconnect.espi.blocks import DataGroup
 from gbconnect.oauth.services import GrantError
 from gbconnect.usage.models import UsagePoint
 
-
-@dataclass(frozen=True)
-class DataGroup:
-    key: str
-    label: str
-    blocks: frozenset[int]
-
-
-GROUPS = (
-    DataGroup("electric", "Electricity usage, interval by interval", frozenset({5, 6, 7, 8, 9})),
-    DataGroup("gas", "Natural gas usage", frozenset({10})),
-    DataGroup("water", "Water usage", frozenset({11})),
-    DataGroup("cost", "What each interval cost", frozenset({12})),
-    DataGroup("billing", "Bills and billing summaries", frozenset({15, 16, 26, 27, 28})),
-    DataGroup("quality", "Power quality summaries", frozenset({17})),
-    DataGroup(
-        "account",
-        "Account details: your name, address, accounts and meters",
-        frozenset(range(46, 51)) | frozenset(range(51, 72)),
-    ),
-)
-_METERING = frozenset({4, 18, 19, 29})  # kept while any usage group is kept
-_USAGE = frozenset({5, 6, 7, 8, 9, 10, 11})
-SERVICE_KINDS = {0: "Electricity", 1: "Natural gas", 2: "Water"}
+GROUPS = fb.DATA_GROUPS
+SERVICE_KINDS = {fb.ELECTRICITY: "Electricity", fb.GAS: "Natural gas", fb.WATER: "Water"}
 
 
 def groups_of(scope: espi_scope.Scope) -> list[DataGroup]:
@@ -75,11 +56,11 @@ def history_choices(scope: espi_scope.Scope) -> list[tuple[int, str]]:
     if asked is None:
         return []
     in_seconds = asked > espi_scope.HISTORY_SECONDS_THRESHOLD
-    months = round(asked / 2_629_746) if in_seconds else asked
+    months = round(asked / espi_scope.MONTH_SECONDS) if in_seconds else asked
     choices = [(asked, f"{months} months" if months != 1 else "1 month")]
     for m in (12, 6, 3, 1):
         if m < months:
-            value = m * 2_629_746 if in_seconds else m
+            value = m * espi_scope.MONTH_SECONDS if in_seconds else m
             choices.append((value, f"{m} months" if m != 1 else "1 month"))
     return choices
 
@@ -87,15 +68,16 @@ def history_choices(scope: espi_scope.Scope) -> list[tuple[int, str]]:
 def narrowed_scope(
     scope: espi_scope.Scope, kept_groups: set[str], history: int | None
 ) -> espi_scope.Scope:
-    """The granted scope: unticked groups' blocks removed, history shortened."""
+    """The granted scope: unticked groups' blocks removed (with the metering blocks
+    once no usage is left), history shortened."""
     removed: set[int] = set()
     for g in groups_of(scope):
         if g.key not in kept_groups:
             removed |= g.blocks
     blocks = set(scope.function_blocks) - removed
-    if not blocks & _USAGE:
-        blocks -= _METERING
-    if not blocks & (_USAGE | {15, 16, 17} | set(range(46, 72))):
+    if not blocks & fb.USAGE_BLOCKS:
+        blocks -= fb.METERING_BLOCKS
+    if not blocks & fb.DATA_BLOCKS:
         raise GrantError("choose at least one kind of data to share")
     allowed_history = {value for value, _ in history_choices(scope)}
     if history is not None and history not in allowed_history:

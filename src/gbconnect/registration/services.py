@@ -58,15 +58,18 @@ def check_redirect_uri(uri: str, settings: Settings) -> str:
 
 
 def check_scope(text: str, settings: Settings) -> str:
-    """A registrable scope: readable, and inside the function blocks offered."""
+    """A registrable scope: readable, and inside the function blocks offered
+    (:func:`gbconnect.espi.blocks.not_offered`); returned in canonical spelling."""
+    from gbconnect.espi.blocks import not_offered
+
     try:
         parsed = espi_scope.parse(text)
     except espi_scope.ScopeError as exc:
         raise RegistrationError(f"scope {text!r}: {exc}") from None
-    extra = parsed.function_blocks - settings.supported_blocks
+    extra = not_offered(parsed.function_blocks, settings.supported_blocks)
     if extra:
         raise RegistrationError(
-            f"scope asks for function blocks this utility does not offer: {sorted(extra)}"
+            f"scope asks for function blocks this utility does not offer: {extra}"
         )
     return str(parsed)
 
