@@ -110,6 +110,7 @@ _LOOKUP = (
         _T.c.application_id.label("token_application_id"),
         _T.c.expires_at.label("token_expires_at"),
         _T.c.revoked_at.label("token_revoked_at"),
+        _T.c.scope.label("token_scope"),
         _APP.c.data_custodian_status.label("app_status"),
         _A.c.id.label("grant_id"),
         _A.c.status.label("grant_status"),
@@ -174,7 +175,9 @@ def caller_of(row: Any, allowed: set[str], session: Session | None) -> Caller:
             row.grant_authorized_start,
             row.grant_authorized_duration,
             row.grant_published_start,
-            row.grant_scope,
+            # The token's own scope: narrower than the grant's after a narrowing
+            # refresh (RFC 6749 section 6); the grant's for a token stored without one.
+            row.token_scope or row.grant_scope,
             row.grant_updated,
             row.subscription_id,
         )

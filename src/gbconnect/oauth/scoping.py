@@ -5,26 +5,40 @@ the UsagePoints of its Subscription; a client token those of every active
 authorization of its third party (Batch/Bulk); the admin token everything. Within
 them, the granted scope decides the data groups (no gas without FB_10, no interval
 cost without FB_12, no bill without FB_16, no summaries without FB_15/16, no power
-quality without FB_17, no customer data without the retail-customer blocks) and the
-authorization decides the time: readings from the start of its published period
-(HistoryLength) to the end of its authorized period.
+quality without FB_17, no customer data without the retail-customer blocks; what each
+block grants is :mod:`gbconnect.espi.blocks`) and the authorization decides the time:
+readings from the start of its published period (HistoryLength) to the end of its
+authorized period.
+
+A customer token is read under its own scope: a client that narrowed its scope at
+refresh (RFC 6749 section 6) sees only what the narrower scope grants, while the
+Authorization keeps the scope the customer granted. A stored scope that no longer
+parses is refused with 403 and logged, never read as "sees nothing".
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gbconnect.espi import blocks as fb
 from gbconnect.espi import scope as espi_scope
 from gbconnect.oauth import models as om
-from gbconnect.oauth.guard import NOT_FOUND, Caller, GrantView
+from gbconnect.oauth.guard import NOT_FOUND, AccessDenied, Caller, GrantView
 from gbconnect.oauth.services import subscription_usage_point_ids
 from gbconnect.resource import now
 
-_CUSTOMER_BLOCKS = frozenset(range(46, 72))
+log = logging.getLogger(__name__)
+
+_INTERVALS = fb.carrying(fb.Carries.INTERVALS)
+_INTERVAL_COST = fb.carrying(fb.Carries.INTERVAL_COST)
+_SUMMARIES = fb.carrying(fb.Carries.SUMMARIES)
+_SUMMARY_COST = fb.carrying(fb.Carries.SUMMARY_COST)
+_QUALITY = fb.carrying(fb.Carries.POWER_QUALITY)
 
 
 @dataclass(frozen=True)
@@ -37,41 +51,46 @@ class Grant:
     subscription_id: int | None = None
 
     def has(self, *wanted: int) -> bool:
-        return self.blocks is None or any(b in self.blocks for b in wanted)
+        """Any of the ``wanted`` function blocks is granted."""
+        return self.blocks is None or not self.blocks.isdisjoint(wanted)
+
+    def _any(self, wanted: frozenset[int]) -> bool:
+        return self.blocks is None or not self.blocks.isdisjoint(wanted)
 
     def service(self, kind: int) -> bool:
-        """The usage point's commodity is in scope (FB_5 electricity, 10 gas, 11 water)."""
-        if kind == 0:
-            return self.has(4, 5, 6, 7, 8, 9, 15, 16)
-        if kind == 1:
-            return self.has(10)
-        if kind == 2:
-            return self.has(11)
-        return self.has(1)
+        """The usage point's commodity (ServiceKind) is in scope
+        (:func:`gbconnect.espi.blocks.blocks_for_service`)."""
+        return self._any(fb.blocks_for_service(kind))
 
     @property
     def intervals(self) -> bool:
-        return self.has(4)
+        """MeterReading, ReadingType and IntervalBlock (FB_4)."""
+        return self._any(_INTERVALS)
 
     @property
     def interval_cost(self) -> bool:
-        return self.has(12)
+        """IntervalReading/cost (FB_12)."""
+        return self._any(_INTERVAL_COST)
 
     @property
     def summaries(self) -> bool:
-        return self.has(15, 16)
+        """UsageSummary (FB_15/16)."""
+        return self._any(_SUMMARIES)
 
     @property
     def summary_cost(self) -> bool:
-        return self.has(16)
+        """UsageSummary cost (FB_16)."""
+        return self._any(_SUMMARY_COST)
 
     @property
     def quality(self) -> bool:
-        return self.has(17)
+        """ElectricPowerQualitySummary (FB_17)."""
+        return self._any(_QUALITY)
 
     @property
     def customer_data(self) -> bool:
-        return self.blocks is None or bool(self.blocks & _CUSTOMER_BLOCKS)
+        """The retail customer's customer.xsd records (FB_46-71)."""
+        return self._any(fb.CUSTOMER_RECORD_BLOCKS)
 
 
 FULL = Grant(blocks=None)
@@ -90,18 +109,39 @@ class Visibility:
         return self.grants.get(usage_point_id)
 
 
+class UnreadableGrant(AccessDenied):
+    """A stored grant whose scope no longer parses: refused (403), never widened or
+    emptied. gbconnect stores only scopes it has parsed, so this is logged as a fault."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            403,
+            "insufficient_scope",
+            "the scope of this grant cannot be read; the customer must authorize again",
+        )
+
+
 @lru_cache(maxsize=4096)
 def _blocks_of(scope: str) -> frozenset[int] | None:
-    try:
-        parsed = espi_scope.parse(scope)
-    except espi_scope.ScopeError:
-        return frozenset()
+    """The function blocks a scope grants, None for every block offered (a scope
+    without ``FB``); parsed once per scope string. Raises ScopeError."""
+    parsed = espi_scope.parse(scope)
     return parsed.function_blocks if parsed.get("FB") is not None else None
 
 
+def _granted(scope: str, what: str) -> frozenset[int] | None:
+    try:
+        return _blocks_of(scope)
+    except espi_scope.ScopeError as exc:
+        log.error("%s has a scope that does not parse (%s): %r", what, exc, scope)
+        raise UnreadableGrant() from None
+
+
 def grant_of(auth: om.Authorization) -> Grant:
+    """The grant of an Authorization under the scope the customer granted (the ORM
+    path: Batch/Bulk with client tokens, the admin)."""
     return Grant(
-        blocks=_blocks_of(auth.scope),
+        blocks=_granted(auth.scope, f"Authorization {auth.id}"),
         lo=auth.published_start,
         hi=auth.authorized_end,
         subscription_id=auth.subscription.id if auth.subscription else None,
@@ -109,14 +149,16 @@ def grant_of(auth: om.Authorization) -> Grant:
 
 
 def grant_of_view(view: GrantView) -> Grant:
-    """:func:`grant_of` for the grant read with the token (no ORM load)."""
+    """The grant read with the token (no ORM load), under the token's own scope
+    (:attr:`GrantView.scope`: narrower than the Authorization's after a narrowing
+    refresh)."""
     end = (
         None
         if view.authorized_duration is None
         else view.authorized_start + view.authorized_duration
     )
     return Grant(
-        blocks=_blocks_of(view.scope),
+        blocks=_granted(view.scope, f"a token of Authorization {view.id}"),
         lo=view.published_start,
         hi=end,
         subscription_id=view.subscription_id,
@@ -129,10 +171,10 @@ def visibility(session: Session, caller: Caller) -> Visibility:
     out = Visibility()
     t = now()
     if caller.token_class == om.CUSTOMER:
-        auth = caller.authorization
-        if auth is not None and auth.is_active(t) and auth.subscription is not None:
-            g = grant_of(auth)
-            for up in subscription_usage_point_ids(session, auth.subscription.id):
+        view = caller.grant
+        if view is not None and view.is_active(t) and view.subscription_id is not None:
+            g = grant_of_view(view)
+            for up in subscription_usage_point_ids(session, view.subscription_id):
                 out.grants[up] = g
         return out
     if caller.token_class == om.CLIENT:
