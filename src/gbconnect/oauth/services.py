@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from gbconnect.config import Settings
 from gbconnect.customer.models import RetailCustomer
+from gbconnect.errors import InputError
 from gbconnect.espi import scope as espi_scope
 from gbconnect.oauth import models as om
 from gbconnect.oauth.secrets import digest, new_secret
@@ -25,7 +26,7 @@ CLIENT_SCOPE = "FB=34_35"
 """The scope of a client access token (bulk; STANDARD.md section 2)."""
 
 
-class GrantError(ValueError):
+class GrantError(InputError):
     """A grant that cannot be made as asked (unknown usage point, bad period, ...)."""
 
 
