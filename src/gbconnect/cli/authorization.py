@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from gbconnect.cli.context import JSON, database_session, out
+from gbconnect.cli.context import JSON, USAGE_POINTS, database_session, out
 from gbconnect.cli.thirdparty import app_or_fail
 from gbconnect.config import Settings
 from gbconnect.customer import services as customers
@@ -52,13 +52,7 @@ def authorization() -> None:
 @authorization.command("create")
 @click.option("--client-id", required=True)
 @click.option("--customer", "username", required=True)
-@click.option(
-    "--usage-point",
-    "usage_points",
-    multiple=True,
-    type=int,
-    help="Usage point id (repeatable; default: all of the customer's).",
-)
+@USAGE_POINTS
 @click.option("--scope", "scope_text", help="Scope (default: the third party's first).")
 @click.option("--end", "end_date", help="Last day (YYYY-MM-DD); default: until revoked.")
 @JSON

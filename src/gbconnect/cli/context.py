@@ -24,6 +24,15 @@ from gbconnect.espi.scope import ScopeError
 JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 """The ``--json`` option every operator command takes."""
 
+USAGE_POINTS = click.option(
+    "--usage-point",
+    "usage_points",
+    multiple=True,
+    type=int,
+    help="Usage point id (repeatable; default: all of the customer's).",
+)
+"""The usage points a command is about (``authorization create``, ``export``)."""
+
 
 def settings_of(ctx: click.Context) -> Settings:
     """The command's settings (loaded once per invocation)."""
@@ -87,4 +96,12 @@ def out(as_json: bool, data: Any, text: str) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=True) if as_json else text)
 
 
-__all__ = ["JSON", "database_session", "engine_for", "out", "require_schema", "settings_of"]
+__all__ = [
+    "JSON",
+    "USAGE_POINTS",
+    "database_session",
+    "engine_for",
+    "out",
+    "require_schema",
+    "settings_of",
+]

@@ -13,7 +13,14 @@ from pathlib import Path
 import click
 from sqlalchemy import Engine
 
-from gbconnect.cli.context import JSON, database_session, engine_for, require_schema, settings_of
+from gbconnect.cli.context import (
+    JSON,
+    USAGE_POINTS,
+    database_session,
+    engine_for,
+    require_schema,
+    settings_of,
+)
 from gbconnect.config import Settings
 
 SCHEMAS_HELP = (
@@ -140,13 +147,7 @@ def _day_start(text: str | None, option: str) -> int | None:
 
 @click.command("export")
 @click.option("--customer", "username", required=True)
-@click.option(
-    "--usage-point",
-    "usage_points",
-    multiple=True,
-    type=int,
-    help="Usage point id (repeatable; default: all of the customer's).",
-)
+@USAGE_POINTS
 @click.option("--from", "date_from", help="First day (YYYY-MM-DD, UTC).")
 @click.option("--to", "date_to", help="Day after the last (YYYY-MM-DD, UTC).")
 @click.option(

@@ -22,6 +22,7 @@ from gbconnect.notify.outbox import publish
 from gbconnect.oauth import models as om
 from gbconnect.oauth import revocation
 from gbconnect.oauth.secrets import digest, new_client_id, new_secret
+from gbconnect.oauth.services import issue_token
 from gbconnect.registration import models as rm
 from gbconnect.registration.services import create_application
 from gbconnect.resource import now
@@ -70,19 +71,15 @@ def register(
         grant_types=grant_types,
         **metadata,
     )
-    registration_token = new_secret()
-    session.add(
-        om.Token(
-            token_hash=digest(registration_token),
-            kind="access",
-            token_class=om.REGISTRATION,
-            application_id=app.id,
-            scope=REGISTRATION_SCOPE,
-            issued_at=app.client_id_issued_at,
-            expires_at=None,
-        )
+    registration_token, _ = issue_token(
+        session,
+        kind="access",
+        token_class=om.REGISTRATION,
+        application_id=app.id,
+        authorization_id=None,
+        scope=REGISTRATION_SCOPE,
+        lifetime=None,
     )
-    session.flush()
     return Registered(app, secret, registration_token)
 
 

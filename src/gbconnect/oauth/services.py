@@ -146,10 +146,12 @@ def grant_customer_authorization(
         )
     ):
         revoke_authorization(session, old, "replaced")
-    auth = om.Authorization(
-        application_id=app.id,
+    auth = _new_authorization(
+        session,
+        app,
+        f"{app.client_name} for {customer.username}",
+        t,
         retail_customer_id=customer.id,
-        status=om.ACTIVE,
         grant_type=grant_type,
         token_class=om.CUSTOMER,
         scope=str(request.scope),
@@ -158,12 +160,7 @@ def grant_customer_authorization(
         published_start=None if history is None else t - history,
         published_duration=None if history is None else history,
         offline=offline,
-        title=f"{app.client_name} for {customer.username}"[:256],
-        published=t,
-        updated=t,
     )
-    session.add(auth)
-    session.flush()
     sub = om.Subscription(
         authorization_id=auth.id,
         retail_customer_id=customer.id,
@@ -193,23 +190,39 @@ def client_authorization(session: Session, app: rm.ApplicationInformation) -> om
     ).first()
     if auth is None:
         t = now()
-        auth = om.Authorization(
-            application_id=app.id,
+        auth = _new_authorization(
+            session,
+            app,
+            f"{app.client_name} (client access)",
+            t,
             retail_customer_id=None,
-            status=om.ACTIVE,
             grant_type="client_credentials",
             token_class=om.CLIENT,
             scope=CLIENT_SCOPE,
             authorized_start=t,
-            authorized_duration=None,
-            published_start=None,
-            published_duration=None,
-            title=f"{app.client_name} (client access)"[:256],
-            published=t,
-            updated=t,
         )
-        session.add(auth)
-        session.flush()
+    return auth
+
+
+def _new_authorization(
+    session: Session,
+    app: rm.ApplicationInformation,
+    title: str,
+    at: int,
+    **fields: object,
+) -> om.Authorization:
+    """An active Authorization of ``app``, published at ``at``; ``fields`` are its
+    espi.xsd values (grant type, token class, scope, periods)."""
+    auth = om.Authorization(
+        application_id=app.id,
+        status=om.ACTIVE,
+        title=title[:256],
+        published=at,
+        updated=at,
+        **fields,
+    )
+    session.add(auth)
+    session.flush()
     return auth
 
 
