@@ -1,4 +1,5 @@
-"""Revocation: the one place that ends grants and tokens.
+"""Revocation (RFC 7009; REQ.21 FB_3 Authorization status 0): the one place that ends
+grants and tokens.
 
 Every way a grant or a token ends goes through here, so that each ends the same way
 and tells the notification seam once:
