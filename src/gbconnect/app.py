@@ -29,6 +29,7 @@ from gbconnect.oauth import routes as oauth_routes
 from gbconnect.oauth.server import EspiAuthorizationServer
 from gbconnect.portal import views as portal_views
 from gbconnect.stats import store_counts
+from gbconnect.web import errors as web_errors
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "portal" / "templates"))
 
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         description="Green Button Connect My Data (NAESB REQ.21 ESPI 4.0)",
     )
     app.state.settings = settings
+    web_errors.install(app, settings, TEMPLATES)
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
     # The hot read path (one IntervalBlock) reads without a session or a thread.

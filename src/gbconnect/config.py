@@ -16,9 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
-class ConfigError(Exception):
-    """A setting is missing or invalid; the message names the variable."""
+from gbconnect.errors import ConfigError
 
 
 class Settings(BaseSettings):
@@ -198,6 +196,9 @@ def load_settings(**overrides: object) -> Settings:
             name = f"GBCONNECT_{where.upper()}" if err["loc"] else "settings"
             problems.append(f"{name}: {err['msg']}")
         raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
+
+
+__all__ = ["ConfigError", "Settings", "get_settings", "load_settings"]
 
 
 @lru_cache(maxsize=1)

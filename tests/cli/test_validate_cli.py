@@ -7,6 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from click.testing import CliRunner, Result
+
+from gbconnect.cli import main
 from tests.conftest import SHARED
 
 SCHEMAS = str(SHARED / "espi" / "xsd" / "4.0")
@@ -134,3 +137,27 @@ def test_unreadable_inputs(tmp_path: Path) -> None:
     )
     assert missing.returncode == 1 and "lacks atom.xsd" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def _run(args: list[str], env: dict[str, str | None]) -> Result:
+    return CliRunner().invoke(main, ["validate", *args], env=env)
+
+
+def test_schemas_come_from_gbconnect_schema_dir() -> None:
+    done = _run([str(SAMPLES / "Gas.xml")], {"GBCONNECT_SCHEMA_DIR": SCHEMAS})
+    assert done.exit_code == 0, done.output
+    assert "valid (0 error(s)" in done.output
+
+
+def test_without_schemas_it_says_where_to_get_them(tmp_path: Path) -> None:
+    sample = str(SAMPLES / "Gas.xml")
+    for env in ({"GBCONNECT_SCHEMA_DIR": None}, {"GBCONNECT_SCHEMA_DIR": str(tmp_path / "no")}):
+        done = _run([sample], env)
+        assert done.exit_code == 1
+        for hint in ("espi.xsd", "customer.xsd", "atom.xsd", "../shared/espi/xsd/4.0"):
+            assert hint in done.output, (env, done.output)
+        assert "--schemas" in done.output and "GBCONNECT_SCHEMA_DIR" in done.output
+        assert done.exception is None or isinstance(done.exception, SystemExit)
+    done = _run(["--schemas", str(tmp_path), sample], {"GBCONNECT_SCHEMA_DIR": None})
+    assert done.exit_code == 1 and "lacks atom.xsd" in done.output
+    assert "../shared/espi/xsd/4.0" in done.output

@@ -224,7 +224,7 @@ def test_oad016_expired_access_token_is_rejected(world: World) -> None:
 
 
 def test_pkce_s256_for_public_clients(world: World) -> None:
-    from gbconnect.registration.services import register
+    from gbconnect.oauth.clients import register
 
     with world.factory() as s:
         done = register(
@@ -367,7 +367,7 @@ def test_authorization_ends_with_its_period(world: World) -> None:
         s.commit()
     r = world.client.get(world.url("/Authorization"), headers=bearer(tokens["access_token"]))
     assert r.status_code == 401
-    from gbconnect.oauth.services import expire_authorizations
+    from gbconnect.oauth.revocation import expire_authorizations
 
     with world.factory() as s:
         assert expire_authorizations(s, now()) == 1

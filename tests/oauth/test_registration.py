@@ -68,8 +68,9 @@ def test_register_read_update_delete(world: World) -> None:
     assert r.json()["client_name"] == "Grid Insights Pro"
     assert r.json()["redirect_uris"] == ["https://grid.example/cb2"]
     # The registered client can get client tokens once the utility approves it.
+    from gbconnect.oauth.clients import set_status
     from gbconnect.registration.models import PRODUCTION
-    from gbconnect.registration.services import find_application, set_status
+    from gbconnect.registration.services import find_application
 
     with world.factory() as s:
         app = find_application(s, reg["client_id"])

@@ -1,5 +1,5 @@
 """``python -m gbconnect.cli``."""
 
-from gbconnect.cli import main
+from gbconnect.cli.main import main
 
 main()

@@ -12,18 +12,18 @@ ESPI additions ride along as extension members: ``thirdPartyNotifyUri`` and the 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 from authlib.oauth2.rfc6750 import InvalidTokenError
 from authlib.oauth2.rfc7591 import ClientRegistrationEndpoint
 from authlib.oauth2.rfc7592 import ClientConfigurationEndpoint
-from sqlalchemy.orm import Session
 
 from gbconnect.config import Settings
+from gbconnect.oauth import clients, revocation, services
 from gbconnect.oauth import models as om
-from gbconnect.oauth import services
-from gbconnect.oauth.server import CURRENT_SESSION, Client
+from gbconnect.oauth.bearer import bearer_token
+from gbconnect.oauth.context import current_session
 from gbconnect.registration import models as rm
 from gbconnect.registration import services as registry
 from gbconnect.registration.errors import RegistrationError
@@ -32,16 +32,15 @@ from gbconnect.resource import now
 GRANT_TYPES = ["authorization_code", "refresh_token", "client_credentials"]
 
 
-def _session() -> Session:
-    return CURRENT_SESSION.get()
+class AppClient(Protocol):
+    """An OAuth client made of an ApplicationInformation
+    (:class:`gbconnect.oauth.server.Client`)."""
+
+    app: rm.ApplicationInformation
 
 
 def _bearer(request: Any) -> str | None:
-    header = request.headers.get("Authorization") or ""
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
-        return None
-    return value.strip()
+    return bearer_token(request.headers.get("Authorization"))
 
 
 class Forbidden(OAuth2Error):  # type: ignore[misc]
@@ -57,7 +56,7 @@ class _Credential:
     def __init__(self, row: om.Token) -> None:
         self.row = row
 
-    def check_client(self, client: Client) -> bool:
+    def check_client(self, client: AppClient) -> bool:
         return self.row.application_id == client.app.id
 
 
@@ -71,7 +70,6 @@ def server_metadata(settings: Settings) -> dict[str, Any]:
 
 def client_view(app: rm.ApplicationInformation, settings: Settings) -> dict[str, Any]:
     """RFC 7591 section 3.2.1 client information (without secrets)."""
-    base = settings.base_url.rstrip("/")
     view: dict[str, Any] = {
         "client_id": app.client_id,
         "client_id_issued_at": app.client_id_issued_at,
@@ -84,7 +82,7 @@ def client_view(app: rm.ApplicationInformation, settings: Settings) -> dict[str,
         "scope": " ".join(app.scopes),
         "thirdPartyNotifyUri": app.notify_uri,
         "dataCustodianApplicationStatus": app.data_custodian_status,
-        "registration_client_uri": f"{base}/oauth/register/{app.client_id}",
+        "registration_client_uri": settings.site_url(f"/oauth/register/{app.client_id}"),
     }
     for key in (
         "logo_uri",
@@ -109,7 +107,7 @@ class Registration(ClientRegistrationEndpoint):  # type: ignore[misc]
         self.settings = settings
 
     def authenticate_token(self, request: Any) -> om.Token | None:
-        row = services.find_token(_session(), _bearer(request), kind="access")
+        row = services.find_token(current_session(), _bearer(request), kind="access")
         if row is None or row.token_class != om.INITIAL or not row.is_live(now()):
             return None
         return row
@@ -124,11 +122,11 @@ class Registration(ClientRegistrationEndpoint):  # type: ignore[misc]
 
     def save_client(
         self, client_info: dict[str, Any], client_metadata: dict[str, Any], request: Any
-    ) -> Client:
+    ) -> AppClient:
         data = request.payload.data
         scope_text = client_metadata.get("scope") or data.get("scope")
-        done = registry.register(
-            _session(),
+        done = clients.register(
+            current_session(),
             self.settings,
             name=str(client_metadata.get("client_name") or ""),
             redirect_uris=list(client_metadata.get("redirect_uris") or []),
@@ -146,12 +144,13 @@ class Registration(ClientRegistrationEndpoint):  # type: ignore[misc]
         if client_metadata.get("contacts"):
             done.application.contacts = list(client_metadata["contacts"])
         # An initial access token registers one client (RFC 7591 section 3).
-        request.credential.revoked_at = now()
+        revocation.end_token(current_session(), request.credential)
         request.registered = done
-        return Client(done.application)
+        client: AppClient = self.server.client_for(done.application)
+        return client
 
-    def generate_client_registration_info(self, client: Client, request: Any) -> dict[str, Any]:
-        done: registry.Registered = request.registered
+    def generate_client_registration_info(self, client: AppClient, request: Any) -> dict[str, Any]:
+        done: clients.Registered = request.registered
         info = client_view(done.application, self.settings)
         info["registration_access_token"] = done.registration_access_token
         if done.client_secret is not None:
@@ -172,7 +171,7 @@ class Configuration(ClientConfigurationEndpoint):  # type: ignore[misc]
         self.settings = settings
 
     def authenticate_token(self, request: Any) -> _Credential | None:
-        row = services.find_token(_session(), _bearer(request), kind="access")
+        row = services.find_token(current_session(), _bearer(request), kind="access")
         if row is None or row.token_class != om.REGISTRATION or not row.is_live(now()):
             return None
         return _Credential(row)
@@ -186,36 +185,37 @@ class Configuration(ClientConfigurationEndpoint):  # type: ignore[misc]
             raise Forbidden(description="this registration access token is for another client")
         return super().create_configuration_response(request)
 
-    def authenticate_client(self, request: Any) -> Client | None:
-        app = registry.find_application(_session(), request.client_id_in_path)
+    def authenticate_client(self, request: Any) -> AppClient | None:
+        app = registry.find_application(current_session(), request.client_id_in_path)
         if app is None or app.data_custodian_status == rm.REVOKED:
             return None
-        return Client(app)
+        client: AppClient = self.server.client_for(app)
+        return client
 
     def revoke_access_token(self, *args: Any) -> None:
         for arg in args:
             if isinstance(arg, _Credential):
-                arg.row.revoked_at = now()
+                revocation.end_token(current_session(), arg.row)
 
-    def check_permission(self, client: Client, request: Any) -> bool:
+    def check_permission(self, client: AppClient, request: Any) -> bool:
         return True
 
-    def introspect_client(self, client: Client) -> dict[str, Any]:
+    def introspect_client(self, client: AppClient) -> dict[str, Any]:
         return client_view(client.app, self.settings)
 
-    def generate_client_registration_info(self, client: Client, request: Any) -> dict[str, Any]:
+    def generate_client_registration_info(self, client: AppClient, request: Any) -> dict[str, Any]:
         return {}
 
     def get_server_metadata(self) -> dict[str, Any]:
         return server_metadata(self.settings)
 
-    def delete_client(self, client: Client, request: Any) -> None:
+    def delete_client(self, client: AppClient, request: Any) -> None:
         client.app.third_party_status = 4  # retired
-        registry.set_status(_session(), client.app, rm.REVOKED)
+        clients.set_status(current_session(), client.app, rm.REVOKED)
 
     def update_client(
-        self, client: Client, client_metadata: dict[str, Any], request: Any
-    ) -> Client:
+        self, client: AppClient, client_metadata: dict[str, Any], request: Any
+    ) -> AppClient:
         data = request.payload.data
         fields: dict[str, list[str]] = {}
         if "client_name" in client_metadata:
@@ -231,7 +231,7 @@ class Configuration(ClientConfigurationEndpoint):  # type: ignore[misc]
             fields["thirdPartyNotifyUri"] = [str(data["thirdPartyNotifyUri"] or "")]
         if data.get("scope"):
             fields["scope"] = str(data["scope"]).split()
-        registry.update_application(_session(), self.settings, client.app, fields)
+        registry.update_application(current_session(), self.settings, client.app, fields)
         return client
 
 

@@ -8,12 +8,12 @@
 - ESPI token responses carry ``resourceURI`` and ``authorizationURI`` (REQ.21 2.x).
 
 Authlib calls are synchronous; :mod:`gbconnect.oauth.routes` runs them in the thread
-pool with a database session set in :data:`CURRENT_SESSION` for the call.
+pool with a database session current for the call (:mod:`gbconnect.oauth.context`).
+Every token or grant that ends here ends through :mod:`gbconnect.oauth.revocation`.
 """
 
 from __future__ import annotations
 
-from contextvars import ContextVar
 from typing import Any, ClassVar
 
 from authlib.oauth2 import rfc6749
@@ -23,24 +23,18 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse, Response
 
 from gbconnect.config import Settings
 from gbconnect.customer.models import RetailCustomer
 from gbconnect.espi import scope as espi_scope
 from gbconnect.oauth import models as om
-from gbconnect.oauth import services
+from gbconnect.oauth import revocation, services
+from gbconnect.oauth.context import CURRENT_SESSION, current_session
+from gbconnect.oauth.registration import Configuration, Registration
 from gbconnect.oauth.secrets import digest, matches
 from gbconnect.registration import models as rm
 from gbconnect.resource import now
-
-CURRENT_SESSION: ContextVar[Session] = ContextVar("gbconnect_oauth_session")
-
-
-def _session() -> Session:
-    return CURRENT_SESSION.get()
-
 
 # -- model adapters -----------------------------------------------------------------------
 
@@ -132,7 +126,7 @@ class TokenRecord(TokenMixin):  # type: ignore[misc]
         auth = self.row.authorization
         if auth is None or auth.retail_customer_id is None:
             return None
-        return _session().get(RetailCustomer, auth.retail_customer_id)
+        return current_session().get(RetailCustomer, auth.retail_customer_id)
 
     def get_client(self) -> Client | None:
         app = self.row.application
@@ -154,7 +148,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         consent = request.consent
         t = now()
         settings: Settings = self.server.settings
-        _session().add(
+        current_session().add(
             om.AuthorizationCode(
                 code_hash=digest(code),
                 application_id=request.client.app.id,
@@ -168,10 +162,10 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
                 expires_at=t + settings.code_lifetime,
             )
         )
-        _session().flush()
+        current_session().flush()
 
     def query_authorization_code(self, code: str, client: Client) -> CodeRecord | None:
-        session = _session()
+        session = current_session()
         row = session.scalars(
             select(om.AuthorizationCode).where(
                 om.AuthorizationCode.code_hash == digest(code),
@@ -182,7 +176,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
             return None
         if row.used_at is not None:
             # RFC 6749 section 4.1.2: a code used twice revokes what it issued.
-            services.revoke_tokens(session, om.Token.code_id == row.id)
+            revocation.revoke_code_tokens(session, row.id)
             return None
         if now() >= row.expires_at:
             return None
@@ -193,10 +187,10 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
 
     def delete_authorization_code(self, authorization_code: CodeRecord) -> None:
         authorization_code.row.used_at = now()  # kept to detect reuse
-        _session().flush()
+        current_session().flush()
 
     def authenticate_user(self, authorization_code: CodeRecord) -> RetailCustomer | None:
-        return _session().get(RetailCustomer, authorization_code.row.retail_customer_id)
+        return current_session().get(RetailCustomer, authorization_code.row.retail_customer_id)
 
 
 class S256CodeChallenge(CodeChallenge):  # type: ignore[misc]
@@ -228,8 +222,8 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token: str) -> TokenRecord | None:
-        row = services.find_token(_session(), refresh_token, kind="refresh")
-        if row is None or not services.token_is_usable(_session(), row, now()):
+        row = services.find_token(current_session(), refresh_token, kind="refresh")
+        if row is None or not services.token_is_usable(current_session(), row, now()):
             return None
         return TokenRecord(row)
 
@@ -237,8 +231,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         return refresh_token.get_user()
 
     def revoke_old_credential(self, refresh_token: TokenRecord) -> None:
-        refresh_token.row.revoked_at = now()
-        _session().flush()
+        revocation.retire_refresh_token(current_session(), refresh_token.row)
 
     def _validate_token_scope(self, token: TokenRecord) -> None:
         asked = self.request.payload.scope
@@ -266,17 +259,13 @@ class Revocation(RevocationEndpoint):  # type: ignore[misc]
     CLIENT_AUTH_METHODS: ClassVar[list[str]] = [*_CONFIDENTIAL, "none"]
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> TokenRecord | None:
-        row = services.find_token(_session(), token_string)
+        row = services.find_token(current_session(), token_string)
         if row is None or row.token_class not in (om.CUSTOMER, om.CLIENT):
             return None
         return TokenRecord(row)
 
     def revoke_token(self, token: TokenRecord, request: Any) -> None:
-        row = token.row
-        row.revoked_at = row.revoked_at or now()
-        if row.kind == "refresh" and row.authorization_id is not None:
-            services.revoke_tokens(_session(), om.Token.authorization_id == row.authorization_id)
-        _session().flush()
+        revocation.revoke_token(current_session(), token.row)
 
 
 class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
@@ -285,7 +274,7 @@ class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
     CLIENT_AUTH_METHODS: ClassVar[list[str]] = [*_CONFIDENTIAL, "none"]
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> TokenRecord | None:
-        row = services.find_token(_session(), token_string)
+        row = services.find_token(current_session(), token_string)
         return TokenRecord(row) if row is not None else None
 
     def check_permission(self, token: TokenRecord, client: Client, request: Any) -> bool:
@@ -293,7 +282,7 @@ class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
 
     def introspect_token(self, token: TokenRecord) -> dict[str, Any]:
         row = token.row
-        if not services.token_is_usable(_session(), row, now()):
+        if not services.token_is_usable(current_session(), row, now()):
             return {"active": False}
         server: EspiAuthorizationServer = self.server
         body: dict[str, Any] = {
@@ -325,14 +314,15 @@ class EspiAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         self.register_grant(ClientCredentialsGrant)
         self.register_endpoint(Revocation)
         self.register_endpoint(Introspection)
-        from gbconnect.oauth.registration import Configuration, Registration
-
         self.register_endpoint(Registration(self, settings))
         self.register_endpoint(Configuration(self, settings))
 
     def resource_url(self, path: str) -> str:
-        s = self.settings
-        return f"{s.base_url.rstrip('/')}{s.resource_base.rstrip('/')}/{path}"
+        return self.settings.resource_url(path)
+
+    def client_for(self, app: rm.ApplicationInformation) -> Client:
+        """``app`` as an OAuth client, whatever its status."""
+        return Client(app)
 
     # Authlib hooks -------------------------------------------------------------------
 
@@ -340,7 +330,7 @@ class EspiAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         if not client_id or len(client_id) > 64:
             return None
         app = (
-            _session()
+            current_session()
             .scalars(
                 select(rm.ApplicationInformation).where(
                     rm.ApplicationInformation.client_id == client_id
@@ -389,7 +379,7 @@ class EspiAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     def save_token(self, token: dict[str, Any], request: Any) -> None:
         """Store the hashes, link the tokens to their Authorization and add ESPI's
         ``resourceURI`` and ``authorizationURI`` to the response (REQ.21 2.x)."""
-        session = _session()
+        session = current_session()
         client: Client = request.client
         grant_type = request.payload.grant_type
         code_id = None
@@ -402,29 +392,22 @@ class EspiAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             auth = services.client_authorization(session, client.app)
         assert auth is not None
         token_class = om.CLIENT if grant_type == "client_credentials" else om.CUSTOMER
-        value, access = services.issue_token(
-            session,
-            kind="access",
-            token_class=token_class,
-            application_id=client.app.id,
-            authorization_id=auth.id,
-            scope=token["scope"],
-            lifetime=token["expires_in"],
-            code_id=code_id,
-        )
-        token["access_token"] = value
-        if "refresh_token" in token:
-            refresh, _ = services.issue_token(
+
+        def issue(kind: str, lifetime: int) -> tuple[str, om.Token]:
+            return services.issue_token(
                 session,
-                kind="refresh",
+                kind=kind,
                 token_class=token_class,
                 application_id=client.app.id,
                 authorization_id=auth.id,
                 scope=token["scope"],
-                lifetime=self.settings.refresh_token_lifetime,
+                lifetime=lifetime,
                 code_id=code_id,
             )
-            token["refresh_token"] = refresh
+
+        token["access_token"], access = issue("access", token["expires_in"])
+        if "refresh_token" in token:
+            token["refresh_token"], _ = issue("refresh", self.settings.refresh_token_lifetime)
         auth.expires_at = access.expires_at
         if token_class == om.CLIENT:
             token["resourceURI"] = self.resource_url(f"Batch/Bulk/{client.app.bulk_id}")
@@ -448,3 +431,6 @@ class EspiAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
 
     def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
         return None
+
+
+__all__ = ["CURRENT_SESSION", "Client", "EspiAuthorizationServer", "TokenRecord"]

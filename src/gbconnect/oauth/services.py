@@ -1,7 +1,9 @@
-"""Grants and tokens: creating, finding and revoking them (REQ.21 Authorization, FB_3).
+"""Grants and tokens: creating and finding them (REQ.21 Authorization, FB_3).
 
 Services take a session and return model objects or None; they raise typed errors for
-invalid input and never build HTTP responses (DESIGN.md habits).
+invalid input and never build HTTP responses (DESIGN.md habits). Ending grants and
+tokens is :mod:`gbconnect.oauth.revocation`'s (its functions are importable from here
+too).
 """
 
 from __future__ import annotations
@@ -9,23 +11,32 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gbconnect.config import Settings
 from gbconnect.customer.models import RetailCustomer
+from gbconnect.errors import InputError
 from gbconnect.espi import scope as espi_scope
+from gbconnect.notify.events import AuthorizationGranted
+from gbconnect.notify.outbox import publish
 from gbconnect.oauth import models as om
+from gbconnect.oauth.revocation import (
+    end_tokens,
+    expire_authorizations,
+    revoke_authorization,
+)
 from gbconnect.oauth.secrets import digest, new_secret
 from gbconnect.registration import models as rm
 from gbconnect.resource import now
+from gbconnect.usage import points
 from gbconnect.usage.models import UsagePoint
 
 CLIENT_SCOPE = "FB=34_35"
 """The scope of a client access token (bulk; STANDARD.md section 2)."""
 
 
-class GrantError(ValueError):
+class GrantError(InputError):
     """A grant that cannot be made as asked (unknown usage point, bad period, ...)."""
 
 
@@ -80,34 +91,13 @@ def token_is_usable(session: Session, token: om.Token, at: int) -> bool:
     return auth is None or auth.is_active(at)
 
 
-def revoke_tokens(session: Session, *conditions: object) -> None:
-    session.execute(
-        update(om.Token)
-        .where(om.Token.revoked_at.is_(None), *conditions)  # type: ignore[arg-type]
-        .values(revoked_at=now())
-    )
-
-
-def revoke_authorization(session: Session, auth: om.Authorization, by: str) -> None:
-    """Revoke a grant at once: status 0 and every token of it dead (REQ.21 FB_3;
-    the next API call with any of its tokens fails)."""
-    t = now()
-    auth.status = om.REVOKED
-    auth.revoked_at = t
-    auth.revoked_by = by
-    auth.updated = t
-    revoke_tokens(session, om.Token.authorization_id == auth.id)
-    session.flush()
+revoke_tokens = end_tokens
+"""Older name of :func:`gbconnect.oauth.revocation.end_tokens`."""
 
 
 def customer_usage_points(session: Session, customer: RetailCustomer) -> list[UsagePoint]:
-    return list(
-        session.scalars(
-            select(UsagePoint)
-            .where(UsagePoint.retail_customer_id == customer.id)
-            .order_by(UsagePoint.id)
-        )
-    )
+    """The customer's usage points, ordered by id (:mod:`gbconnect.usage.points`)."""
+    return points.customer_usage_points(session, customer.id)
 
 
 @dataclass
@@ -156,10 +146,12 @@ def grant_customer_authorization(
         )
     ):
         revoke_authorization(session, old, "replaced")
-    auth = om.Authorization(
-        application_id=app.id,
+    auth = _new_authorization(
+        session,
+        app,
+        f"{app.client_name} for {customer.username}",
+        t,
         retail_customer_id=customer.id,
-        status=om.ACTIVE,
         grant_type=grant_type,
         token_class=om.CUSTOMER,
         scope=str(request.scope),
@@ -168,12 +160,7 @@ def grant_customer_authorization(
         published_start=None if history is None else t - history,
         published_duration=None if history is None else history,
         offline=offline,
-        title=f"{app.client_name} for {customer.username}"[:256],
-        published=t,
-        updated=t,
     )
-    session.add(auth)
-    session.flush()
     sub = om.Subscription(
         authorization_id=auth.id,
         retail_customer_id=customer.id,
@@ -187,6 +174,7 @@ def grant_customer_authorization(
         om.subscription_usage_point.insert(),
         [{"subscription_id": sub.id, "usage_point_id": i} for i in chosen],
     )
+    publish(session, AuthorizationGranted(auth.id, app.id, customer.id, sub.id))
     return auth
 
 
@@ -202,23 +190,39 @@ def client_authorization(session: Session, app: rm.ApplicationInformation) -> om
     ).first()
     if auth is None:
         t = now()
-        auth = om.Authorization(
-            application_id=app.id,
+        auth = _new_authorization(
+            session,
+            app,
+            f"{app.client_name} (client access)",
+            t,
             retail_customer_id=None,
-            status=om.ACTIVE,
             grant_type="client_credentials",
             token_class=om.CLIENT,
             scope=CLIENT_SCOPE,
             authorized_start=t,
-            authorized_duration=None,
-            published_start=None,
-            published_duration=None,
-            title=f"{app.client_name} (client access)"[:256],
-            published=t,
-            updated=t,
         )
-        session.add(auth)
-        session.flush()
+    return auth
+
+
+def _new_authorization(
+    session: Session,
+    app: rm.ApplicationInformation,
+    title: str,
+    at: int,
+    **fields: object,
+) -> om.Authorization:
+    """An active Authorization of ``app``, published at ``at``; ``fields`` are its
+    espi.xsd values (grant type, token class, scope, periods)."""
+    auth = om.Authorization(
+        application_id=app.id,
+        status=om.ACTIVE,
+        title=title[:256],
+        published=at,
+        updated=at,
+        **fields,
+    )
+    session.add(auth)
+    session.flush()
     return auth
 
 
@@ -243,24 +247,6 @@ def authorizations_of(
     return list(session.scalars(stmt))
 
 
-def expire_authorizations(session: Session, at: int) -> int:
-    """Authorizations whose period has ended: their tokens die (REQ.21 authorizedPeriod).
-    Access checks already refuse them (:meth:`Authorization.is_active`); this ends the
-    tokens too so that introspection and listings agree."""
-    ended = list(
-        session.scalars(
-            select(om.Authorization).where(
-                om.Authorization.status == om.ACTIVE,
-                om.Authorization.authorized_duration.is_not(None),
-                om.Authorization.authorized_start + om.Authorization.authorized_duration <= at,
-            )
-        )
-    )
-    for auth in ended:
-        revoke_tokens(session, om.Token.authorization_id == auth.id)
-    return len(ended)
-
-
 __all__ = [
     "CLIENT_SCOPE",
     "GrantError",
@@ -272,5 +258,6 @@ __all__ = [
     "grant_customer_authorization",
     "issue_token",
     "revoke_authorization",
+    "revoke_tokens",
     "token_is_usable",
 ]

@@ -18,11 +18,17 @@ from urllib.parse import parse_qsl
 from authlib.oauth2.rfc6749 import JsonPayload, JsonRequest, OAuth2Payload, OAuth2Request
 from starlette.requests import Request
 
+from gbconnect.errors import InputError
+
 MAX_FORM_BYTES = 64 * 1024
 
 
-class FormTooLarge(ValueError):
-    """A form body larger than :data:`MAX_FORM_BYTES`, not UTF-8, or of too many fields."""
+class FormTooLarge(InputError):
+    """A form body larger than :data:`MAX_FORM_BYTES`, not UTF-8, or of too many fields
+    (400 ``invalid_request``, RFC 6749 section 5.2)."""
+
+    def __init__(self, message: str = "unreadable form body") -> None:
+        super().__init__(message)
 
 
 class StarlettePayload(OAuth2Payload):  # type: ignore[misc]

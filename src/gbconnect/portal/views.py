@@ -1,5 +1,6 @@
-"""Customer sign-in and sign-out: the utility's own login, used by the consent page
-and, later, by the customer portal."""
+"""Customer sign-in and sign-out (the utility's own login, used by the consent page),
+the customer's account page with its revocations, and the consent pages of
+:mod:`gbconnect.portal.authorize`."""
 
 from __future__ import annotations
 
@@ -16,13 +17,12 @@ from gbconnect.config import Settings
 from gbconnect.customer.services import authenticate
 from gbconnect.espi import scope as espi_scope
 from gbconnect.oauth.models import ACTIVE, REVOKED, Authorization
-from gbconnect.oauth.services import (
-    authorizations_of,
-    revoke_authorization,
-    subscription_usage_point_ids,
-)
+from gbconnect.oauth.revocation import revoke_authorization
+from gbconnect.oauth.services import authorizations_of, subscription_usage_point_ids
 from gbconnect.oauth.starlette import FormTooLarge, read_form
+from gbconnect.portal import authorize
 from gbconnect.portal.consent import groups_of
+from gbconnect.portal.pages import error_page
 from gbconnect.resource import now
 from gbconnect.web.security import (
     LoginThrottle,
@@ -50,6 +50,7 @@ def build_router(
     settings: Settings, sessions: sessionmaker[Session], templates: Jinja2Templates
 ) -> APIRouter:
     router = APIRouter(include_in_schema=False)
+    router.include_router(authorize.build_router(settings, sessions, templates))
     throttle = LoginThrottle(settings.login_attempts, settings.login_window)
 
     def page(request: Request, status: int = 200, **context: Any) -> Response:
@@ -157,11 +158,8 @@ def build_router(
         except FormTooLarge:
             form = {}
         if not csrf_ok(request, form.get("csrf")):
-            return templates.TemplateResponse(
-                request,
-                "error.html",
-                {"settings": settings, "message": "This form has expired. Go back and try again."},
-                status_code=403,
+            return error_page(
+                templates, request, settings, "This form has expired. Go back and try again.", 403
             )
 
         def run() -> bool:
@@ -170,18 +168,12 @@ def build_router(
                 auth = session.get(Authorization, auth_id)
                 if customer is None or auth is None or auth.retail_customer_id != customer.id:
                     return False
-                if auth.status == ACTIVE:
-                    revoke_authorization(session, auth, "customer")
+                revoke_authorization(session, auth, "customer")
                 session.commit()
                 return True
 
         if not await run_in_threadpool(run):
-            return templates.TemplateResponse(
-                request,
-                "error.html",
-                {"settings": settings, "message": "There is no such authorization."},
-                status_code=404,
-            )
+            return error_page(templates, request, settings, "There is no such authorization.", 404)
         return RedirectResponse("/account?revoked=1", status_code=303)
 
     @router.post("/logout")

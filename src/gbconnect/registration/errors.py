@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from gbconnect.errors import InputError
 
-class RegistrationError(ValueError):
-    """Registration data that cannot be accepted (RFC 7591 ``invalid_client_metadata``)."""
+
+class RegistrationError(InputError):
+    """Registration data that cannot be accepted: 400 with RFC 7591 section 3.2.2's
+    ``invalid_client_metadata`` or ``invalid_redirect_uri``."""
 
     def __init__(self, message: str, error: str = "invalid_client_metadata") -> None:
         super().__init__(message)

@@ -1,37 +1,28 @@
-"""Registering and managing third parties (REQ.21 ApplicationInformation, FB_3/36/44).
+"""Third-party applications (REQ.21 ApplicationInformation, FB_3/36/44): validating,
+creating, finding and updating them.
 
-The operator CLI (``gbconnect thirdparty ...``) and, later, dynamic registration
-(RFC 7591) both go through :func:`register`. Secrets are returned once and stored
-as hashes only.
+A client secret is returned once, at creation, and stored as a hash only (FB_13).
+What touches tokens (the registration access token issued with a registration, the
+tokens and grants that end when a third party is held or revoked) is in
+:mod:`gbconnect.oauth.clients`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gbconnect.config import Settings
 from gbconnect.espi import scope as espi_scope
-from gbconnect.oauth import models as om
-from gbconnect.oauth.secrets import digest, new_client_id, new_secret
 from gbconnect.registration import models as rm
 from gbconnect.registration.errors import RegistrationError
 from gbconnect.resource import now
 
-REGISTRATION_SCOPE = "FB=36_40"
-"""The scope of a registration access token (STANDARD.md section 2)."""
-
-
-@dataclass
-class Registered:
-    """What a registration returns once: the only time the secrets are readable."""
-
-    application: rm.ApplicationInformation
-    client_secret: str | None
-    registration_access_token: str
+if TYPE_CHECKING:
+    from gbconnect.oauth.clients import Registered
 
 
 def check_redirect_uri(uri: str, settings: Settings) -> str:
@@ -74,21 +65,25 @@ def check_scope(text: str, settings: Settings) -> str:
     return str(parsed)
 
 
-def register(
+def create_application(
     session: Session,
     settings: Settings,
     *,
+    client_id: str,
+    client_secret_hash: str | None,
     name: str,
     redirect_uris: list[str],
     notify_uri: str | None = None,
     scopes: list[str] | None = None,
-    public: bool = False,
     approve: bool = False,
     grant_types: list[str] | None = None,
     **metadata: str | None,
-) -> Registered:
-    """Create an ApplicationInformation, its client credentials and a registration
-    access token. ``public`` clients get no secret and must use PKCE."""
+) -> rm.ApplicationInformation:
+    """Check a third party's metadata and create its ApplicationInformation with the
+    credentials given (RFC 7591 section 2; REQ.21 FB_36). Without a secret hash the
+    client is public: it authenticates with PKCE only (RFC 8252 section 8.4) and may
+    not use client_credentials."""
+    public = client_secret_hash is None
     if not name.strip():
         raise RegistrationError("the application needs a name")
     if not redirect_uris:
@@ -107,10 +102,9 @@ def register(
     if public and "client_credentials" in grant_types:
         raise RegistrationError("a public client cannot use client_credentials")
     t = now()
-    secret = None if public else new_secret()
     app = rm.ApplicationInformation(
-        client_id=new_client_id(),
-        client_secret_hash=None if secret is None else digest(secret),
+        client_id=client_id,
+        client_secret_hash=client_secret_hash,
         client_id_issued_at=t,
         client_name=name.strip(),
         title=name.strip(),
@@ -128,20 +122,7 @@ def register(
     )
     session.add(app)
     session.flush()
-    registration_token = new_secret()
-    session.add(
-        om.Token(
-            token_hash=digest(registration_token),
-            kind="access",
-            token_class=om.REGISTRATION,
-            application_id=app.id,
-            scope=REGISTRATION_SCOPE,
-            issued_at=t,
-            expires_at=None,
-        )
-    )
-    session.flush()
-    return Registered(app, secret, registration_token)
+    return app
 
 
 def find_application(session: Session, key: str) -> rm.ApplicationInformation | None:
@@ -152,29 +133,6 @@ def find_application(session: Session, key: str) -> rm.ApplicationInformation | 
     if app is None and key.isdigit():
         app = session.get(rm.ApplicationInformation, int(key))
     return app
-
-
-def set_status(session: Session, app: rm.ApplicationInformation, status: int) -> None:
-    """Approve (production), hold or revoke a third party. Holding or revoking ends
-    every live token at once; revoking also revokes every authorization it holds."""
-    t = now()
-    app.data_custodian_status = status
-    app.updated = t
-    if status in (rm.ON_HOLD, rm.REVOKED):
-        kinds = [om.CUSTOMER, om.CLIENT] if status == rm.ON_HOLD else None
-        stmt = update(om.Token).where(
-            om.Token.application_id == app.id, om.Token.revoked_at.is_(None)
-        )
-        if kinds is not None:
-            stmt = stmt.where(om.Token.token_class.in_(kinds))
-        session.execute(stmt.values(revoked_at=t))
-    if status == rm.REVOKED:
-        session.execute(
-            update(om.Authorization)
-            .where(om.Authorization.application_id == app.id, om.Authorization.status == om.ACTIVE)
-            .values(status=om.REVOKED, revoked_at=t, revoked_by="data custodian", updated=t)
-        )
-    session.flush()
 
 
 #: ApplicationInformation fields a third party may change (MGT001, RFC 7592 2.2).
@@ -261,3 +219,21 @@ def _current(app: rm.ApplicationInformation, name: str) -> str:
         "client_id_issued_at": str(app.client_id_issued_at),
         "dataCustodianApplicationStatus": str(app.data_custodian_status),
     }.get(name, "")
+
+
+# Older names: registering with a registration access token and changing a status
+# touch tokens and live in gbconnect.oauth.clients now.
+
+
+def register(session: Session, settings: Settings, **options: Any) -> Registered:
+    """Deprecated: use :func:`gbconnect.oauth.clients.register`."""
+    from gbconnect.oauth.clients import register as register_third_party
+
+    return register_third_party(session, settings, **options)
+
+
+def set_status(session: Session, app: rm.ApplicationInformation, status: int) -> None:
+    """Deprecated: use :func:`gbconnect.oauth.clients.set_status`."""
+    from gbconnect.oauth.clients import set_status as set_third_party_status
+
+    set_third_party_status(session, app, status)

@@ -1,0 +1,71 @@
+"""``gbconnect customer ...``: customer logins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from sqlalchemy import select
+
+from gbconnect.cli.context import JSON, database_session, out
+from gbconnect.customer import services as customers
+from gbconnect.customer.models import RetailCustomer
+from gbconnect.usage.points import customer_usage_point_ids
+
+
+@click.group()
+def customer() -> None:
+    """Customer logins."""
+
+
+@customer.command("create")
+@click.argument("username")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--name")
+@click.option("--email")
+@JSON
+@click.pass_context
+def customer_create(
+    ctx: click.Context,
+    username: str,
+    password: str,
+    name: str | None,
+    email: str | None,
+    as_json: bool,
+) -> None:
+    """Create a customer login (or set the password of an imported customer)."""
+    with database_session(ctx) as (session, _):
+        c = customers.create_customer(session, username, password, name, email)
+        data = {"retail_customer_id": c.id, "username": c.username, "name": c.name}
+    out(as_json, data, f"customer {data['username']} ({data['retail_customer_id']})")
+
+
+@customer.command("list")
+@JSON
+@click.pass_context
+def customer_list(ctx: click.Context, as_json: bool) -> None:
+    """List customers and how many usage points each has."""
+    with database_session(ctx) as (session, _):
+        rows: list[dict[str, Any]] = [
+            {
+                "retail_customer_id": c.id,
+                "username": c.username,
+                "name": c.name,
+                "can_log_in": c.password_hash is not None,
+                "usage_points": customer_usage_point_ids(session, c.id),
+            }
+            for c in session.scalars(select(RetailCustomer).order_by(RetailCustomer.username))
+        ]
+    out(
+        as_json,
+        rows,
+        "\n".join(
+            f"{r['username']:<24} {len(r['usage_points']):>3} usage points"
+            f"{'' if r['can_log_in'] else '  (no login)'}"
+            for r in rows
+        )
+        or "no customers",
+    )
+
+
+COMMANDS = (customer,)

@@ -1,0 +1,89 @@
+"""What a third party is notified of (REQ.21 FB_39 push notification, STANDARD.md
+section 3).
+
+A Data Custodian POSTs a ``BatchList`` of resource URIs to the third party's
+``thirdPartyNotifyUri``; the third party then GETs them with its token. GBA PSH001-003
+expect notifications for ApplicationInformation, Authorization and Subscription
+changes; PG&E also notifies when new data is ready. Each event below is one such
+reason, carrying the ids a later delivery needs to build the URIs (the event knows
+no URL and no HTTP).
+
+Events are plain frozen values: made by the service that changed the state, recorded
+with its transaction (:func:`gbconnect.notify.outbox.publish`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class AuthorizationGranted:
+    """A customer granted a third party access: a new Authorization and Subscription
+    (REQ.21 FB_3; GBA PSH002/PSH003 notify the Authorization and the Subscription)."""
+
+    authorization_id: int
+    application_id: int
+    retail_customer_id: int | None
+    subscription_id: int | None
+
+
+@dataclass(frozen=True)
+class AuthorizationRevoked:
+    """An Authorization was revoked (status 0) and every token of it ended.
+
+    ``by`` says who: ``"customer"`` (the portal), ``"third party"`` (DELETE or PUT
+    Authorization), ``"data custodian"`` (the operator, or the third party revoked),
+    ``"replaced"`` (the customer authorized the same third party again).
+    """
+
+    authorization_id: int
+    application_id: int
+    by: str
+
+
+@dataclass(frozen=True)
+class AuthorizationExpired:
+    """An Authorization's ``authorizedPeriod`` ended: its tokens were ended; its
+    status stays 1 as espi.xsd has no "expired" status."""
+
+    authorization_id: int
+    application_id: int
+
+
+@dataclass(frozen=True)
+class ThirdPartyStatusChanged:
+    """The utility changed a third party's ``dataCustodianApplicationStatus``
+    (STANDARD.md section 4: 1 review, 2 production, 3 on hold, 4 revoked; GBA PSH001
+    notifies ApplicationInformation)."""
+
+    application_id: int
+    old_status: int
+    new_status: int
+
+
+@dataclass(frozen=True)
+class NewData:
+    """New readings were stored for these usage points (PG&E's daily "new data is
+    ready" notification); delivery finds the subscriptions that cover them."""
+
+    usage_point_ids: tuple[int, ...]
+
+
+Event = (
+    AuthorizationGranted
+    | AuthorizationRevoked
+    | AuthorizationExpired
+    | ThirdPartyStatusChanged
+    | NewData
+)
+"""Any event a third party may be notified of."""
+
+__all__ = [
+    "AuthorizationExpired",
+    "AuthorizationGranted",
+    "AuthorizationRevoked",
+    "Event",
+    "NewData",
+    "ThirdPartyStatusChanged",
+]

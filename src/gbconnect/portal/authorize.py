@@ -1,0 +1,155 @@
+"""The customer's side of ``/oauth/authorize`` (RFC 6749 section 4.1.1, REQ.21 FB_3):
+sign-in, the consent page and the decision.
+
+- ``GET /oauth/authorize``: Authlib validates the request; an anonymous visitor is
+  sent to the utility's login and back; a signed-in customer sees the consent page
+  (:mod:`gbconnect.portal.consent` explains the scope in data groups);
+- ``POST /oauth/authorize``: the decision (CSRF-checked). Approval creates the
+  Authorization and Subscription (:func:`gbconnect.oauth.services.grant_customer_authorization`)
+  and redirects with a code; denial redirects with ``access_denied``
+  (RFC 6749 section 4.1.2.1); ``state`` is carried through either way.
+
+A request whose client or redirect URI cannot be trusted is answered with a page,
+never a redirect (RFC 6749 section 4.1.2.1). The authorization server is the
+application's (``app.state.oauth``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, cast
+from urllib.parse import quote
+
+from authlib.oauth2.rfc6749.errors import OAuth2Error
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from gbconnect.config import Settings
+from gbconnect.espi import scope as espi_scope
+from gbconnect.oauth import services
+from gbconnect.oauth.context import in_session
+from gbconnect.oauth.server import EspiAuthorizationServer
+from gbconnect.oauth.starlette import oauth_request
+from gbconnect.portal import consent
+from gbconnect.portal.pages import error_page
+from gbconnect.web.security import csrf_ok, csrf_token, current_customer
+
+
+class Consent:
+    """What the consent form decided, handed to the code grant."""
+
+    def __init__(self, authorization_id: int, scope: str) -> None:
+        self.authorization_id = authorization_id
+        self.scope = scope
+
+
+def build_router(
+    settings: Settings, sessions: sessionmaker[Session], templates: Jinja2Templates
+) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    def consent_error(
+        request: Request, server: EspiAuthorizationServer, error: OAuth2Error
+    ) -> Response:
+        """A redirect back to the client when its redirect URI is known and valid,
+        otherwise a page for the customer (never a redirect to an unchecked URI)."""
+        if error.redirect_uri:
+            return cast(Response, server.handle_error_response(None, error))
+        message = error.description or error.error
+        return error_page(
+            templates, request, settings, f"This sign-in link is not valid: {message}.", 400
+        )
+
+    @router.get("/oauth/authorize", response_class=HTMLResponse)
+    async def authorize_page(request: Request) -> Response:
+        server: EspiAuthorizationServer = request.app.state.oauth
+        oreq = await oauth_request(request, settings.base_url)
+
+        def validate(session: Session) -> Any:
+            grant = server.get_consent_grant(oreq)
+            customer = current_customer(request, session)
+            if customer is None:
+                return None
+            requested = espi_scope.parse(oreq.scope or grant.client.get_allowed_scope(None))
+            return {
+                "app": grant.client.app,
+                "customer": customer,
+                "groups": consent.groups_of(requested),
+                "intervals": consent.interval_labels(requested),
+                "histories": consent.history_choices(requested),
+                "services": consent.service_choices(session, customer),
+                "default_end": consent.default_end(requested),
+                "scope": str(requested),
+            }
+
+        try:
+            context = await run_in_threadpool(in_session(sessions, validate))
+        except OAuth2Error as error:
+            return consent_error(request, server, error)
+        if context is None:
+            target = request.url.path + "?" + request.url.query
+            return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+        context["csrf"] = csrf_token(request)
+        context["action"] = request.url.path + "?" + request.url.query
+        context["settings"] = settings
+        return templates.TemplateResponse(request, "consent.html", context)
+
+    @router.post("/oauth/authorize")
+    async def authorize_decision(request: Request) -> Response:
+        server: EspiAuthorizationServer = request.app.state.oauth
+        oreq = await oauth_request(request, settings.base_url)
+        form = oreq.form
+        if not csrf_ok(request, form.get("csrf")):
+            return error_page(
+                templates, request, settings, "This form has expired. Go back and try again.", 403
+            )
+        chosen_services = oreq.payload.datalist.get("service", [])
+        kept_groups = set(oreq.payload.datalist.get("group", []))
+
+        def decide(session: Session) -> Response:
+            customer = current_customer(request, session)
+            if customer is None:
+                return error_page(templates, request, settings, "Please sign in again.", 401)
+            grant = server.get_consent_grant(oreq, end_user=customer)
+            if form.get("decision") != "approve":
+                denied = server.create_authorization_response(oreq, grant_user=None, grant=grant)
+                return cast(Response, denied)
+            requested = espi_scope.parse(oreq.scope or grant.client.get_allowed_scope(None))
+            history_text = form.get("history", "")
+            try:
+                history = int(history_text) if history_text else None
+                granted = consent.narrowed_scope(requested, kept_groups, history)
+                end = consent.parse_end(
+                    form.get("end"), form.get("end_date"), datetime.now(UTC).date()
+                )
+                ids = [int(s) for s in chosen_services if s.isdigit()]
+                if len(ids) != len(chosen_services):
+                    raise services.GrantError("a chosen service is not valid")
+                auth = services.grant_customer_authorization(
+                    session,
+                    settings,
+                    grant.client.app,
+                    customer,
+                    services.GrantRequest(scope=granted, usage_point_ids=ids, end=end),
+                )
+            except ValueError as exc:  # GrantError and ScopeError are ValueErrors too
+                session.rollback()
+                return error_page(
+                    templates, request, settings, f"The authorization was not given: {exc}.", 400
+                )
+            oreq.consent = Consent(auth.id, str(granted))
+            approved = server.create_authorization_response(oreq, grant_user=customer, grant=grant)
+            return cast(Response, approved)
+
+        try:
+            return await run_in_threadpool(in_session(sessions, decide))
+        except OAuth2Error as error:
+            return consent_error(request, server, error)
+
+    return router
+
+
+__all__ = ["Consent", "build_router"]
