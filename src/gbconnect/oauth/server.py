@@ -28,6 +28,7 @@ from starlette.responses import JSONResponse, Response
 from gbconnect.config import Settings
 from gbconnect.customer.models import RetailCustomer
 from gbconnect.espi import scope as espi_scope
+from gbconnect.espi.blocks import not_offered
 from gbconnect.oauth import models as om
 from gbconnect.oauth import revocation, services
 from gbconnect.oauth.context import CURRENT_SESSION, current_session
@@ -345,7 +346,6 @@ class EspiAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     def validate_requested_scope(self, scope: str | None) -> None:
         """A readable scope inside the function blocks this utility offers
         (:func:`gbconnect.espi.blocks.not_offered`); ``invalid_scope`` otherwise."""
-        from gbconnect.espi.blocks import not_offered
 
         if not scope:
             return

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from gbconnect.config import Settings
 from gbconnect.espi import scope as espi_scope
+from gbconnect.espi.blocks import not_offered
 from gbconnect.registration import models as rm
 from gbconnect.registration.errors import RegistrationError
 from gbconnect.resource import now
@@ -51,7 +52,6 @@ def check_redirect_uri(uri: str, settings: Settings) -> str:
 def check_scope(text: str, settings: Settings) -> str:
     """A registrable scope: readable, and inside the function blocks offered
     (:func:`gbconnect.espi.blocks.not_offered`); returned in canonical spelling."""
-    from gbconnect.espi.blocks import not_offered
 
     try:
         parsed = espi_scope.parse(text)
