@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from gbconnect.ingest.csv.layouts import read_csv
+from gbconnect.ingest.csv import read_csv
 from gbconnect.ingest.errors import IngestError
 from gbconnect.ingest.series import Channel
 

@@ -13,39 +13,28 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from gbconnect.espi import schema
 from gbconnect.espi.atom import ESPI, element
-from gbconnect.espi.schema import (
-    CATEGORY,
-    ESPI_TYPES,
-    INTERVAL,
-    KEYED,
-    LOCAL_TIME_PARAMETERS,
-    QUALITY_SUMMARY,
-    RATIO,
-    READING_TYPE,
-    STRUCT,
-    STRUCTS,
-    USAGE_POINT,
-    USAGE_SUMMARY,
-    Field,
-    stored_xml,
-)
 from gbconnect.usage import blocks as codec
 from gbconnect.usage import models as um
 
 
-def _field(f: Field, row: Any) -> str:
+def _stored(name: str, value: object) -> str:
+    return schema.stored_xml(schema.ESPI_TYPES, name, value)
+
+
+def _field(f: schema.Field, row: Any) -> str:
     """One element of a resource, from the column(s) :mod:`gbconnect.espi.schema` names."""
     name, kind = f.element, f.kind
-    if kind == KEYED:
+    if kind == schema.KEYED:
         stored = getattr(row, f.column) or {}
-        return stored_xml(ESPI_TYPES, name, stored[name]) if name in stored else ""
-    if kind == STRUCT:
+        return _stored(name, stored[name]) if name in stored else ""
+    if kind == schema.STRUCT:
         value = getattr(row, f.column)
-        return stored_xml(ESPI_TYPES, name, value) if value else ""
-    if kind == STRUCTS:
-        return "".join(stored_xml(ESPI_TYPES, name, v) for v in getattr(row, f.column) or ())
-    if kind == INTERVAL:
+        return _stored(name, value) if value else ""
+    if kind == schema.STRUCTS:
+        return "".join(_stored(name, v) for v in getattr(row, f.column) or ())
+    if kind == schema.INTERVAL:
         start = getattr(row, f"{f.column}_start")
         if start is None:
             start = f.default
@@ -53,7 +42,7 @@ def _field(f: Field, row: Any) -> str:
             return ""
         duration = getattr(row, f"{f.column}_duration") or 0
         return f"<{name}><duration>{duration}</duration><start>{start}</start></{name}>"
-    if kind == RATIO:
+    if kind == schema.RATIO:
         num = getattr(row, f"{f.column}_numerator")
         den = getattr(row, f"{f.column}_denominator")
         if num is None and den is None:
@@ -64,12 +53,12 @@ def _field(f: Field, row: Any) -> str:
         value = getattr(row, f.fallback)
     if value is None:
         value = f.default
-    if kind == CATEGORY:
+    if kind == schema.CATEGORY:
         return f"<{name}>{element('kind', value)}</{name}>"
     return element(name, value)
 
 
-def _resource(name: str, fields: tuple[Field, ...], row: Any, with_cost: bool = True) -> str:
+def _resource(name: str, fields: tuple[schema.Field, ...], row: Any, with_cost: bool = True) -> str:
     """A resource's content: its fields in schema order, cost elements only ``with_cost``."""
     body = "".join(_field(f, row) for f in fields if with_cost or not f.cost)
     return f'<{name} xmlns="{ESPI}">{body}</{name}>'
@@ -80,7 +69,7 @@ def _resource(name: str, fields: tuple[Field, ...], row: Any, with_cost: bool = 
 
 def usage_point(up: um.UsagePoint) -> str:
     """REQ.21 FB_1 UsagePoint."""
-    return _resource("UsagePoint", USAGE_POINT, up)
+    return _resource("UsagePoint", schema.USAGE_POINT, up)
 
 
 def meter_reading() -> str:
@@ -89,22 +78,22 @@ def meter_reading() -> str:
 
 def reading_type(rt: um.ReadingType, with_cost: bool = True) -> str:
     """REQ.21 FB_4 ReadingType; ``currency`` only ``with_cost`` (FB_12)."""
-    return _resource("ReadingType", READING_TYPE, rt, with_cost)
+    return _resource("ReadingType", schema.READING_TYPE, rt, with_cost)
 
 
 def local_time_parameters(ltp: um.LocalTimeParameters) -> str:
     """LocalTimeParameters, every element present (the schema requires them all)."""
-    return _resource("LocalTimeParameters", LOCAL_TIME_PARAMETERS, ltp)
+    return _resource("LocalTimeParameters", schema.LOCAL_TIME_PARAMETERS, ltp)
 
 
 def usage_summary(us: um.UsageSummary, with_cost: bool) -> str:
     """FB_15 consumption; FB_16 (``with_cost``) adds the bill and its line items."""
-    return _resource("UsageSummary", USAGE_SUMMARY, us, with_cost)
+    return _resource("UsageSummary", schema.USAGE_SUMMARY, us, with_cost)
 
 
 def quality_summary(q: um.ElectricPowerQualitySummary) -> str:
     """FB_17 ElectricPowerQualitySummary."""
-    return _resource("ElectricPowerQualitySummary", QUALITY_SUMMARY, q)
+    return _resource("ElectricPowerQualitySummary", schema.QUALITY_SUMMARY, q)
 
 
 # -- interval blocks --------------------------------------------------------------------

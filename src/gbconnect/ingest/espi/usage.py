@@ -18,26 +18,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from gbconnect.espi import schema
 from gbconnect.espi.namespaces import ESPI
-from gbconnect.espi.schema import (
-    CATEGORY,
-    HEX8,
-    INTERVAL,
-    KEYED,
-    LOCAL_TIME_PARAMETERS,
-    QUALITY_SUMMARY,
-    RATIO,
-    READING_TYPE,
-    STRUCT,
-    STRUCTS,
-    TEXT,
-    TIME,
-    USAGE_POINT,
-    USAGE_POINT_ALIASES,
-    USAGE_SUMMARY,
-    Field,
-    by_element,
-)
 from gbconnect.espi.times import parse_timestamp
 from gbconnect.espi.xmlreader import Entry, element_to_data
 from gbconnect.ingest.espi.feed import ImportContext, Parents, href_key, local_name, self_key
@@ -46,18 +28,24 @@ from gbconnect.usage import models as um
 from gbconnect.usage.services import PackedBlock, store_blocks
 
 E = f"{{{ESPI}}}"
-_IR = E + "IntervalReading"
-_INTERVAL = E + "interval"
-_TP = E + "timePeriod"
-_START = E + "start"
-_DURATION = E + "duration"
-_VALUE = E + "value"
-_COST = E + "cost"
-_RQ = E + "ReadingQuality"
-_QUALITY = E + "quality"
-_TOU = E + "tou"
-_CPP = E + "cpp"
-_TIER = E + "consumptionTier"
+#: IntervalBlock and IntervalReading children, as lxml names them.
+_IR, _INTERVAL, _TP, _START, _DURATION, _VALUE, _COST, _RQ, _QUALITY, _TOU, _CPP, _TIER = (
+    E + name
+    for name in (
+        "IntervalReading",
+        "interval",
+        "timePeriod",
+        "start",
+        "duration",
+        "value",
+        "cost",
+        "ReadingQuality",
+        "quality",
+        "tou",
+        "cpp",
+        "consumptionTier",
+    )
+)
 
 FLUSH_BLOCKS = 2000
 
@@ -71,26 +59,27 @@ _MODELS: dict[str, type[Any]] = {
     "LocalTimeParameters": um.LocalTimeParameters,
 }
 
-_USAGE_POINT = by_element(USAGE_POINT)
-_USAGE_POINT.update((alias, _USAGE_POINT[name]) for alias, name in USAGE_POINT_ALIASES.items())
-_READING_TYPE = by_element(READING_TYPE)
-_LOCAL_TIME_PARAMETERS = by_element(LOCAL_TIME_PARAMETERS)
-_USAGE_SUMMARY = by_element(USAGE_SUMMARY)
-_QUALITY_SUMMARY = by_element(QUALITY_SUMMARY)
+_USAGE_POINT = schema.by_element(schema.USAGE_POINT)
+for _alias, _name in schema.USAGE_POINT_ALIASES.items():
+    _USAGE_POINT[_alias] = _USAGE_POINT[_name]
+_READING_TYPE = schema.by_element(schema.READING_TYPE)
+_LOCAL_TIME_PARAMETERS = schema.by_element(schema.LOCAL_TIME_PARAMETERS)
+_USAGE_SUMMARY = schema.by_element(schema.USAGE_SUMMARY)
+_QUALITY_SUMMARY = schema.by_element(schema.QUALITY_SUMMARY)
 _HEX8 = re.compile(r"[0-9A-Fa-f]{8}")
 
 
-def _blank(fields: dict[str, Field]) -> dict[str, Any]:
+def _blank(fields: dict[str, schema.Field]) -> dict[str, Any]:
     """The columns of a table, empty (a resource sent again without an element loses it)."""
     values: dict[str, Any] = {}
     for f in fields.values():
-        if f.kind == RATIO:
+        if f.kind == schema.RATIO:
             values[f"{f.column}_numerator"] = values[f"{f.column}_denominator"] = None
-        elif f.kind == INTERVAL:
+        elif f.kind == schema.INTERVAL:
             values[f"{f.column}_start"] = values[f"{f.column}_duration"] = None
-        elif f.kind == KEYED:
+        elif f.kind == schema.KEYED:
             values[f.column] = {}
-        elif f.kind == STRUCTS:
+        elif f.kind == schema.STRUCTS:
             values[f.column] = []
         else:
             values[f.column] = None
@@ -136,7 +125,7 @@ class UsageResources:
 
     # -- reading a resource through its table ---------------------------------------
 
-    def _read(self, fields: dict[str, Field], p: Any, prefix: str = "") -> dict[str, Any]:
+    def _read(self, fields: dict[str, schema.Field], p: Any, prefix: str = "") -> dict[str, Any]:
         """The column values of payload ``p``; children the table does not name go to
         ``details`` when the resource keeps one, and are ignored otherwise."""
         ctx = self.ctx
@@ -152,38 +141,38 @@ class UsageResources:
                     details[name] = element_to_data(child)
                 continue
             kind, col = f.kind, f.column
-            if kind == KEYED:
+            if kind == schema.KEYED:
                 values[col][name] = element_to_data(child)
-            elif kind == CATEGORY:
+            elif kind == schema.CATEGORY:
                 values[col] = ctx.integer(child.find(E + "kind"), f"{name} kind", f.lo, f.hi)
-            elif kind == TEXT:
+            elif kind == schema.TEXT:
                 text = (child.text or "").strip()
                 values[col] = (text[: f.width] if f.width else text) or None
-            elif kind == TIME:
+            elif kind == schema.TIME:
                 values[col] = parse_timestamp(child.text, name)
-            elif kind == HEX8:
+            elif kind == schema.HEX8:
                 text = (child.text or "").strip()
                 if text and not _HEX8.fullmatch(text):
                     raise ctx.fail(f"{name} {text!r} is not 8 hex digits", child.sourceline)
                 values[col] = text.upper() or None
-            elif kind == RATIO:
+            elif kind == schema.RATIO:
                 for part in ("numerator", "denominator"):
                     values[f"{col}_{part}"] = ctx.integer(child.find(E + part), f"{name} {part}")
-            elif kind == INTERVAL:
+            elif kind == schema.INTERVAL:
                 values[f"{col}_start"] = parse_timestamp(
                     child.findtext(E + "start"), f"{name} start"
                 )
                 values[f"{col}_duration"] = ctx.duration(
                     child.findtext(E + "duration"), f"{name} duration"
                 )
-            elif kind == STRUCT:
+            elif kind == schema.STRUCT:
                 values[col] = element_to_data(child) or None
-            elif kind == STRUCTS:
+            elif kind == schema.STRUCTS:
                 values[col].append(element_to_data(child))
             else:
                 values[col] = ctx.integer(child, prefix + name, f.lo, f.hi)
         for f in fields.values():
-            if f.kind in (KEYED, STRUCTS) and not values[f.column]:
+            if f.kind in (schema.KEYED, schema.STRUCTS) and not values[f.column]:
                 values[f.column] = None
         return values
 
