@@ -264,15 +264,9 @@ class UsageResources:
         to_duration = self.ctx.duration
         block_start: int | None = None
         block_duration: int | None = None
-        starts: list[int | None] = []
-        durations: list[int | None] = []
-        values: list[int | None] = []
-        costs: list[int | None] = []
-        qualities: list[tuple[int, ...]] = []
-        tou: list[int | None] = []
-        cpp: list[int | None] = []
-        tiers: list[int | None] = []
-        lines: list[int] = []
+        #: One row per IntervalReading: start, duration, value, cost, qualities, tou,
+        #: cpp, consumptionTier, source line (transposed to columns below).
+        rows: list[tuple[Any, ...]] = []
         any_cost = any_quality = any_tou = any_cpp = any_tier = False
         for child in p:
             tag = child.tag
@@ -306,46 +300,32 @@ class UsageResources:
                     elif etag == _TIER:
                         tier = to_int(el, "consumptionTier")
                         any_tier = True
-                starts.append(start)
-                durations.append(duration)
-                values.append(value)
-                costs.append(cost)
-                qualities.append(quality)
-                tou.append(t)
-                cpp.append(c)
-                tiers.append(tier)
-                lines.append(child.sourceline)
+                rows.append((start, duration, value, cost, quality, t, c, tier, child.sourceline))
             elif tag == _INTERVAL:
                 for sub in child:
                     if sub.tag == _START:
                         block_start = parse_timestamp(sub.text, "interval start")
                     elif sub.tag == _DURATION:
                         block_duration = to_duration(sub.text, "interval duration")
-        full_starts, full_durations = self._fill_times(
-            p, starts, durations, block_start, block_duration
+        columns: list[list[Any]] = [list(col) for col in zip(*rows, strict=True)] or [[]] * 9
+        columns[0], columns[1] = self._fill_times(
+            p, columns[0], columns[1], block_start, block_duration
         )
-        order = sorted(range(len(full_starts)), key=full_starts.__getitem__)
+        order = sorted(range(len(rows)), key=columns[0].__getitem__)
         if order != list(range(len(order))):
-            full_starts = [full_starts[i] for i in order]
-            full_durations = [full_durations[i] for i in order]
-            values = [values[i] for i in order]
-            costs = [costs[i] for i in order]
-            qualities = [qualities[i] for i in order]
-            tou = [tou[i] for i in order]
-            cpp = [cpp[i] for i in order]
-            tiers = [tiers[i] for i in order]
-            lines = [lines[i] for i in order]
-        for i in range(1, len(full_starts)):
-            if full_starts[i] == full_starts[i - 1]:
+            columns = [[col[i] for i in order] for col in columns]
+        starts, durations, values, costs, qualities, tou, cpp, tiers, lines = columns
+        for i in range(1, len(starts)):
+            if starts[i] == starts[i - 1]:
                 a, b = sorted((lines[i - 1], lines[i]))
                 raise self.ctx.fail(
-                    f"IntervalReading repeats the start {full_starts[i]} of the reading at line "
+                    f"IntervalReading repeats the start {starts[i]} of the reading at line "
                     f"{a} (readings are unique by start, REQ.21 FB_4)",
                     b,
                 )
         readings = codec.Readings(
-            starts=full_starts,
-            durations=full_durations,
+            starts=starts,
+            durations=durations,
             values=values,
             costs=costs if any_cost else None,
             qualities=qualities if any_quality else None,
