@@ -16,6 +16,7 @@ from typing import IO, Any
 
 from lxml import etree
 
+from gbconnect.errors import InputError
 from gbconnect.espi.namespaces import ATOM, PAYLOAD_NAMESPACES
 
 ENTRY = f"{{{ATOM}}}entry"
@@ -30,7 +31,7 @@ _A_UPDATED = f"{{{ATOM}}}updated"
 _PROLOG_ITEM = re.compile(rb"\s*(<\?.*?\?>|<!--.*?-->)", re.S)
 
 
-class XmlInputError(ValueError):
+class XmlInputError(InputError):
     """The document is not acceptable; ``line`` is where the problem was seen."""
 
     def __init__(self, message: str, line: int | None = None) -> None:

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from numpy.typing import NDArray
 
+from gbconnect.espi.atom import writable
 from gbconnect.ingest.csv.columns import ArrowColumns, Columns, TextColumns, split_columns
 from gbconnect.ingest.errors import FieldError, IngestError, LocalTimeError, Unparsable, WidthError
 from gbconnect.ingest.series import Channel
@@ -144,6 +145,11 @@ def channel(
 ) -> Channel:
     """One UsagePoint's readings of one unit and flow, sorted by start; a time given
     twice or an interval that ends before it starts refuses the file."""
+    for label in (key, title):
+        if label is not None and not writable(label):
+            first = int(lines[0]) if lines.size else None
+            message = f"{label[:40]!r} holds a character XML 1.0 forbids (ESPI cannot carry it)"
+            raise IngestError(src.path, message, first)
     service, rt = reading_type(unit, _mode(durations), FLOW[flow], costs is not None)
     ch = Channel(key, title, service, rt, starts, durations, values, costs, qualities, lines=lines)
     if not (np.diff(ch.starts) > 0).all():
