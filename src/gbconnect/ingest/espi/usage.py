@@ -261,7 +261,7 @@ class UsageResources:
     def _parse_block(self, p: Any) -> PackedBlock:
         """IntervalBlock -> PackedBlock (the hot path of ESPI import)."""
         to_int = self.ctx.integer
-        to_duration = self.ctx.duration
+        span = self._span
         block_start: int | None = None
         block_duration: int | None = None
         #: One row per IntervalReading: start, duration, value, cost, qualities, tou,
@@ -278,11 +278,7 @@ class UsageResources:
                     if etag == _VALUE:
                         value = to_int(el, "value")
                     elif etag == _TP:
-                        for sub in el:
-                            if sub.tag == _START:
-                                start = parse_timestamp(sub.text, "timePeriod start")
-                            elif sub.tag == _DURATION:
-                                duration = to_duration(sub.text, "timePeriod duration")
+                        start, duration = span(el, "timePeriod start", "timePeriod duration")
                     elif etag == _COST:
                         cost = to_int(el, "cost")
                         any_cost = True
@@ -302,11 +298,7 @@ class UsageResources:
                         any_tier = True
                 rows.append((start, duration, value, cost, quality, t, c, tier, child.sourceline))
             elif tag == _INTERVAL:
-                for sub in child:
-                    if sub.tag == _START:
-                        block_start = parse_timestamp(sub.text, "interval start")
-                    elif sub.tag == _DURATION:
-                        block_duration = to_duration(sub.text, "interval duration")
+                block_start, block_duration = span(child, "interval start", "interval duration")
         columns: list[list[Any]] = [list(col) for col in zip(*rows, strict=True)] or [[]] * 9
         columns[0], columns[1] = self._fill_times(
             p, columns[0], columns[1], block_start, block_duration
@@ -340,6 +332,16 @@ class UsageResources:
         if readings.starts:
             self.ctx.summary.span(readings.starts[0], packed.readings_end)
         return packed
+
+    def _span(self, el: Any, start_what: str, duration_what: str) -> tuple[Any, Any]:
+        """(start, duration) of a DateTimeInterval, None for an element it lacks."""
+        start = duration = None
+        for sub in el:
+            if sub.tag == _START:
+                start = parse_timestamp(sub.text, start_what)
+            elif sub.tag == _DURATION:
+                duration = self.ctx.duration(sub.text, duration_what)
+        return start, duration
 
     def _fill_times(
         self,
