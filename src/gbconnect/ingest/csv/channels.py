@@ -104,25 +104,29 @@ def guard(src: CsvFile, fn: Callable[[], T], rows: I64 | None = None) -> T:
 
 
 def read_columns(
-    src: CsvFile,
+    doc: CsvText,
+    at: int,
     names: list[str],
-    body: str,
     kinds: dict[str, str],
-    channels: Callable[[Columns], list[Channel]],
+    channels: Callable[[CsvFile, Columns], list[Channel]],
     fast: bool = True,
 ) -> list[Channel]:
-    """``channels`` over Arrow's columns, or over the exact reader when Arrow gives up
-    (the exact reader names the line of the first bad field) or ``fast`` is false."""
+    """``channels`` over the typed columns of the rows after the header on line ``at``
+    (``names``, typed by ``kinds``: see :meth:`ArrowColumns.read`): Arrow's columns,
+    or the exact reader's when Arrow gives up (the exact reader names the line of the
+    first bad field) or ``fast`` is false."""
+    src = CsvFile(doc.path, doc.zone, at + 2)
+    body = after_line(doc.text, at)
     if fast:
         try:
-            return channels(ArrowColumns.read(body, names, kinds))
+            return channels(src, ArrowColumns.read(body, names, kinds))
         except Unparsable:
             pass
     try:
         cols = split_columns(body, len(names))
     except WidthError as exc:
         raise src.fail(str(exc), exc.index) from None
-    return channels(TextColumns(names, cols))
+    return channels(src, TextColumns(names, cols))
 
 
 def _mode(durations: I64) -> int:

@@ -16,7 +16,6 @@ from gbconnect.ingest.csv.channels import (
     CsvFile,
     CsvText,
     Layout,
-    after_line,
     channel,
     first_content_line,
     guard,
@@ -57,16 +56,13 @@ def find(path: str, lines: list[str]) -> int | None:
 
 
 def read(doc: CsvText, at: int, fast: bool = True) -> list[Channel]:
-    src = CsvFile(doc.path, doc.zone, at + 2)
     names = [h.strip().lower() for h in doc.lines[at].split(",")]
     unknown = [n for n in names if n not in REQUIRED + OPTIONAL]
     if unknown:
-        raise IngestError(src.path, f"unknown column(s) {', '.join(unknown)}", 1)
+        raise IngestError(doc.path, f"unknown column(s) {', '.join(unknown)}", 1)
     if len(set(names)) != len(names):
-        message = "a column is named twice in the header"
-        raise IngestError(src.path, message, src.first_data_line - 1)
-    body = after_line(doc.text, at)
-    return read_columns(src, names, body, _KINDS, partial(_channels, src), fast)
+        raise IngestError(doc.path, "a column is named twice in the header", at + 1)
+    return read_columns(doc, at, names, _KINDS, _channels, fast)
 
 
 def _groups(cols: Columns, names: tuple[str, ...]) -> list[tuple[tuple[str, ...], I64]]:

@@ -20,7 +20,6 @@ from gbconnect.ingest.csv.channels import (
     CsvFile,
     CsvText,
     Layout,
-    after_line,
     channel,
     guard,
     read_columns,
@@ -50,12 +49,10 @@ def read(doc: CsvText, at: int, fast: bool = True) -> list[Channel]:
         if len(cells) >= 2:
             preamble[cells[0].strip().lower()] = cells[1].strip()
     header = next(csv.reader([doc.lines[at]]))
-    src = CsvFile(doc.path, doc.zone, at + 2)
     names = [h.strip().upper() for h in header]
     kinds = {names[0]: "label", names[1]: "date", names[2]: "clock", names[3]: "clock"}
     kinds.update((n, "float") for n in names if n.startswith(("USAGE (", "IMPORT", "EXPORT")))
-    channels = partial(_channels, src, preamble, names)
-    return read_columns(src, names, after_line(doc.text, at), kinds, channels, fast)
+    return read_columns(doc, at, names, kinds, partial(_channels, preamble, names), fast)
 
 
 def _distinct(cols: Columns, name: str) -> list[str]:
@@ -64,7 +61,7 @@ def _distinct(cols: Columns, name: str) -> list[str]:
 
 
 def _channels(
-    src: CsvFile, preamble: dict[str, str], names: list[str], cols: Columns
+    preamble: dict[str, str], names: list[str], src: CsvFile, cols: Columns
 ) -> list[Channel]:
     n_rows = len(cols)
     day = guard(src, lambda: cols.dates(names[1]))
