@@ -113,3 +113,25 @@ def test_partial_update_for_another_customer_is_refused(
     with pytest.raises(IngestError) as info:
         ingest_file(factory, update, "someone-else", LA)
     assert "neither in this file nor already stored" in str(info.value)
+
+
+def test_readings_the_block_codec_cannot_pack_refuse_the_file(
+    tmp_path: Path, factory: sessionmaker[Session]
+) -> None:
+    """More ReadingQuality codes on one reading than a block can hold is the file's
+    fault: an IngestError naming the block, not an internal error."""
+    qualities = "".join("<ReadingQuality><quality>8</quality></ReadingQuality>" for _ in range(256))
+    feed = tmp_path / "many-qualities.xml"
+    feed.write_text(
+        UPDATE.replace(
+            "<IntervalReading><timePeriod><start>1730617200",
+            f"<IntervalReading>{qualities}<timePeriod><start>1730617200",
+        )
+    )
+    first = tmp_path / "quirky.xml"
+    first.write_text(QUIRKY)
+    ingest_file(factory, first, "q", LA)
+    with pytest.raises(IngestError) as info:
+        ingest_file(factory, feed, "q", LA)
+    assert "more than 255 ReadingQuality codes" in str(info.value)
+    assert f"{feed}:5:" in str(info.value)

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from gbconnect.ingest.csv.layouts import read_csv
+from gbconnect.ingest.csv import read_csv
 from gbconnect.ingest.errors import IngestError
 from gbconnect.ingest.series import Channel
 
@@ -124,3 +124,14 @@ def test_a_bad_field_falls_back_to_the_exact_reader(body: str, line: int, messag
         read_csv("bad.csv", "usage_point,start,duration,value\n" + body, LA)
     assert f"bad.csv:{line}:" in str(info.value)
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_label_xml_cannot_carry_is_refused(fast: bool) -> None:
+    """A UsagePoint name becomes an Atom title: a control character would make every
+    feed of that customer unwritable, so the file is refused at the door."""
+    body = "A,2024-01-01T00:00:00Z,900,1\nB\x01,2024-01-01T00:00:00Z,900,1\n"
+    with pytest.raises(IngestError) as info:
+        read_csv("bad.csv", "usage_point,start,duration,value\n" + body, LA, fast=fast)
+    assert "bad.csv:3:" in str(info.value)
+    assert "XML 1.0 forbids" in str(info.value)

@@ -17,8 +17,9 @@ from gbconnect.espi.times import (
     parse_duration,
     parse_timestamp,
 )
-from gbconnect.ingest.csv.text import FieldError, parse_clock, parse_dates, parse_numbers, parse_utc
-from gbconnect.ingest.localtime import LocalTimeError, local_day_starts, local_to_utc
+from gbconnect.ingest.csv.text import parse_clock, parse_dates, parse_numbers, parse_utc
+from gbconnect.ingest.errors import FieldError, LocalTimeError
+from gbconnect.ingest.localtime import local_day_starts, local_to_utc
 
 LA = ZoneInfo("America/Los_Angeles")
 

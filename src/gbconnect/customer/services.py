@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gbconnect.customer.models import RetailCustomer
+from gbconnect.errors import InputError
 
 _HASHER = PasswordHasher()
 # A hash to verify against when the username is unknown, so that the answer takes
@@ -24,7 +25,7 @@ DEMO_PASSWORD = "green-button-demo"
 """The password ``gbconnect demo`` gives its demo customer (development only)."""
 
 
-class CustomerError(ValueError):
+class CustomerError(InputError):
     """Customer data that cannot be accepted."""
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
+from gbconnect.errors import InternalError
 from gbconnect.espi.ids import entry_uuid
 from gbconnect.espi.times import iso
 
@@ -25,8 +26,20 @@ _PLAIN = re.compile('[^\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff&<>"]*')
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
 
 
-class UnwritableText(ValueError):
-    """A text holds a character XML 1.0 cannot carry."""
+class UnwritableText(InternalError, ValueError):
+    """A text holds a character XML 1.0 cannot carry.
+
+    Every text written comes from the store or from gbconnect itself, and the
+    readers accept no such character (XML input cannot carry one; form fields and
+    CSV labels are checked where they come in), so meeting one here means stored
+    data broke that rule: an internal error, not the caller's.
+    """
+
+
+def writable(text: str) -> bool:
+    """Whether ``text`` holds only characters XML 1.0 can carry (what :func:`escape`
+    accepts); importers check the texts they store with it."""
+    return _FORBIDDEN.search(text) is None
 
 
 def escape(text: object) -> str:

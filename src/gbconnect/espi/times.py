@@ -7,12 +7,14 @@ from __future__ import annotations
 import time
 from datetime import UTC, date, datetime
 
+from gbconnect.errors import InputError
+
 UINT32_MAX = 2**32 - 1
 #: Seconds since 1970 beyond this (year 5138) can only be milliseconds.
 _MS_THRESHOLD = 10**11
 
 
-class TimeValueError(ValueError):
+class TimeValueError(InputError):
     """A time value that cannot be read."""
 
 

@@ -28,7 +28,7 @@ from typing import Any
 from lxml import etree
 
 from gbconnect.espi.atom import ATOM, ESPI
-from gbconnect.espi.xmlreader import XmlInputError, _check_prolog
+from gbconnect.espi.xmlreader import XmlInputError, check_prolog, hardened_parser
 
 A = f"{{{ATOM}}}"
 E = f"{{{ESPI}}}"
@@ -142,15 +142,8 @@ def validate_file(path: Path, schemas: SchemaSet) -> list[Finding]:
     """All findings for one file (a file that is not XML gives one)."""
     data = path.read_bytes()
     try:
-        _check_prolog(data[:65536])
-        parser = etree.XMLParser(
-            resolve_entities=False,
-            no_network=True,
-            load_dtd=False,
-            huge_tree=True,
-            remove_blank_text=False,
-        )
-        doc = etree.fromstring(data, parser)
+        check_prolog(data[:65536])
+        doc = etree.fromstring(data, hardened_parser(huge_tree=True))
     except XmlInputError as exc:
         return [Finding("XML", exc.line, exc.message)]
     except etree.XMLSyntaxError as exc:

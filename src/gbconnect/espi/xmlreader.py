@@ -16,6 +16,7 @@ from typing import IO, Any
 
 from lxml import etree
 
+from gbconnect.errors import InputError
 from gbconnect.espi.namespaces import ATOM, PAYLOAD_NAMESPACES
 
 ENTRY = f"{{{ATOM}}}entry"
@@ -30,7 +31,7 @@ _A_UPDATED = f"{{{ATOM}}}updated"
 _PROLOG_ITEM = re.compile(rb"\s*(<\?.*?\?>|<!--.*?-->)", re.S)
 
 
-class XmlInputError(ValueError):
+class XmlInputError(InputError):
     """The document is not acceptable; ``line`` is where the problem was seen."""
 
     def __init__(self, message: str, line: int | None = None) -> None:
@@ -39,7 +40,15 @@ class XmlInputError(ValueError):
         self.line = line
 
 
-def _check_prolog(head: bytes) -> None:
+def hardened_parser(huge_tree: bool = False) -> etree.XMLParser:
+    """A parser for a whole document: no entities, no network, no DTD; libxml2's size
+    limits kept unless ``huge_tree`` (``gbconnect validate`` on a large file)."""
+    return etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=huge_tree
+    )
+
+
+def check_prolog(head: bytes) -> None:
     """Refuse a DOCTYPE before lxml reads it, and what is plainly not XML."""
     data = head.removeprefix(b"\xef\xbb\xbf")
     pos = 0
@@ -133,7 +142,7 @@ def iter_entries(source: IO[bytes]) -> Iterator[Entry]:
     feed or entry, with the line where the parser stopped.
     """
     head = source.read(65536)
-    _check_prolog(head)
+    check_prolog(head)
     source.seek(0)
     context = etree.iterparse(
         source,
@@ -228,10 +237,7 @@ def parse_small(data: bytes) -> Any | None:
     if not data or len(data) > MAX_SMALL_DOCUMENT:
         return None
     try:
-        _check_prolog(data[:65536])
-        parser = etree.XMLParser(
-            resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
-        )
-        return etree.fromstring(data, parser)
+        check_prolog(data[:65536])
+        return etree.fromstring(data, hardened_parser())
     except (XmlInputError, etree.XMLSyntaxError):
         return None

@@ -14,13 +14,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from numpy.typing import NDArray
 
+from gbconnect.ingest.errors import LocalTimeError
+
 I64 = NDArray[np.int64]
-
-
-class LocalTimeError(ValueError):
-    def __init__(self, message: str, index: int) -> None:
-        super().__init__(message)
-        self.index = index
 
 
 def _offset(zone: ZoneInfo, epoch: int) -> int:

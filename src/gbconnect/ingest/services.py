@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from gbconnect.ingest.csv.layouts import read_csv
+from gbconnect.ingest.csv import read_csv
 from gbconnect.ingest.errors import IngestError
 from gbconnect.ingest.espi import EspiImporter
 from gbconnect.ingest.owners import retail_customer

@@ -31,6 +31,8 @@ from typing import cast
 import numpy as np
 from numpy.typing import NDArray
 
+from gbconnect.errors import InternalError
+
 VERSION = 1
 ABSENT = -(2**63)
 """Sentinel for a missing optional number (outside Int48, so never a real value)."""
@@ -48,8 +50,12 @@ _U32 = struct.Struct("<I")
 _LITTLE = sys.byteorder == "little"
 
 
-class BlockCodecError(ValueError):
-    """The readings cannot be packed (or a stored block is corrupt)."""
+class BlockCodecError(InternalError, ValueError):
+    """The readings cannot be packed (or a stored block is corrupt).
+
+    Importers check what they pack (and turn a refusal into their own input error),
+    so this is raised on gbconnect's own data: a broken invariant.
+    """
 
 
 @dataclass(slots=True)

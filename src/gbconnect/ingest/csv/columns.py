@@ -1,6 +1,6 @@
 """Typed columns of a CSV body, two ways: Apache Arrow's C++ reader, and the exact one.
 
-A layout reader (:mod:`gbconnect.ingest.csv.layouts`) asks a :class:`Columns` for
+A layout reader (one module per layout in this package) asks a :class:`Columns` for
 whole columns as numpy arrays. :class:`ArrowColumns` parses them in C++ without a
 Python object per field (a million readings a second and more); it is strict and,
 at the first field it cannot type, raises :class:`Unparsable` so that the reader
@@ -23,28 +23,11 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from numpy.typing import NDArray
 
-from gbconnect.ingest.csv.text import (
-    FieldError,
-    parse_clock,
-    parse_dates,
-    parse_floats,
-    parse_utc,
-)
+from gbconnect.ingest.csv.text import parse_clock, parse_dates, parse_floats, parse_utc
+from gbconnect.ingest.errors import FieldError, Unparsable, WidthError
 
 I64 = NDArray[np.int64]
 F64 = NDArray[np.float64]
-
-
-class Unparsable(Exception):
-    """The fast reader cannot type a column; read the file again with TextColumns."""
-
-
-class WidthError(ValueError):
-    """A row has the wrong number of fields."""
-
-    def __init__(self, fields: int, width: int, index: int) -> None:
-        super().__init__(f"row has {fields} fields, {width} expected")
-        self.index = index
 
 
 class Columns(Protocol):

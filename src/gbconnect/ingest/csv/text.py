@@ -11,15 +11,10 @@ from datetime import datetime
 import numpy as np
 from numpy.typing import NDArray
 
+from gbconnect.ingest.errors import FieldError
 from gbconnect.usage.blocks import ABSENT
 
 I64 = NDArray[np.int64]
-
-
-class FieldError(ValueError):
-    def __init__(self, message: str, index: int) -> None:
-        super().__init__(message)
-        self.index = index
 
 
 def _days_from_civil(y: I64, m: I64, d: I64) -> I64:

@@ -1,0 +1,112 @@
+"""Import of ESPI XML (REQ.21 Atom feeds or single entries), streamed.
+
+Every data-carrying resource of espi.xsd (:mod:`gbconnect.ingest.espi.usage`) and
+customer.xsd (:mod:`gbconnect.ingest.espi.customer`) is read by namespace, whatever
+the prefix, from the entries :func:`gbconnect.espi.xmlreader.iter_entries` streams.
+Resources are tied together by their Atom links (:mod:`gbconnect.ingest.espi.feed`);
+an entry whose parent is neither in the file nor already stored refuses the file.
+
+The whole file is one transaction: the caller commits after :meth:`EspiImporter.run`
+and rolls back on any :class:`~gbconnect.ingest.errors.IngestError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import IO
+
+from lxml import etree
+from sqlalchemy.orm import Session
+
+from gbconnect.customer import models as cm
+from gbconnect.espi.namespaces import ESPI
+from gbconnect.espi.times import TimeValueError
+from gbconnect.espi.xmlreader import Entry, XmlInputError, iter_entries
+from gbconnect.ingest.errors import IngestError
+from gbconnect.ingest.espi.customer import CustomerResources
+from gbconnect.ingest.espi.feed import ImportContext, local_name
+from gbconnect.ingest.espi.usage import UsageResources
+from gbconnect.ingest.summary import FileSummary
+from gbconnect.resource import now as now_seconds
+
+_NOT_METER_DATA = {
+    "ApplicationInformation": "third-party registration data (use `gbconnect thirdparty`)",
+    "Authorization": "an authorization record, which only a customer's grant creates",
+    "ServiceStatus": "a service status answer",
+    "BatchList": "a notification list",
+}
+
+
+@dataclass
+class EspiImporter:
+    """Imports one ESPI XML file into ``session`` for ``owner`` (a RetailCustomer)."""
+
+    session: Session
+    owner: cm.RetailCustomer
+    path: str
+    now: int = field(default_factory=now_seconds)
+    summary: FileSummary = field(init=False)
+    _usage: UsageResources = field(init=False)
+    _customer: CustomerResources = field(init=False)
+    _empty_entries: int = 0
+
+    def __post_init__(self) -> None:
+        self.summary = FileSummary(self.path, "ESPI XML")
+        ctx = ImportContext(self.session, self.owner, self.path, self.now, self.summary)
+        self._usage = UsageResources(ctx)
+        self._customer = CustomerResources(ctx, self._usage.usage_point_id)
+
+    def fail(self, message: str, line: int | None) -> IngestError:
+        return IngestError(self.path, message, line)
+
+    def run(self, stream: IO[bytes], progress: Callable[[int], None] | None = None) -> FileSummary:
+        """Import every entry of ``stream``; ``progress(bytes read)`` every 500 entries."""
+        count = 0
+        try:
+            for entry in iter_entries(stream):
+                self.feed(entry)
+                count += 1
+                if progress is not None and count % 500 == 0:
+                    progress(stream.tell())
+        except XmlInputError as exc:
+            raise self.fail(exc.message, exc.line) from None
+        except TimeValueError as exc:
+            raise self.fail(str(exc), None) from None
+        if count == 0:
+            raise self.fail("the feed holds no entries", None)
+        self.finish()
+        return self.summary
+
+    def feed(self, entry: Entry) -> None:
+        """Import one entry (or keep it until its parent is seen)."""
+        payload = entry.payload
+        if payload is None:
+            self._empty_entries += 1
+            if self._empty_entries == 1:
+                self.summary.notes.append("entries with an empty <content> were skipped")
+            return
+        name = local_name(payload)
+        if name in _NOT_METER_DATA:
+            raise self.fail(
+                f"the file holds {name}: {_NOT_METER_DATA[name]}, not meter data to import",
+                payload.sourceline,
+            )
+        try:
+            if etree.QName(payload).namespace == ESPI:
+                if not self._usage.feed(entry, name):
+                    if name != "ProgramIdMappings":
+                        message = f"<{name}> is not a resource that carries data"
+                        raise self.fail(message, entry.line)
+                    self._customer.whole(entry, name)
+            elif not self._customer.feed(entry, name):
+                raise self.fail(
+                    f"<{name}> (customer.xsd) is not a resource that carries data", entry.line
+                )
+        except TimeValueError as exc:
+            raise self.fail(str(exc), payload.sourceline) from None
+
+    def finish(self) -> None:
+        """Resolve what waited for a parent, link types, store the remaining blocks."""
+        self._usage.finish()
+        self._customer.finish()
