@@ -236,7 +236,7 @@ def summaries(
     rows = list(
         session.scalars(stmt.order_by(um.UsageSummary.billing_period_start, um.UsageSummary.id))
     )
-    return [r for r in rows if _in_window(r.billing_period_start, lo, hi)]
+    return [r for r in rows if in_window(r.billing_period_start, lo, hi)]
 
 
 def qualities(session: Session, up_id: int) -> list[um.ElectricPowerQualitySummary]:
@@ -249,7 +249,7 @@ def qualities(session: Session, up_id: int) -> list[um.ElectricPowerQualitySumma
     )
 
 
-def _in_window(start: int | None, lo: int | None, hi: int | None) -> bool:
+def in_window(start: int | None, lo: int | None, hi: int | None) -> bool:
     if start is None:
         return True
     return (lo is None or start >= lo) and (hi is None or start < hi)
