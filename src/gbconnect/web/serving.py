@@ -66,6 +66,7 @@ from gbconnect.web.query import FeedQuery, QueryError, parse_query
 
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
 CHUNK = 256 * 1024
+READS = frozenset({"GET", "HEAD"})
 T = TypeVar("T")
 
 
@@ -315,9 +316,9 @@ class Responder:
 
     def check(self, request: Request, plan: Callable[[Call], T]) -> T | Response:
         """Steps 1 and 2 in one session: the token against the route's classes, the
-        query, then ``plan``; a refusal as its response. A mutation (any method but
-        GET) commits when ``plan`` returns."""
-        reading = request.method == "GET"
+        query, then ``plan``; a refusal as its response. A mutation (a method not in
+        :data:`READS`) commits when ``plan`` returns."""
+        reading = request.method in READS
         with (self.reads if reading else self.sessions)() as session:
             try:
                 caller = authenticate(request, session, allowed(request))
@@ -337,7 +338,7 @@ class Responder:
         """Whether a check runs on the event loop: a read of a local SQLite file (well
         under a millisecond). Remote databases, and writes (which may wait for SQLite's
         lock), run in a worker thread."""
-        return self.inline and request.method == "GET"
+        return self.inline and request.method in READS
 
     async def checked(self, request: Request, plan: Callable[[Call], T]) -> T | Response:
         """:meth:`check`, in a worker thread unless :meth:`on_loop`."""
