@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from anyio import to_thread
+from anyio import CapacityLimiter, to_thread
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
@@ -30,6 +30,7 @@ from gbconnect.oauth.server import EspiAuthorizationServer
 from gbconnect.portal import views as portal_views
 from gbconnect.stats import store_counts
 from gbconnect.web import errors as web_errors
+from gbconnect.web.serving import Responder
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "portal" / "templates"))
 
@@ -47,7 +48,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     """Build the application for ``settings`` (the environment's when omitted)."""
     settings = settings or get_settings()
     # Room in the pool for every worker thread and every streaming feed at once, so
-    # that no thread ever waits for a connection (api.serving.Responder.streamed).
+    # that no thread ever waits for a connection (gbconnect.web.serving.Responder.serve).
     engine = engine or make_engine(
         settings.sqlalchemy_url,
         pool_size=settings.threads + settings.feed_streams,
@@ -93,9 +94,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     server = EspiAuthorizationServer(settings)
     app.state.oauth = server
+    # The one request path of the ESPI routes (gbconnect.web.serving).
+    app.state.responder = Responder(
+        settings, app.state.sessions, reader, CapacityLimiter(settings.feed_streams)
+    )
     # The API first: route matching is a linear scan and API polling is most traffic.
-    app.include_router(api_routes.build_router(settings, app.state.sessions, reader))
-    app.include_router(oauth_routes.build_router(settings, app.state.sessions, server, TEMPLATES))
+    app.include_router(api_routes.build_router(settings))
+    app.include_router(oauth_routes.build_router(settings, app.state.sessions, server))
     app.include_router(portal_views.build_router(settings, app.state.sessions, TEMPLATES))
 
     @app.get("/livez", tags=["operations"])

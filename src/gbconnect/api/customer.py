@@ -9,233 +9,200 @@ of a third party whose scope holds a retail-customer block (client token).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gbconnect.api.bulk import own_bulk
 from gbconnect.config import Settings
 from gbconnect.customer import models as cm
 from gbconnect.customer import xml as customer_xml
 from gbconnect.customer.models import agreement_usage_point
 from gbconnect.espi.atom import entry
-from gbconnect.oauth import models as om
-from gbconnect.oauth.guard import NOT_FOUND, Caller
+from gbconnect.oauth.guard import NotFound
 from gbconnect.oauth.scoping import subscription_of, visibility
 from gbconnect.oauth.services import subscription_usage_point_ids
-from gbconnect.registration import models as rm
-from gbconnect.web.query import FeedQuery
-from gbconnect.web.serving import Prepared, Responder, page
+from gbconnect.web.access import ADMIN, CLIENT, CUSTOMER, EspiRoutes
+from gbconnect.web.serving import Call, Prepared, listed, serve, single
 
-A, C, DC = om.CUSTOMER, om.CLIENT, om.ADMIN
-KINDS = ("CustomerAccount", "CustomerAgreement", "ServiceLocation", "Meter")
+#: The customer resources, each with the token classes it admits.
+routes = EspiRoutes()
 
-#: The customer resources and the token classes they admit (merged into api.routes.ACCESS).
-CUSTOMER_ACCESS: dict[tuple[str, str], set[str]] = {
-    ("GET", "/Customer/{id}"): {A, DC},
-    ("GET", "/Batch/RetailCustomer/{id}"): {A, DC},
-    ("GET", "/Batch/BulkRetailCustomerInfo/{id}"): {C},
-    **{("GET", f"/Customer/{{id}}/{k}"): {A, DC} for k in KINDS},
-    **{("GET", f"/Customer/{{id}}/{k}/{{id2}}"): {A, DC} for k in KINDS},
+#: The records under a Customer, each with its content writer.
+WRITERS: dict[str, Callable[[Any], str]] = {
+    "CustomerAccount": customer_xml.customer_account,
+    "CustomerAgreement": customer_xml.customer_agreement,
+    "ServiceLocation": customer_xml.service_location,
+    "Meter": customer_xml.meter,
 }
+KINDS = tuple(WRITERS)
+
+#: Record kind -> its records.
+Records = dict[str, list[Any]]
 
 
-def add_customer_routes(router: APIRouter, settings: Settings, responder: Responder) -> None:
-    public = settings.base_url.rstrip("/") + settings.resource_base.rstrip("/")
-    serve, document, single = responder.serve, responder.document, responder.single
+def _by_id(session: Session, model: Any, column: Any, values: Collection[Any]) -> list[Any]:
+    """The rows of ``model`` whose ``column`` is among ``values``, by id."""
+    return list(session.scalars(select(model).where(column.in_(values)).order_by(model.id)))
 
-    def customer_records(session: Session, caller: Caller, sid: int) -> dict[str, list[Any]]:
-        """The customer records behind Subscription ``sid`` if the caller may read
-        them: 404 without a retail-customer scope."""
-        grant = subscription_of(session, caller, sid)
-        if not grant.customer_data:
-            raise NOT_FOUND
-        return records_of(session, sid)
 
-    def records_of(session: Session, sid: int) -> dict[str, list[Any]]:
-        """The agreements covering the usage points of Subscription ``sid``, their
-        accounts, customers and service locations, and the meters of those points."""
-        up_ids = subscription_usage_point_ids(session, sid)
-        covering = select(agreement_usage_point.c.customer_agreement_id).where(
-            agreement_usage_point.c.usage_point_id.in_(up_ids)
-        )
-        agreements = list(
-            session.scalars(
-                select(cm.CustomerAgreement)
-                .where(cm.CustomerAgreement.id.in_(covering))
-                .order_by(cm.CustomerAgreement.id)
-            )
-        )
-        account_ids = {a.customer_account_id for a in agreements if a.customer_account_id}
-        accounts = list(
-            session.scalars(
-                select(cm.CustomerAccount)
-                .where(cm.CustomerAccount.id.in_(account_ids))
-                .order_by(cm.CustomerAccount.id)
-            )
-        )
-        customer_ids = {a.customer_id for a in accounts if a.customer_id}
-        return {
-            "Customer": list(
-                session.scalars(
-                    select(cm.Customer)
-                    .where(cm.Customer.id.in_(customer_ids))
-                    .order_by(cm.Customer.id)
-                )
-            ),
-            "CustomerAccount": accounts,
-            "CustomerAgreement": agreements,
-            "ServiceLocation": list(
-                session.scalars(
-                    select(cm.ServiceLocation)
-                    .where(cm.ServiceLocation.customer_agreement_id.in_([a.id for a in agreements]))
-                    .order_by(cm.ServiceLocation.id)
-                )
-            ),
-            "Meter": list(
-                session.scalars(
-                    select(cm.Meter)
-                    .where(cm.Meter.usage_point_id.in_(up_ids))
-                    .order_by(cm.Meter.id)
-                )
-            ),
-        }
-
-    writers: dict[str, Callable[[Any], str]] = {
-        "CustomerAccount": customer_xml.customer_account,
-        "CustomerAgreement": customer_xml.customer_agreement,
-        "ServiceLocation": customer_xml.service_location,
-        "Meter": customer_xml.meter,
+def records_of(session: Session, sid: int) -> Records:
+    """The agreements covering the usage points of Subscription ``sid``, their
+    accounts, customers and service locations, and the meters of those points."""
+    up_ids = subscription_usage_point_ids(session, sid)
+    covering = select(agreement_usage_point.c.customer_agreement_id).where(
+        agreement_usage_point.c.usage_point_id.in_(up_ids)
+    )
+    agreement = cm.CustomerAgreement
+    agreements = list(
+        session.scalars(select(agreement).where(agreement.id.in_(covering)).order_by(agreement.id))
+    )
+    account_ids = {a.customer_account_id for a in agreements if a.customer_account_id}
+    accounts = _by_id(session, cm.CustomerAccount, cm.CustomerAccount.id, account_ids)
+    customer_ids = {a.customer_id for a in accounts if a.customer_id}
+    location = cm.ServiceLocation
+    return {
+        "Customer": _by_id(session, cm.Customer, cm.Customer.id, customer_ids),
+        "CustomerAccount": accounts,
+        "CustomerAgreement": agreements,
+        "ServiceLocation": _by_id(
+            session, location, location.customer_agreement_id, [a.id for a in agreements]
+        ),
+        "Meter": _by_id(session, cm.Meter, cm.Meter.usage_point_id, up_ids),
     }
 
-    def record_entry(sid: int, kind: str, row: Any) -> str:
-        base = f"{public}/Customer/{sid}"
-        if kind == "Customer":
-            return entry(
-                self_href=base,
-                up_href=f"{public}/Customer",
-                related=[f"{base}/{k}" for k in writers],
-                title=row.title or row.name,
-                published=row.published,
-                updated=row.updated,
-                content=customer_xml.customer(row),
-            )
+
+def customer_records(call: Call, sid: int) -> Records:
+    """The customer records behind Subscription ``sid`` if the caller may read them:
+    404 without a retail-customer scope."""
+    grant = subscription_of(call.session, call.caller, sid)
+    if not grant.customer_data:
+        raise NotFound()
+    return records_of(call.session, sid)
+
+
+def record_entry(settings: Settings, sid: int, kind: str, row: Any) -> str:
+    """The Atom entry of one record; the Customer links to its records."""
+    base = settings.resource_url(f"Customer/{sid}")
+    if kind == "Customer":
         return entry(
-            self_href=f"{base}/{kind}/{row.id}",
-            up_href=f"{base}/{kind}",
-            title=row.title,
+            self_href=base,
+            up_href=settings.resource_url("Customer"),
+            related=[f"{base}/{k}" for k in KINDS],
+            title=row.title or row.name,
             published=row.published,
             updated=row.updated,
-            content=writers[kind](row),
+            content=customer_xml.customer(row),
         )
+    return entry(
+        self_href=f"{base}/{kind}/{row.id}",
+        up_href=f"{base}/{kind}",
+        title=row.title,
+        published=row.published,
+        updated=row.updated,
+        content=WRITERS[kind](row),
+    )
 
-    @router.get("/Customer/{sid}")
-    async def customer_record(request: Request, sid: int) -> Response:
-        """The Customer of a subscription (customer.xsd; needs the retail-customer scope)."""
 
-        def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
-            found = customer_records(session, caller, sid)["Customer"]
-            if not found:
-                raise NOT_FOUND
-            return single(record_entry(sid, "Customer", found[0]), found[0].updated)
+def record(call: Call, sid: int, kind: str, rid: int | None = None) -> Prepared:
+    """The Customer of a subscription, or its record ``rid`` of ``kind``."""
+    found = customer_records(call, sid)[kind]
+    row = found[0] if rid is None and found else next((r for r in found if r.id == rid), None)
+    if row is None:
+        raise NotFound()
+    return single(record_entry(call.settings, sid, kind, row), row.updated)
 
-        return await serve(request, ("GET", "/Customer/{id}"), plan)
 
-    def add_record_routes(kind: str) -> None:
-        async def collection(request: Request, sid: int) -> Response:
-            def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
-                rows = [
-                    r
-                    for r in customer_records(session, caller, sid)[kind]
-                    if query.updated_ok(r.updated)
-                ]
-                texts = [record_entry(sid, kind, r) for r in rows]
-                modified = max((r.updated for r in rows), default=None)
-                return document(
-                    f"{public}/Customer/{sid}/{kind}",
-                    kind,
-                    lambda s: page(iter(texts), query),
-                    modified,
-                )
+def records_feed(call: Call, path: str, title: str, records: list[tuple[int, Records]]) -> Prepared:
+    """Every record of each (subscription id, records), Customer first, or those of
+    one kind when ``records`` holds only that kind."""
+    query = call.query
+    texts = [
+        record_entry(call.settings, sid, kind, row)
+        for sid, found in records
+        for kind, rows in found.items()
+        for row in rows
+        if query.updated_ok(row.updated)
+    ]
+    modified = max(
+        (row.updated for _, found in records for rows in found.values() for row in rows),
+        default=None,
+    )
+    return listed(call.settings.resource_url(path), title, texts, query, modified)
 
-            return await serve(request, ("GET", f"/Customer/{{id}}/{kind}"), plan)
 
-        async def member(request: Request, sid: int, rid: int) -> Response:
-            def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
-                match = [r for r in customer_records(session, caller, sid)[kind] if r.id == rid]
-                if not match:
-                    raise NOT_FOUND
-                return single(record_entry(sid, kind, match[0]), match[0].updated)
+def record_feed(call: Call, sid: int, kind: str) -> Prepared:
+    """The records of one kind behind Subscription ``sid``."""
+    rows = [r for r in customer_records(call, sid)[kind] if call.query.updated_ok(r.updated)]
+    return records_feed(call, f"Customer/{sid}/{kind}", kind, [(sid, {kind: rows})])
 
-            return await serve(request, ("GET", f"/Customer/{{id}}/{kind}/{{id2}}"), plan)
 
-        router.add_api_route(
-            f"/Customer/{{sid}}/{kind}", collection, methods=["GET"], name=f"{kind} feed"
-        )
-        router.add_api_route(
-            f"/Customer/{{sid}}/{kind}/{{rid}}", member, methods=["GET"], name=f"{kind} entry"
-        )
+def retail_customer_batch(call: Call, sid: int) -> Prepared:
+    """Every customer record of a subscription, as one feed."""
+    records = customer_records(call, sid)
+    return records_feed(call, f"Batch/RetailCustomer/{sid}", "RetailCustomer", [(sid, records)])
 
-    for kind in writers:
-        add_record_routes(kind)
 
-    def records_feed(
-        self_href: str,
-        title: str,
-        records: list[tuple[int, dict[str, list[Any]]]],
-        query: FeedQuery,
-    ) -> Prepared:
-        """Every record of each (subscription id, records), Customer first."""
-        texts = [
-            record_entry(sid, kind, row)
-            for sid, found in records
-            for kind in ("Customer", *writers)
-            for row in found[kind]
-            if query.updated_ok(row.updated)
-        ]
-        modified = max(
-            (row.updated for _, found in records for rows in found.values() for row in rows),
-            default=None,
-        )
-        return document(self_href, title, lambda s: page(iter(texts), query), modified)
+def bulk_customer_info(call: Call, bulk_id: int) -> Prepared:
+    """PG&E's bulk customer data: the records of every active authorization of the
+    calling third party whose scope holds a retail-customer block."""
+    own_bulk(call, bulk_id)
+    subscriptions = sorted(
+        {
+            g.subscription_id
+            for g in visibility(call.session, call.caller).grants.values()
+            if g.customer_data and g.subscription_id is not None
+        }
+    )
+    records = [(sid, records_of(call.session, sid)) for sid in subscriptions]
+    path = f"Batch/BulkRetailCustomerInfo/{bulk_id}"
+    return records_feed(call, path, "BulkRetailCustomerInfo", records)
 
-    @router.get("/Batch/RetailCustomer/{sid}")
-    async def batch_customer(request: Request, sid: int) -> Response:
-        """Every customer record of a subscription, as one feed."""
 
-        def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
-            records = customer_records(session, caller, sid)
-            return records_feed(
-                f"{public}/Batch/RetailCustomer/{sid}", "RetailCustomer", [(sid, records)], query
-            )
+@routes.get("/Customer/{sid}", allow={CUSTOMER, ADMIN})
+async def get_customer(request: Request, sid: int) -> Response:
+    """The Customer of a subscription (customer.xsd; needs the retail-customer scope)."""
+    return await serve(request, lambda call: record(call, sid, "Customer"))
 
-        return await serve(request, ("GET", "/Batch/RetailCustomer/{id}"), plan)
 
-    @router.get("/Batch/BulkRetailCustomerInfo/{bulk_id}")
-    async def bulk_customer_info(request: Request, bulk_id: int) -> Response:
-        """PG&E's bulk customer data: the records of every active authorization of the
-        calling third party whose scope holds a retail-customer block."""
+@dataclass(frozen=True)
+class RecordFeed:
+    """``GET /Customer/{sid}/{kind}``: the records of one kind."""
 
-        def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
-            app = session.get(rm.ApplicationInformation, caller.application_id)
-            if app is None or app.bulk_id != bulk_id:
-                raise NOT_FOUND
-            subscriptions = sorted(
-                {
-                    g.subscription_id
-                    for g in visibility(session, caller).grants.values()
-                    if g.customer_data and g.subscription_id is not None
-                }
-            )
-            records = [(sid, records_of(session, sid)) for sid in subscriptions]
-            return records_feed(
-                f"{public}/Batch/BulkRetailCustomerInfo/{bulk_id}",
-                "BulkRetailCustomerInfo",
-                records,
-                query,
-            )
+    kind: str
 
-        return await serve(request, ("GET", "/Batch/BulkRetailCustomerInfo/{id}"), plan)
+    async def __call__(self, request: Request, sid: int) -> Response:
+        return await serve(request, lambda call: record_feed(call, sid, self.kind))
+
+
+@dataclass(frozen=True)
+class RecordEntry:
+    """``GET /Customer/{sid}/{kind}/{rid}``: one record."""
+
+    kind: str
+
+    async def __call__(self, request: Request, sid: int, rid: int) -> Response:
+        return await serve(request, lambda call: record(call, sid, self.kind, rid))
+
+
+for _kind in KINDS:
+    _path = f"/Customer/{{sid}}/{_kind}"
+    routes.add("GET", _path, RecordFeed(_kind), allow={CUSTOMER, ADMIN}, name=f"{_kind} feed")
+    routes.add(
+        "GET", _path + "/{rid}", RecordEntry(_kind), allow={CUSTOMER, ADMIN}, name=f"{_kind} entry"
+    )
+
+
+@routes.get("/Batch/RetailCustomer/{sid}", allow={CUSTOMER, ADMIN})
+async def get_retail_customer_batch(request: Request, sid: int) -> Response:
+    return await serve(request, lambda call: retail_customer_batch(call, sid))
+
+
+@routes.get("/Batch/BulkRetailCustomerInfo/{bulk_id}", allow={CLIENT})
+async def get_bulk_customer_info(request: Request, bulk_id: int) -> Response:
+    return await serve(request, lambda call: bulk_customer_info(call, bulk_id))

@@ -9,14 +9,9 @@ from gbconnect.oauth import models as om
 from gbconnect.registration import models as rm
 
 
-def _url(settings: Settings, path: str) -> str:
-    return f"{settings.base_url.rstrip('/')}{settings.resource_base.rstrip('/')}/{path}"
-
-
 def application_information(app: rm.ApplicationInformation, settings: Settings) -> str:
     """espi.xsd ApplicationInformation. The client secret and registration access
     token are never readable again after registration: those elements are empty."""
-    base = settings.base_url.rstrip("/")
     parts = [
         f'<ApplicationInformation xmlns="{ESPI}">',
         element("dataCustodianId", settings.data_custodian_id),
@@ -24,12 +19,12 @@ def application_information(app: rm.ApplicationInformation, settings: Settings) 
         element("thirdPartyApplicationStatus", app.third_party_status),
         element("thirdPartyApplicationType", app.application_type),
         element("thirdPartyApplicationUse", app.application_use),
-        element("authorizationServerUri", base),
+        element("authorizationServerUri", settings.site_url().rstrip("/")),
         element("thirdPartyNotifyUri", app.notify_uri or ""),
-        element("authorizationServerAuthorizationEndpoint", f"{base}/oauth/authorize"),
-        element("authorizationServerTokenEndpoint", f"{base}/oauth/token"),
-        element("dataCustodianBulkRequestURI", _url(settings, f"Batch/Bulk/{app.bulk_id}")),
-        element("dataCustodianResourceEndpoint", _url(settings, "").rstrip("/")),
+        element("authorizationServerAuthorizationEndpoint", settings.site_url("oauth/authorize")),
+        element("authorizationServerTokenEndpoint", settings.site_url("oauth/token")),
+        element("dataCustodianBulkRequestURI", settings.resource_url(f"Batch/Bulk/{app.bulk_id}")),
+        element("dataCustodianResourceEndpoint", settings.public_resource_base),
         element("thirdPartyUserPortalScreenURI", app.portal_uri),
         "<client_secret></client_secret>",
         element("logo_uri", app.logo_uri),
@@ -48,7 +43,9 @@ def application_information(app: rm.ApplicationInformation, settings: Settings) 
         *(element("scope", s) for s in app.scopes),
         *(element("grant_types", g) for g in app.grant_types),
         element("response_types", "code"),
-        element("registration_client_uri", _url(settings, f"ApplicationInformation/{app.id}")),
+        element(
+            "registration_client_uri", settings.resource_url(f"ApplicationInformation/{app.id}")
+        ),
         "<registration_access_token></registration_access_token>",
         "</ApplicationInformation>",
     ]
@@ -65,13 +62,13 @@ def authorization(auth: om.Authorization, settings: Settings) -> str:
     """espi.xsd Authorization. "Until revoked" is an authorizedPeriod of duration 0
     (no end), as OpenESPI and PG&E write it."""
     if auth.token_class == om.CLIENT:
-        resource = _url(settings, f"Batch/Bulk/{auth.application.bulk_id}")
+        resource = settings.resource_url(f"Batch/Bulk/{auth.application.bulk_id}")
     elif auth.subscription is not None:
-        resource = _url(settings, f"Batch/Subscription/{auth.subscription.id}")
+        resource = settings.resource_url(f"Batch/Subscription/{auth.subscription.id}")
     else:
-        resource = _url(settings, f"Authorization/{auth.id}")
+        resource = settings.resource_url(f"Authorization/{auth.id}")
     customer = (
-        _url(settings, f"RetailCustomer/{auth.retail_customer_id}")
+        settings.resource_url(f"RetailCustomer/{auth.retail_customer_id}")
         if auth.retail_customer_id is not None
         else None
     )
@@ -86,7 +83,7 @@ def authorization(auth: om.Authorization, settings: Settings) -> str:
             element("scope", auth.scope),
             element("token_type", "Bearer"),
             element("resourceURI", resource),
-            element("authorizationURI", _url(settings, f"Authorization/{auth.id}")),
+            element("authorizationURI", settings.resource_url(f"Authorization/{auth.id}")),
             element("customerResourceURI", customer),
             "</Authorization>",
         ]

@@ -10,16 +10,17 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gbconnect.api import feeds
 from gbconnect.config import Settings
+from gbconnect.errors import InputError
 from gbconnect.espi.atom import feed
 from gbconnect.oauth.scoping import FULL
 from gbconnect.resource import now
 from gbconnect.usage import blocks as codec
 from gbconnect.usage import models as um
+from gbconnect.usage.points import customer_usage_point_ids
 from gbconnect.web.query import FeedQuery
 
 #: ReadingType uom -> (CSV unit, scale from the stored value at powerOfTenMultiplier 0).
@@ -27,18 +28,14 @@ CSV_UNITS = {72: ("kWh", 1e-3), 169: ("therm", 1.0), 42: ("m3", 1.0), 128: ("gal
 CSV_FLOWS = {1: "forward", 19: "reverse", 4: "net"}
 
 
-class ExportError(ValueError):
+class ExportError(InputError):
     """An export that cannot be made (unknown customer, foreign usage point)."""
 
 
 def usage_point_ids(session: Session, customer_id: int, wanted: Sequence[int] = ()) -> list[int]:
-    owned = list(
-        session.scalars(
-            select(um.UsagePoint.id)
-            .where(um.UsagePoint.retail_customer_id == customer_id)
-            .order_by(um.UsagePoint.id)
-        )
-    )
+    """The customer's usage points (by id), or those of ``wanted``; a usage point of
+    someone else in ``wanted`` is an :class:`ExportError`."""
+    owned = customer_usage_point_ids(session, customer_id)
     if not wanted:
         return owned
     foreign = [i for i in wanted if i not in owned]
@@ -56,8 +53,9 @@ def export_xml(
     hi: int | None = None,
 ) -> Iterator[str]:
     """The ESPI feed of these usage points, readings starting in [lo, hi)."""
-    public = settings.base_url.rstrip("/") + settings.resource_base.rstrip("/")
-    paths = feeds.Paths(public, f"{public}/RetailCustomer/{customer_id}")
+    paths = feeds.Paths(
+        settings.public_resource_base, settings.resource_url(f"RetailCustomer/{customer_id}")
+    )
     query = FeedQuery(published_min=lo, published_max=hi)
 
     def entries() -> Iterator[str]:
@@ -67,7 +65,7 @@ def export_xml(
                 yield from feeds.usage_point_tree(session, up, FULL, paths, query)
 
     yield from feed(
-        self_href=f"{public}/Batch/RetailCustomer/{customer_id}/UsagePoint",
+        self_href=settings.resource_url(f"Batch/RetailCustomer/{customer_id}/UsagePoint"),
         title="Green Button Download My Data",
         updated=now(),
         entries=entries(),

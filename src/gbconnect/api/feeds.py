@@ -9,7 +9,7 @@ text pieces read block by block from the store: memory stays bounded for any siz
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -75,6 +75,34 @@ def window(grant: Grant, query: FeedQuery) -> tuple[int | None, int | None]:
 # -- entries ----------------------------------------------------------------------------
 
 
+class Resource(Protocol):
+    """What every entry takes from its resource."""
+
+    @property
+    def title(self) -> str | None: ...
+
+    @property
+    def published(self) -> int: ...
+
+    @property
+    def updated(self) -> int: ...
+
+
+def resource_entry(
+    row: Resource, self_href: str, up_href: str, content: str, related: Iterable[str] = ()
+) -> str:
+    """The Atom entry of a stored resource: its title and times, its links, its content."""
+    return entry(
+        self_href=self_href,
+        up_href=up_href,
+        related=related,
+        title=row.title,
+        published=row.published,
+        updated=row.updated,
+        content=content,
+    )
+
+
 def usage_point_entry(up: um.UsagePoint, grant: Grant, paths: Paths) -> str:
     related = []
     if grant.intervals:
@@ -85,14 +113,8 @@ def usage_point_entry(up: um.UsagePoint, grant: Grant, paths: Paths) -> str:
         related.append(paths.qualities(up.id))
     if up.local_time_parameters_id is not None:
         related.append(paths.local_time(up.local_time_parameters_id))
-    return entry(
-        self_href=paths.usage_point(up.id),
-        up_href=paths.usage_points(),
-        related=related,
-        title=up.title,
-        published=up.published,
-        updated=up.updated,
-        content=usage_xml.usage_point(up),
+    return resource_entry(
+        up, paths.usage_point(up.id), paths.usage_points(), usage_xml.usage_point(up), related
     )
 
 
@@ -100,36 +122,19 @@ def meter_reading_entry(mr: um.MeterReading, up_id: int, paths: Paths) -> str:
     related = [paths.blocks(up_id, mr.id)]
     if mr.reading_type_id is not None:
         related.append(paths.reading_type(mr.reading_type_id))
-    return entry(
-        self_href=paths.meter_reading(up_id, mr.id),
-        up_href=paths.meter_readings(up_id),
-        related=related,
-        title=mr.title,
-        published=mr.published,
-        updated=mr.updated,
-        content=usage_xml.meter_reading(),
-    )
+    self_href, up_href = paths.meter_reading(up_id, mr.id), paths.meter_readings(up_id)
+    return resource_entry(mr, self_href, up_href, usage_xml.meter_reading(), related)
 
 
 def reading_type_entry(rt: um.ReadingType, grant: Grant, paths: Paths) -> str:
-    return entry(
-        self_href=paths.reading_type(rt.id),
-        up_href=f"{paths.root}/ReadingType",
-        title=rt.title,
-        published=rt.published,
-        updated=rt.updated,
-        content=usage_xml.reading_type(rt, with_cost=grant.interval_cost),
-    )
+    content = usage_xml.reading_type(rt, with_cost=grant.interval_cost)
+    return resource_entry(rt, paths.reading_type(rt.id), f"{paths.root}/ReadingType", content)
 
 
 def local_time_entry(ltp: um.LocalTimeParameters, paths: Paths) -> str:
-    return entry(
-        self_href=paths.local_time(ltp.id),
-        up_href=f"{paths.root}/LocalTimeParameters",
-        title=ltp.title,
-        published=ltp.published,
-        updated=ltp.updated,
-        content=usage_xml.local_time_parameters(ltp),
+    content = usage_xml.local_time_parameters(ltp)
+    return resource_entry(
+        ltp, paths.local_time(ltp.id), f"{paths.root}/LocalTimeParameters", content
     )
 
 
@@ -167,25 +172,13 @@ def block_entry(
 
 
 def summary_entry(us: um.UsageSummary, up_id: int, grant: Grant, paths: Paths) -> str:
-    return entry(
-        self_href=f"{paths.summaries(up_id)}/{us.id}",
-        up_href=paths.summaries(up_id),
-        title=us.title,
-        published=us.published,
-        updated=us.updated,
-        content=usage_xml.usage_summary(us, with_cost=grant.summary_cost),
-    )
+    content = usage_xml.usage_summary(us, with_cost=grant.summary_cost)
+    return resource_entry(us, f"{paths.summaries(up_id)}/{us.id}", paths.summaries(up_id), content)
 
 
 def quality_entry(q: um.ElectricPowerQualitySummary, up_id: int, paths: Paths) -> str:
-    return entry(
-        self_href=f"{paths.qualities(up_id)}/{q.id}",
-        up_href=paths.qualities(up_id),
-        title=q.title,
-        published=q.published,
-        updated=q.updated,
-        content=usage_xml.quality_summary(q),
-    )
+    content = usage_xml.quality_summary(q)
+    return resource_entry(q, f"{paths.qualities(up_id)}/{q.id}", paths.qualities(up_id), content)
 
 
 # -- selections -------------------------------------------------------------------------
@@ -236,7 +229,7 @@ def summaries(
     rows = list(
         session.scalars(stmt.order_by(um.UsageSummary.billing_period_start, um.UsageSummary.id))
     )
-    return [r for r in rows if _in_window(r.billing_period_start, lo, hi)]
+    return [r for r in rows if in_window(r.billing_period_start, lo, hi)]
 
 
 def qualities(session: Session, up_id: int) -> list[um.ElectricPowerQualitySummary]:
@@ -249,7 +242,7 @@ def qualities(session: Session, up_id: int) -> list[um.ElectricPowerQualitySumma
     )
 
 
-def _in_window(start: int | None, lo: int | None, hi: int | None) -> bool:
+def in_window(start: int | None, lo: int | None, hi: int | None) -> bool:
     if start is None:
         return True
     return (lo is None or start >= lo) and (hi is None or start < hi)

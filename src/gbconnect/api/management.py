@@ -10,23 +10,25 @@ which imports a whole Green Button document with the foundation's importer.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import Response
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from gbconnect.config import Settings
 from gbconnect.espi.atom import entry
-from gbconnect.oauth import models as om
-from gbconnect.oauth.guard import NOT_FOUND, Caller
+from gbconnect.oauth.guard import NotFound
 from gbconnect.usage import models as um
 from gbconnect.usage import xml as usage_xml
+from gbconnect.web.access import ADMIN, EspiRoutes
 from gbconnect.web.query import FeedQuery
-from gbconnect.web.serving import Prepared, Responder, page
+from gbconnect.web.serving import Call, Prepared, paged, serve, single
 
-DC = om.ADMIN
+#: The management resources (admin token only).
+routes = EspiRoutes()
 
 #: Root collection name -> (model, content writer).
 KINDS: dict[str, tuple[Any, Callable[[Any], str]]] = {
@@ -41,90 +43,114 @@ KINDS: dict[str, tuple[Any, Callable[[Any], str]]] = {
     "UsageSummary": (um.UsageSummary, lambda us: usage_xml.usage_summary(us, with_cost=True)),
     "ElectricPowerQualitySummary": (um.ElectricPowerQualitySummary, usage_xml.quality_summary),
 }
-
-MANAGEMENT_ACCESS: dict[tuple[str, str], set[str]] = {
-    **{("GET", f"/{k}"): {DC} for k in KINDS},
-    **{("GET", f"/{k}/{{id}}"): {DC} for k in KINDS},
-    **{("DELETE", f"/{k}/{{id}}"): {DC} for k in KINDS},
-}
 FETCH = 500
 
 
-def add_management_routes(router: APIRouter, settings: Settings, responder: Responder) -> None:
-    public = settings.base_url.rstrip("/") + settings.resource_base.rstrip("/")
+def root_entry_text(settings: Settings, kind: str, row: Any) -> str:
+    """The Atom entry of ``row`` in the root collection ``kind``."""
+    _, writer = KINDS[kind]
+    return entry(
+        self_href=settings.resource_url(f"{kind}/{row.id}"),
+        up_href=settings.resource_url(kind),
+        title=getattr(row, "title", None),
+        published=row.published,
+        updated=row.updated,
+        content=writer(row),
+    )
 
-    def entry_of(kind: str, row: Any) -> str:
-        _, writer = KINDS[kind]
-        return entry(
-            self_href=f"{public}/{kind}/{row.id}",
-            up_href=f"{public}/{kind}",
-            title=getattr(row, "title", None),
-            published=row.published,
-            updated=row.updated,
-            content=writer(row),
-        )
 
-    def add(kind: str) -> None:
-        model, _ = KINDS[kind]
+def selection(model: Any, query: FeedQuery) -> Select[Any]:
+    """The rows of ``model`` within the query's ``updated`` and ``published`` bounds."""
+    stmt = select(model).order_by(model.id)
+    for column, low, high in (
+        (model.updated, query.updated_min, query.updated_max),
+        (model.published, query.published_min, query.published_max),
+    ):
+        if low is not None:
+            stmt = stmt.where(column >= low)
+        if high is not None:
+            stmt = stmt.where(column <= high)
+    return stmt
 
-        async def collection(request: Request) -> Response:
-            def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
-                modified = session.scalar(select(func.max(model.updated)))
 
-                def entries(s: Session) -> Iterator[str]:
-                    stmt = select(model).order_by(model.id)
-                    if query.updated_min is not None:
-                        stmt = stmt.where(model.updated >= query.updated_min)
-                    if query.updated_max is not None:
-                        stmt = stmt.where(model.updated <= query.updated_max)
-                    if query.published_min is not None:
-                        stmt = stmt.where(model.published >= query.published_min)
-                    if query.published_max is not None:
-                        stmt = stmt.where(model.published <= query.published_max)
+def keyset(session: Session, stmt: Select[Any], model: Any) -> Iterator[Any]:
+    """The rows of ``stmt`` in pages of FETCH by id (keyset): flat memory over a table
+    of any size, and no server-side cursor; each row leaves the session once read."""
+    after: int | None = None
+    while True:
+        paged_stmt = stmt if after is None else stmt.where(model.id > after)
+        rows = list(session.scalars(paged_stmt.limit(FETCH)))
+        for row in rows:
+            yield row
+            session.expunge(row)
+        if len(rows) < FETCH:
+            return
+        after = rows[-1].id
 
-                    def texts() -> Iterator[str]:
-                        # Pages of FETCH by id (keyset): flat memory over a table of
-                        # any size, and no server-side cursor.
-                        after: int | None = None
-                        while True:
-                            paged = stmt if after is None else stmt.where(model.id > after)
-                            rows = list(s.scalars(paged.limit(FETCH)))
-                            for row in rows:
-                                yield entry_of(kind, row)
-                                s.expunge(row)
-                            if len(rows) < FETCH:
-                                return
-                            after = rows[-1].id
 
-                    yield from page(texts(), query)
+def root_feed(call: Call, kind: str) -> Prepared:
+    """Every resource of ``kind``, streamed."""
+    model, _ = KINDS[kind]
+    modified = call.session.scalar(select(func.max(model.updated)))
+    stmt = selection(model, call.query)
+    settings = call.settings
 
-                return responder.document(f"{public}/{kind}", kind, entries, modified)
+    def entries(s: Session) -> Iterator[str]:
+        return (root_entry_text(settings, kind, row) for row in keyset(s, stmt, model))
 
-            return await responder.serve(request, ("GET", f"/{kind}"), plan)
+    return paged(settings.resource_url(kind), kind, entries, call.query, modified)
 
-        async def member(request: Request, rid: int) -> Response:
-            def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
-                row = session.get(model, rid)
-                if row is None:
-                    raise NOT_FOUND
-                return responder.single(entry_of(kind, row), row.updated)
 
-            return await responder.serve(request, ("GET", f"/{kind}/{{id}}"), plan)
+def root_entry(call: Call, kind: str, rid: int) -> Prepared:
+    model, _ = KINDS[kind]
+    row = call.session.get(model, rid)
+    if row is None:
+        raise NotFound()
+    return single(root_entry_text(call.settings, kind, row), row.updated)
 
-        async def remove(request: Request, rid: int) -> Response:
-            def plan(session: Session, caller: Caller, query: FeedQuery) -> Prepared:
-                if session.get(model, rid) is None:
-                    raise NOT_FOUND
-                session.execute(delete(model).where(model.id == rid))
-                session.commit()
-                return Prepared(lambda s: iter(()), body="")
 
-            answer = await responder.serve(request, ("DELETE", f"/{kind}/{{id}}"), plan)
-            return Response(status_code=204) if answer.status_code == 200 else answer
+def delete_root(call: Call, kind: str, rid: int) -> Response:
+    """Delete one resource and its children (the request path commits)."""
+    model, _ = KINDS[kind]
+    if call.session.get(model, rid) is None:
+        raise NotFound()
+    call.session.execute(delete(model).where(model.id == rid))
+    return Response(status_code=204)
 
-        router.add_api_route(f"/{kind}", collection, methods=["GET"], name=f"all {kind}")
-        router.add_api_route(f"/{kind}/{{rid}}", member, methods=["GET"], name=f"any {kind}")
-        router.add_api_route(f"/{kind}/{{rid}}", remove, methods=["DELETE"], name=f"delete {kind}")
 
-    for kind in KINDS:
-        add(kind)
+@dataclass(frozen=True)
+class RootFeed:
+    """``GET /{kind}``."""
+
+    kind: str
+
+    async def __call__(self, request: Request) -> Response:
+        return await serve(request, lambda call: root_feed(call, self.kind))
+
+
+@dataclass(frozen=True)
+class RootEntry:
+    """``GET /{kind}/{rid}``."""
+
+    kind: str
+
+    async def __call__(self, request: Request, rid: int) -> Response:
+        return await serve(request, lambda call: root_entry(call, self.kind, rid))
+
+
+@dataclass(frozen=True)
+class RootDelete:
+    """``DELETE /{kind}/{rid}``."""
+
+    kind: str
+
+    async def __call__(self, request: Request, rid: int) -> Response:
+        return await serve(request, lambda call: delete_root(call, self.kind, rid))
+
+
+for _kind in KINDS:
+    routes.add("GET", f"/{_kind}", RootFeed(_kind), allow={ADMIN}, name=f"all {_kind}")
+    routes.add("GET", f"/{_kind}/{{rid}}", RootEntry(_kind), allow={ADMIN}, name=f"any {_kind}")
+    routes.add(
+        "DELETE", f"/{_kind}/{{rid}}", RootDelete(_kind), allow={ADMIN}, name=f"delete {_kind}"
+    )

@@ -36,6 +36,8 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import BindParameter
 
+from gbconnect.errors import UnavailableError
+
 #: Reads sent to PostgreSQL in one statement at most.
 MAX_BATCH = 64
 
@@ -47,8 +49,8 @@ READS_PER_STATEMENT = Histogram(
 )
 
 
-class DatabaseUnavailable(Exception):
-    """The database could not be reached (the API answers 503)."""
+class DatabaseUnavailable(UnavailableError):
+    """The database could not be reached: 503 ``temporarily_unavailable``."""
 
 
 class Row(Protocol):

@@ -9,7 +9,7 @@ token of the wrong class: 403 ``insufficient_scope``. A resource of someone else
 
 from __future__ import annotations
 
-import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,40 +19,51 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 
 from gbconnect.db.rowreader import Pair
+from gbconnect.errors import AccessError
 from gbconnect.oauth import models as om
+from gbconnect.oauth.bearer import bearer_token
 from gbconnect.oauth.secrets import digest
 from gbconnect.registration import models as rm
 from gbconnect.resource import now
 
-_BEARER = re.compile(r"^Bearer +([A-Za-z0-9\-._~+/]+=*) *$")
 
-
-class AccessDenied(Exception):
-    """An API request refused; renders itself (RFC 6750 section 3)."""
+class AccessDenied(AccessError):
+    """An API request refused; renders itself (RFC 6750 section 3). ``error`` None: a
+    request without a token, whose challenge names no error (section 3.1) and whose
+    body says ``unauthorized``."""
 
     def __init__(self, status: int, error: str | None, description: str) -> None:
         super().__init__(description)
         self.status = status
-        self.error = error
-        self.description = description
+        self.error = error or "unauthorized"
+        self.challenge_error = error
 
     def response(self) -> JSONResponse:
         headers = {}
         if self.status == 401:
             challenge = 'Bearer realm="espi"'
-            if self.error:
-                challenge += f', error="{self.error}", error_description="{self.description}"'
+            if self.challenge_error:
+                challenge += (
+                    f', error="{self.challenge_error}", error_description="{self.description}"'
+                )
             headers["WWW-Authenticate"] = challenge
-        body = {"error": self.error or "unauthorized", "error_description": self.description}
+        body = {"error": self.error, "error_description": self.description}
         return JSONResponse(body, status_code=self.status, headers=headers)
 
 
-NOT_FOUND = AccessDenied(404, "not_found", "no such resource")
+class NotFound(AccessDenied):
+    """404: a resource that does not exist or that the token may not see (the same
+    answer, so that ids cannot be probed). Raise a new one each time."""
+
+    def __init__(self, description: str = "no such resource") -> None:
+        super().__init__(404, "not_found", description)
 
 
 @dataclass
 class GrantView:
-    """The Authorization behind a token, as one query read it (no ORM objects)."""
+    """The Authorization behind a token, as one query read it (no ORM objects).
+    ``scope`` is the token's own scope (narrower than the Authorization's after a
+    refresh that narrowed it, RFC 6749 section 6), the Authorization's otherwise."""
 
     id: int
     status: int
@@ -144,13 +155,13 @@ def token_digest(request: Request) -> str:
     header = request.headers.get("authorization")
     if not header:
         raise AccessDenied(401, None, "an access token is required")
-    m = _BEARER.match(header)
-    if not m or len(m.group(1)) > 512:
+    token = bearer_token(header)
+    if token is None:
         raise AccessDenied(401, "invalid_request", "the Authorization header is not a Bearer token")
-    return digest(m.group(1))
+    return digest(token)
 
 
-def caller_of(row: Any, allowed: set[str], session: Session | None) -> Caller:
+def caller_of(row: Any, allowed: AbstractSet[str], session: Session | None) -> Caller:
     """The caller described by a row of the token lookup, if its token is usable and
     of an ``allowed`` class (REQ.21 token classes; RFC 6750 section 3.1 errors)."""
     at = now()
@@ -188,7 +199,7 @@ def caller_of(row: Any, allowed: set[str], session: Session | None) -> Caller:
     return Caller(row.token_id, row.token_class, row.token_application_id, grant, session)
 
 
-def authenticate(request: Request, session: Session, allowed: set[str]) -> Caller:
+def authenticate(request: Request, session: Session, allowed: AbstractSet[str]) -> Caller:
     """The caller of ``request`` if its token is usable and of an ``allowed`` class
     (one query: token, third party and grant together)."""
     hashed = token_digest(request)

@@ -20,7 +20,6 @@ from typing import Any, cast
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
@@ -40,10 +39,9 @@ def build_router(
     settings: Settings,
     sessions: sessionmaker[Session],
     server: EspiAuthorizationServer,
-    templates: Jinja2Templates | None = None,
 ) -> APIRouter:
-    """The JSON endpoints of ``server``. ``templates`` is accepted and not used (the
-    pages of ``/oauth/authorize`` are :func:`gbconnect.portal.authorize.build_router`'s)."""
+    """The JSON endpoints of ``server`` (the pages of ``/oauth/authorize`` are
+    :func:`gbconnect.portal.authorize.build_router`'s)."""
     router = APIRouter(tags=["oauth"])
 
     async def run(call: Callable[[], Any]) -> Response:

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from gbconnect.espi import blocks as fb
 from gbconnect.espi import scope as espi_scope
 from gbconnect.oauth import models as om
-from gbconnect.oauth.guard import NOT_FOUND, AccessDenied, Caller, GrantView
+from gbconnect.oauth.guard import AccessDenied, Caller, GrantView, NotFound
 from gbconnect.oauth.services import subscription_usage_point_ids
 from gbconnect.resource import now
 
@@ -198,7 +198,7 @@ def own_subscription(caller: Caller, sid: int) -> Grant:
     other Subscription). The grant came with the token: no query."""
     view = caller.grant
     if caller.token_class != om.CUSTOMER or view is None or view.subscription_id != sid:
-        raise NOT_FOUND
+        raise NotFound()
     return grant_of_view(view)
 
 
@@ -208,5 +208,5 @@ def subscription_of(session: Session, caller: Caller, sid: int) -> Grant:
         return own_subscription(caller, sid)
     sub = session.get(om.Subscription, sid)
     if sub is None:
-        raise NOT_FOUND
+        raise NotFound()
     return grant_of(sub.authorization)

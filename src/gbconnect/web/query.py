@@ -14,11 +14,13 @@ from datetime import datetime
 
 from starlette.datastructures import QueryParams
 
+from gbconnect.errors import InputError
+
 MAX_RESULTS_LIMIT = 100_000
 
 
-class QueryError(ValueError):
-    """A malformed query parameter (answered with 400)."""
+class QueryError(InputError):
+    """A malformed query parameter: 400 ``invalid_request`` naming it (GBA QRY002)."""
 
 
 @dataclass(frozen=True)

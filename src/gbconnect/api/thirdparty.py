@@ -1,0 +1,284 @@
+"""The Connect My Data resources of a third party and of the data custodian (REQ.21
+FB_3, FB_41, FB_44; STANDARD.md section 1): ReadServiceStatus, PG&E's
+DownloadSampleData, ApplicationInformation and Authorization.
+
+A registration token (FB_44) reads and manages its own ApplicationInformation; a
+client token reads its third party's Authorizations and revokes them (MGA001/MGA002);
+the admin token sees every one of both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from gbconnect.api import documents
+from gbconnect.api.sample import sample_feed
+from gbconnect.config import Settings
+from gbconnect.espi.atom import MEDIA_TYPE, entry, feed
+from gbconnect.espi.xmlreader import parse_small
+from gbconnect.oauth import models as om
+from gbconnect.oauth import revocation, services
+from gbconnect.oauth.clients import set_status
+from gbconnect.oauth.guard import AccessDenied, Caller, NotFound
+from gbconnect.registration import models as rm
+from gbconnect.registration.errors import RegistrationError
+from gbconnect.registration.services import update_application
+from gbconnect.resource import now
+from gbconnect.web.access import ADMIN, CLIENT, REGISTRATION, EspiRoutes
+from gbconnect.web.serving import XML_DECLARATION, Call, Prepared, serve, standalone, whole
+
+ESPI_NS = "{http://naesb.org/espi}"
+
+#: The third party's and the data custodian's resources.
+routes = EspiRoutes()
+
+
+def invalid(description: str) -> AccessDenied:
+    """400 ``invalid_request``: a body that is not what the resource takes."""
+    return AccessDenied(400, "invalid_request", description)
+
+
+def xml(body: str) -> Response:
+    return Response(body, media_type=MEDIA_TYPE)
+
+
+def small_feed(
+    settings: Settings, kind: str, items: Sequence[Any], write: Callable[[Any], str]
+) -> Prepared:
+    """The feed ``{base}/{kind}`` of ``items`` written by ``write``: small, so made
+    whole (its ETag then covers its body)."""
+    modified = max((i.updated for i in items), default=None)
+    body = "".join(
+        feed(
+            self_href=settings.resource_url(kind),
+            title=kind,
+            updated=modified or now(),
+            entries=[write(i) for i in items],
+        )
+    )
+    return whole(body, modified)
+
+
+# -- ReadServiceStatus and DownloadSampleData ---------------------------------------------
+
+
+@routes.get("/ReadServiceStatus", allow={CLIENT, ADMIN})
+async def get_service_status(request: Request) -> Response:
+    """FND006: the service's status (1 = up)."""
+    return await serve(request, lambda call: whole(XML_DECLARATION + documents.service_status()))
+
+
+@routes.get("/DownloadSampleData", allow={CLIENT})
+async def get_sample_data(request: Request) -> Response:
+    """PG&E's connectivity test, last step: a sample Green Button feed (synthetic)."""
+    return await serve(
+        request,
+        lambda call: whole(sample_feed(call.settings.public_resource_base, call.settings.timezone)),
+    )
+
+
+# -- ApplicationInformation ---------------------------------------------------------------
+
+
+def application_entry(settings: Settings, app: rm.ApplicationInformation) -> str:
+    return entry(
+        self_href=settings.resource_url(f"ApplicationInformation/{app.id}"),
+        up_href=settings.resource_url("ApplicationInformation"),
+        title=app.client_name,
+        published=app.published,
+        updated=app.updated,
+        content=documents.application_information(app, settings),
+    )
+
+
+def own_application(call: Call, app_id: int) -> rm.ApplicationInformation:
+    """ApplicationInformation ``app_id``: any for the admin token, its own for a
+    registration token (404 otherwise)."""
+    app = call.session.get(rm.ApplicationInformation, app_id)
+    caller = call.caller
+    if app is None or (caller.token_class == REGISTRATION and caller.application_id != app.id):
+        raise NotFound()
+    return app
+
+
+def application_fields(body: bytes) -> dict[str, list[str]] | None:
+    """Element name -> texts of an ApplicationInformation document (bare or in an Atom
+    entry), or None when the body is not one."""
+    root = parse_small(body)
+    if root is None:
+        return None
+    tag = ESPI_NS + "ApplicationInformation"
+    info = root if root.tag == tag else next(root.iter(tag), None)
+    if info is None:
+        return None
+    fields: dict[str, list[str]] = {}
+    for child in info:
+        if isinstance(child.tag, str) and child.tag.startswith(ESPI_NS):
+            name = child.tag.split("}", 1)[1]
+            fields.setdefault(name, []).append((child.text or "").strip())
+    return fields
+
+
+def application_feed(call: Call) -> Prepared:
+    model = rm.ApplicationInformation
+    apps = list(call.session.scalars(select(model).order_by(model.id)))
+    settings = call.settings
+    return small_feed(
+        settings, "ApplicationInformation", apps, lambda a: application_entry(settings, a)
+    )
+
+
+def application_document(call: Call, app_id: int) -> Prepared:
+    """FND002 (with a registration token)."""
+    app = own_application(call, app_id)
+    return whole(standalone(application_entry(call.settings, app)), app.updated)
+
+
+def update_registration(call: Call, app_id: int, body: bytes) -> Response:
+    """MGT001: a third party updates its registration with its registration access
+    token (FB_44); the body is an ApplicationInformation (bare or in an Atom entry)
+    holding the elements to change."""
+    app = own_application(call, app_id)
+    fields = application_fields(body)
+    if fields is None:
+        raise invalid("the body must be an ApplicationInformation document")
+    try:
+        update_application(call.session, call.settings, app, fields)
+    except RegistrationError as exc:
+        raise AccessDenied(400, exc.error, str(exc)) from None
+    return xml(standalone(application_entry(call.settings, app)))
+
+
+def withdraw_registration(call: Call, app_id: int) -> Response:
+    """MGT: a third party withdraws its registration (or the utility revokes it):
+    every token and authorization of it ends at once."""
+    app = own_application(call, app_id)
+    if call.caller.token_class == REGISTRATION:
+        app.third_party_status = 4  # retired
+    set_status(call.session, app, rm.REVOKED)
+    return Response(status_code=204)
+
+
+@routes.get("/ApplicationInformation", allow={ADMIN})
+async def get_application_feed(request: Request) -> Response:
+    return await serve(request, application_feed)
+
+
+@routes.get("/ApplicationInformation/{app_id}", allow={REGISTRATION, ADMIN})
+async def get_application(request: Request, app_id: int) -> Response:
+    return await serve(request, lambda call: application_document(call, app_id))
+
+
+@routes.put("/ApplicationInformation/{app_id}", allow={REGISTRATION, ADMIN})
+async def put_application(request: Request, app_id: int) -> Response:
+    body = await request.body()
+    return await serve(request, lambda call: update_registration(call, app_id, body))
+
+
+@routes.delete("/ApplicationInformation/{app_id}", allow={REGISTRATION, ADMIN})
+async def delete_application(request: Request, app_id: int) -> Response:
+    return await serve(request, lambda call: withdraw_registration(call, app_id))
+
+
+# -- Authorization ------------------------------------------------------------------------
+
+
+def authorization_entry(settings: Settings, auth: om.Authorization) -> str:
+    return entry(
+        self_href=settings.resource_url(f"Authorization/{auth.id}"),
+        up_href=settings.resource_url("Authorization"),
+        title=auth.title,
+        published=auth.published,
+        updated=auth.updated,
+        content=documents.authorization(auth, settings),
+    )
+
+
+def own_authorization(call: Call, auth_id: int) -> om.Authorization:
+    """Authorization ``auth_id``: any for the admin token, its third party's for a
+    client token (404 otherwise)."""
+    auth = call.session.get(om.Authorization, auth_id)
+    caller = call.caller
+    if auth is None or (
+        caller.token_class == CLIENT and auth.application_id != caller.application_id
+    ):
+        raise NotFound()
+    return auth
+
+
+def status_of(body: bytes) -> int | None:
+    """The ``status`` of an Authorization (bare or inside an Atom entry), or None."""
+    root = parse_small(body)
+    if root is None:
+        return None
+    for el in root.iter(ESPI_NS + "status"):
+        text = (el.text or "").strip()
+        return int(text) if text in ("0", "1", "2") else None
+    return None
+
+
+def revoked_by(caller: Caller) -> str:
+    return "third party" if caller.token_class == CLIENT else "data custodian"
+
+
+def authorization_feed(call: Call) -> Prepared:
+    """FND003: the third party's authorizations (all of them for the admin)."""
+    if call.caller.token_class == ADMIN:
+        auths = services.authorizations_of(call.session)
+    else:
+        auths = services.authorizations_of(call.session, application_id=call.caller.application_id)
+    settings = call.settings
+    return small_feed(settings, "Authorization", auths, lambda a: authorization_entry(settings, a))
+
+
+def authorization_document(call: Call, auth_id: int) -> Prepared:
+    """FND004 and OFA001."""
+    auth = own_authorization(call, auth_id)
+    return whole(standalone(authorization_entry(call.settings, auth)), auth.updated)
+
+
+def update_authorization(call: Call, auth_id: int, body: bytes) -> Response:
+    """MGA001: a third party updates an Authorization. What it may change is what
+    narrows the grant: ``status`` 0 revokes it; anything else is refused."""
+    auth = own_authorization(call, auth_id)
+    status = status_of(body)
+    if status is None:
+        raise invalid("the body must be an Authorization with a status")
+    if status == om.REVOKED:
+        revocation.revoke_authorization(call.session, auth, revoked_by(call.caller))
+    elif status != auth.status:
+        raise invalid("an Authorization can only be revoked this way")
+    return xml(standalone(authorization_entry(call.settings, auth)))
+
+
+def revoke_authorization(call: Call, auth_id: int) -> Response:
+    """MGA002: revocation by the third party; its tokens fail at once."""
+    auth = own_authorization(call, auth_id)
+    revocation.revoke_authorization(call.session, auth, revoked_by(call.caller))
+    return Response(status_code=204)
+
+
+@routes.get("/Authorization", allow={CLIENT, ADMIN})
+async def get_authorization_feed(request: Request) -> Response:
+    return await serve(request, authorization_feed)
+
+
+@routes.get("/Authorization/{auth_id}", allow={CLIENT, ADMIN})
+async def get_authorization(request: Request, auth_id: int) -> Response:
+    return await serve(request, lambda call: authorization_document(call, auth_id))
+
+
+@routes.put("/Authorization/{auth_id}", allow={CLIENT, ADMIN})
+async def put_authorization(request: Request, auth_id: int) -> Response:
+    body = await request.body()
+    return await serve(request, lambda call: update_authorization(call, auth_id, body))
+
+
+@routes.delete("/Authorization/{auth_id}", allow={CLIENT, ADMIN})
+async def delete_authorization(request: Request, auth_id: int) -> Response:
+    return await serve(request, lambda call: revoke_authorization(call, auth_id))

@@ -1,0 +1,147 @@
+"""Who may call an ESPI route, declared on the route (REQ.21 token classes; STANDARD.md
+section 1).
+
+A module of ESPI resources makes one :class:`EspiRoutes` table and declares each
+handler, a plain module-level function, with its path and the token classes it admits
+in one line::
+
+    routes = EspiRoutes()
+
+    @routes.get("/Subscription/{sid}/UsagePoint", allow={CUSTOMER})
+    async def usage_point_feed(request: Request, sid: int) -> Response: ...
+
+A handler that serves several paths alike (one per customer.xsd record kind) is a
+callable object and is declared with :meth:`EspiRoutes.add`. :meth:`EspiRoutes.include`
+adds the table's routes to a router (the resource base is the router's prefix), in
+declaration order (route matching is a linear scan: the hottest route is declared
+first). Each becomes an :class:`EspiRoute` whose :attr:`~EspiRoute.allow` holds its
+token classes; the request path (:mod:`gbconnect.web.serving`) reads them from the
+matched route (:func:`allowed`), and the authorization-matrix test reads them from the
+application's routes (:func:`espi_routes`): there is no second table to keep in step.
+The token classes are also listed in the OpenAPI document (``x-token-classes``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from fastapi import APIRouter
+from fastapi.routing import APIRoute
+from starlette.requests import Request
+from starlette.routing import BaseRoute, Mount
+
+from gbconnect.oauth.models import ADMIN, CLIENT, CUSTOMER, REGISTRATION, UPLOAD
+
+__all__ = [
+    "ADMIN",
+    "CLIENT",
+    "CUSTOMER",
+    "REGISTRATION",
+    "UPLOAD",
+    "EspiRoute",
+    "EspiRoutes",
+    "allowed",
+    "espi_routes",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class EspiRoute(APIRoute):
+    """An ESPI route: a FastAPI route that knows the token classes it admits."""
+
+    allow: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """One route of a table: method, path under the resource base, handler, classes."""
+
+    method: str
+    path: str
+    endpoint: Callable[..., Any]
+    allow: frozenset[str]
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+class EspiRoutes:
+    """The ESPI routes of one module, each declared with the token classes it admits."""
+
+    def __init__(self) -> None:
+        self.declarations: list[Declaration] = []
+
+    def add(
+        self,
+        method: str,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        allow: Iterable[str],
+        **options: Any,
+    ) -> None:
+        """Declare ``endpoint`` for ``method path``, callable by the ``allow`` token
+        classes only; ``options`` go to FastAPI's ``add_api_route``."""
+        classes = frozenset(allow)
+        if not classes:
+            raise ValueError(f"{method} {path}: a route must admit at least one token class")
+        self.declarations.append(Declaration(method, path, endpoint, classes, options))
+
+    def _method(
+        self, method: str, path: str, allow: Iterable[str], **options: Any
+    ) -> Callable[[F], F]:
+        def declare(endpoint: F) -> F:
+            self.add(method, path, endpoint, allow=allow, **options)
+            return endpoint
+
+        return declare
+
+    def get(self, path: str, *, allow: Iterable[str], **options: Any) -> Callable[[F], F]:
+        return self._method("GET", path, allow, **options)
+
+    def put(self, path: str, *, allow: Iterable[str], **options: Any) -> Callable[[F], F]:
+        return self._method("PUT", path, allow, **options)
+
+    def post(self, path: str, *, allow: Iterable[str], **options: Any) -> Callable[[F], F]:
+        return self._method("POST", path, allow, **options)
+
+    def delete(self, path: str, *, allow: Iterable[str], **options: Any) -> Callable[[F], F]:
+        return self._method("DELETE", path, allow, **options)
+
+    def include(self, router: APIRouter) -> None:
+        """Add every declared route to ``router``, in declaration order."""
+        for d in self.declarations:
+            options = dict(d.options)
+            extra = {**options.pop("openapi_extra", {}), "x-token-classes": sorted(d.allow)}
+            router.add_api_route(
+                d.path,
+                d.endpoint,
+                methods=[d.method],
+                openapi_extra=extra,
+                route_class_override=EspiRoute,
+                **options,
+            )
+            route = router.routes[-1]
+            assert isinstance(route, EspiRoute)
+            route.allow = d.allow
+
+
+def allowed(request: Request) -> frozenset[str]:
+    """The token classes the matched route admits (none when it declares none)."""
+    route = request.scope.get("route")
+    return route.allow if isinstance(route, EspiRoute) else frozenset()
+
+
+def espi_routes(routes: Iterable[BaseRoute]) -> Iterator[EspiRoute]:
+    """Every :class:`EspiRoute` among ``routes``, looking into included routers and
+    mounts."""
+    for route in routes:
+        if isinstance(route, EspiRoute):
+            yield route
+        elif isinstance(route, Mount):
+            yield from espi_routes(route.routes)
+        else:
+            inner = getattr(route, "original_router", None)  # an included router
+            if inner is not None:
+                yield from espi_routes(inner.routes)
