@@ -18,7 +18,7 @@ from gbconnect.api.routes import ACCESS
 from gbconnect.oauth import models as om
 from gbconnect.resource import now
 from tests.conftest import SHARED
-from tests.oauth.conftest import World
+from tests.factories.world import World
 
 XSD = SHARED / "espi" / "xsd"
 

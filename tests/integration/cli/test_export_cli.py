@@ -13,7 +13,7 @@ from gbconnect.customer.models import RetailCustomer
 from gbconnect.ingest.services import ingest_file
 from gbconnect.usage import blocks
 from gbconnect.usage import models as um
-from tests.oauth.conftest import ZONE, store_usage
+from tests.factories.world import ZONE, store_usage
 
 
 def _cli(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -86,7 +86,7 @@ def test_export_window_and_refusals(
 ) -> None:
     _world(factory)
     from gbconnect.espi.times import iso
-    from tests.oauth.conftest import TODAY
+    from tests.factories.world import TODAY
 
     day = iso(TODAY - 3 * 86400)[:10]
     next_day = iso(TODAY - 2 * 86400)[:10]
