@@ -17,7 +17,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from gbconnect.config import Settings
+from gbconnect.db import make_engine, make_sessionmaker
 from gbconnect.oauth import models as om
+from tests.factories.app import make_settings
 from tests.factories.customers import PASSWORD, make_customer
 from tests.factories.parties import REDIRECT, SCOPE, make_third_party
 from tests.factories.tokens import operator_token
@@ -35,6 +37,7 @@ __all__ = [
     "build_world",
     "pkce",
     "store_usage",
+    "store_world",
 ]
 
 
@@ -73,6 +76,15 @@ def build_world(factory: sessionmaker[Session], settings: Settings) -> Seed:
             alice_points=alice.points,
             bob_points=bob.points,
         )
+
+
+def store_world(url: str) -> Seed:
+    """The world stored in the (migrated, empty) database at ``url``."""
+    engine = make_engine(url)
+    try:
+        return build_world(make_sessionmaker(engine), make_settings(url))
+    finally:
+        engine.dispose()
 
 
 @dataclass
