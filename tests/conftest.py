@@ -1,4 +1,5 @@
-"""Shared fixtures: a database of each kind (SQLite and a real PostgreSQL server)."""
+"""Shared fixtures: a database of each kind (SQLite and a real PostgreSQL server) and
+the test data in ../shared."""
 
 from __future__ import annotations
 
@@ -13,9 +14,7 @@ from gbconnect.db import make_engine, make_sessionmaker
 from tests.databases import Build, Databases, PostgresDatabases, SqliteDatabases
 from tests.factories.world import store_world
 from tests.pgserver import PostgresServer
-
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-SAMPLES = SHARED / "samples" / "xml"
+from tests.shared import samples_dir, schemas_dir, shared_path
 
 
 @pytest.fixture(scope="session")
@@ -83,3 +82,21 @@ def engine(db_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def factory(engine: Engine) -> sessionmaker[Session]:
     return make_sessionmaker(engine)
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    """``../shared`` beside the repository (fails the test, saying so, when absent)."""
+    return shared_path()
+
+
+@pytest.fixture(scope="session")
+def schemas() -> Path:
+    """``../shared/espi/xsd/4.0``: the ESPI 4.0, customer and Atom schemas."""
+    return schemas_dir()
+
+
+@pytest.fixture(scope="session")
+def samples() -> Path:
+    """``../shared/samples/xml``: the public Green Button sample files."""
+    return samples_dir()

@@ -17,19 +17,18 @@ from sqlalchemy import select, update
 from gbconnect.api.routes import ACCESS
 from gbconnect.oauth import models as om
 from gbconnect.resource import now
-from tests.conftest import SHARED
 from tests.factories.world import World
-
-XSD = SHARED / "espi" / "xsd"
+from tests.shared import shared_path
 
 
 @cache
 def schema() -> etree.XMLSchema:
     """atom.xsd + espi.xsd, with atom.xsd's import of xml.xsd resolved offline."""
-    xml_xsd = (XSD / "w3c" / "xml.xsd").resolve().as_uri()
-    atom = (XSD / "4.0" / "atom.xsd").resolve().as_uri()
-    espi = (XSD / "4.0" / "espi.xsd").resolve().as_uri()
-    customer = (XSD / "4.0" / "customer.xsd").resolve().as_uri()
+    xsd = shared_path("espi", "xsd")
+    xml_xsd = (xsd / "w3c" / "xml.xsd").resolve().as_uri()
+    atom = (xsd / "4.0" / "atom.xsd").resolve().as_uri()
+    espi = (xsd / "4.0" / "espi.xsd").resolve().as_uri()
+    customer = (xsd / "4.0" / "customer.xsd").resolve().as_uri()
     wrapper = f"""<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
       <xs:import namespace="http://www.w3.org/XML/1998/namespace" schemaLocation="{xml_xsd}"/>
       <xs:import namespace="http://www.w3.org/2005/Atom" schemaLocation="{atom}"/>
@@ -40,12 +39,12 @@ def schema() -> etree.XMLSchema:
     class Offline(etree.Resolver):
         def resolve(self, url, pubid, context):  # type: ignore[no-untyped-def,override]
             if url.startswith("http://www.w3.org/2001/xml.xsd"):
-                return self.resolve_filename(str(XSD / "w3c" / "xml.xsd"), context)
+                return self.resolve_filename(str(xsd / "w3c" / "xml.xsd"), context)
             return None
 
     parser = etree.XMLParser(no_network=True)
     parser.resolvers.add(Offline())
-    return etree.XMLSchema(etree.fromstring(wrapper.encode(), parser, base_url=str(XSD) + "/"))
+    return etree.XMLSchema(etree.fromstring(wrapper.encode(), parser, base_url=str(xsd) + "/"))
 
 
 def valid(body: bytes) -> etree._Element:
