@@ -153,7 +153,7 @@ class World:
             "end": "revoke",
         }
         data.update(form)
-        r = self.client.post(url, data=data, follow_redirects=False)  # type: ignore[arg-type]
+        r = self.client.post(url, data=data, follow_redirects=False)
         assert r.status_code == 302, r.text
         location = r.headers["location"]
         assert location.startswith(REDIRECT)
