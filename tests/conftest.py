@@ -67,7 +67,7 @@ def db_url(request: pytest.FixtureRequest, databases: Databases) -> Iterator[str
         if name in request.fixturenames:
             databases.template(name, build)
             template = name
-    url = databases.create(template)
+    url = databases.empty() if template == "empty" else databases.create(template)
     yield url
     databases.drop(url)
 

@@ -38,9 +38,9 @@ def test_copies_are_independent(databases: Databases) -> None:
         third = databases.create("world")
         assert _counts(third) == stored
         databases.drop(third)
-        empty = databases.create()
-        assert _counts(empty) == (0, 0)
-        databases.drop(empty)
+        for empty in (databases.create(), databases.empty()):
+            assert _counts(empty) == (0, 0)
+            databases.drop(empty)
     finally:
         databases.drop(first)
         databases.drop(second)
