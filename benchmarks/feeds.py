@@ -33,8 +33,8 @@ from gbconnect.espi import scope as espi_scope
 from gbconnect.ingest.owners import retail_customer
 from gbconnect.oauth import models as om
 from gbconnect.oauth import services
+from gbconnect.oauth.clients import register
 from gbconnect.oauth.scoping import grant_of
-from gbconnect.registration.services import register
 from gbconnect.usage import blocks
 from gbconnect.usage.models import MeterReading, ReadingType, UsagePoint
 from gbconnect.usage.services import PackedBlock, store_blocks

@@ -13,7 +13,7 @@ from gbconnect.ingest.series import Channel, store_channel
 from gbconnect.ingest.summary import FileSummary
 from gbconnect.oauth import models as om
 from gbconnect.oauth import services
-from gbconnect.registration.services import register
+from gbconnect.oauth.clients import register
 from gbconnect.usage import models as um
 
 START = 1704096000  # 2024-01-01T08:00:00Z

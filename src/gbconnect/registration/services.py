@@ -9,7 +9,6 @@ tokens and grants that end when a third party is held or revoked) is in
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -21,9 +20,6 @@ from gbconnect.espi.blocks import not_offered
 from gbconnect.registration import models as rm
 from gbconnect.registration.errors import RegistrationError
 from gbconnect.resource import now
-
-if TYPE_CHECKING:
-    from gbconnect.oauth.clients import Registered
 
 
 def check_redirect_uri(uri: str, settings: Settings) -> str:
@@ -219,21 +215,3 @@ def _current(app: rm.ApplicationInformation, name: str) -> str:
         "client_id_issued_at": str(app.client_id_issued_at),
         "dataCustodianApplicationStatus": str(app.data_custodian_status),
     }.get(name, "")
-
-
-# Older names: registering with a registration access token and changing a status
-# touch tokens and live in gbconnect.oauth.clients now.
-
-
-def register(session: Session, settings: Settings, **options: Any) -> Registered:
-    """Deprecated: use :func:`gbconnect.oauth.clients.register`."""
-    from gbconnect.oauth.clients import register as register_third_party
-
-    return register_third_party(session, settings, **options)
-
-
-def set_status(session: Session, app: rm.ApplicationInformation, status: int) -> None:
-    """Deprecated: use :func:`gbconnect.oauth.clients.set_status`."""
-    from gbconnect.oauth.clients import set_status as set_third_party_status
-
-    set_third_party_status(session, app, status)

@@ -13,7 +13,7 @@ from gbconnect.customer.models import RetailCustomer
 from gbconnect.ingest.services import ingest_file
 from gbconnect.usage import blocks
 from gbconnect.usage import models as um
-from tests.oauth.conftest import ZONE, store_usage
+from tests.factories.world import ZONE, store_usage
 
 
 def _cli(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -60,7 +60,7 @@ def _world(factory: sessionmaker[Session]) -> None:
 
 
 def test_export_xml_and_csv_read_back(
-    db_url: str, factory: sessionmaker[Session], tmp_path: Path
+    db_url: str, factory: sessionmaker[Session], tmp_path: Path, schemas: Path
 ) -> None:
     _world(factory)
     original = _readings(factory, "alice")
@@ -71,11 +71,7 @@ def test_export_xml_and_csv_read_back(
         ingest_file(factory, out, f"copy-{fmt}", ZONE)
         assert _readings(factory, f"copy-{fmt}") == original, fmt
         if fmt == "xml":  # our own file passes our own validator, warnings included
-            from tests.conftest import SHARED
-
-            checked = _cli(
-                db_url, "validate", "--schemas", str(SHARED / "espi" / "xsd" / "4.0"), str(out)
-            )
+            checked = _cli(db_url, "validate", "--schemas", str(schemas), str(out))
             assert checked.returncode == 0 and "(0 error(s), 0 warning(s))" in checked.stdout, (
                 checked.stdout[-2000:]
             )
@@ -86,7 +82,7 @@ def test_export_window_and_refusals(
 ) -> None:
     _world(factory)
     from gbconnect.espi.times import iso
-    from tests.oauth.conftest import TODAY
+    from tests.factories.world import TODAY
 
     day = iso(TODAY - 3 * 86400)[:10]
     next_day = iso(TODAY - 2 * 86400)[:10]

@@ -19,7 +19,7 @@ from gbconnect.ingest.errors import IngestError
 from gbconnect.ingest.services import ingest_file
 from gbconnect.usage import blocks
 from gbconnect.usage.models import IntervalBlock, MeterReading, UsagePoint
-from tests.conftest import SAMPLES
+from tests.shared import sample_names
 
 ZONE = ZoneInfo("America/Los_Angeles")
 
@@ -52,11 +52,11 @@ REFUSED = {
     "gas_containerized.xml": "no ServiceCategory kind",
 }
 
-ALL = sorted(p.name for p in SAMPLES.glob("*.xml"))
+ALL = sample_names()
 NS = {"espi": "http://naesb.org/espi"}
 
 
-def test_samples_are_all_there() -> None:
+def test_samples_are_all_there(samples: Path) -> None:
     assert len(ALL) == 65
     assert set(REFUSED) <= set(ALL)
 
@@ -96,8 +96,8 @@ def stored_count(factory: sessionmaker[Session], username: str) -> tuple[int, in
 
 
 @pytest.mark.parametrize("name", ALL)
-def test_sample(name: str, factory: sessionmaker[Session]) -> None:
-    path = SAMPLES / name
+def test_sample(name: str, factory: sessionmaker[Session], samples: Path) -> None:
+    path = samples / name
     if name in REFUSED:
         with pytest.raises(IngestError) as info:
             ingest_file(factory, path, "sample", ZONE)

@@ -10,10 +10,7 @@ from pathlib import Path
 from click.testing import CliRunner, Result
 
 from gbconnect.cli import main
-from tests.conftest import SHARED
-
-SCHEMAS = str(SHARED / "espi" / "xsd" / "4.0")
-SAMPLES = SHARED / "samples" / "xml"
+from tests.shared import samples_dir, schemas_dir
 
 
 def _validate(*args: str) -> subprocess.CompletedProcess[str]:
@@ -24,7 +21,7 @@ def _validate(*args: str) -> subprocess.CompletedProcess[str]:
             "from gbconnect.cli import main; main()",
             "validate",
             "--schemas",
-            SCHEMAS,
+            str(schemas_dir()),
             *args,
         ],
         capture_output=True,
@@ -55,20 +52,20 @@ def _feed(*entries: str) -> str:
 ESPI = 'xmlns="http://naesb.org/espi"'
 
 
-def test_clean_samples_are_valid() -> None:
-    done = _validate(str(SAMPLES / "15minLP_15Days.xml"), str(SAMPLES / "Gas.xml"))
+def test_clean_samples_are_valid(samples: Path) -> None:
+    done = _validate(str(samples / "15minLP_15Days.xml"), str(samples / "Gas.xml"))
     assert done.returncode == 0, done.stdout
     assert done.stdout.count("valid (0 error(s)") == 2
 
 
-def test_real_world_deviations_are_reported_with_their_lines() -> None:
-    coastal = SAMPLES / "Coastal_Single_Family_Jan_1_2011_to_Jan_1_2012.xml"
-    done = _validate(str(coastal), str(SAMPLES / "1hrLP_32DaysNoCost.xml"), "--json")
+def test_real_world_deviations_are_reported_with_their_lines(samples: Path) -> None:
+    coastal = samples / "Coastal_Single_Family_Jan_1_2011_to_Jan_1_2012.xml"
+    done = _validate(str(coastal), str(samples / "1hrLP_32DaysNoCost.xml"), "--json")
     assert done.returncode == 1
     report = json.loads(done.stdout)
     rules = {(f["rule"], f["line"]) for f in report[str(coastal)]}
     assert ("FB4-UNIQUE", 12146) in rules  # the repeated DST hour
-    xsd = report[str(SAMPLES / "1hrLP_32DaysNoCost.xml")]
+    xsd = report[str(samples / "1hrLP_32DaysNoCost.xml")]
     assert xsd[0]["rule"] == "XSD" and xsd[0]["line"] == 72
     assert "ServiceDeliveryPoint" in xsd[0]["message"] and "{http" not in xsd[0]["message"]
 
@@ -144,13 +141,13 @@ def _run(args: list[str], env: dict[str, str | None]) -> Result:
 
 
 def test_schemas_come_from_gbconnect_schema_dir() -> None:
-    done = _run([str(SAMPLES / "Gas.xml")], {"GBCONNECT_SCHEMA_DIR": SCHEMAS})
+    done = _run([str(samples_dir() / "Gas.xml")], {"GBCONNECT_SCHEMA_DIR": str(schemas_dir())})
     assert done.exit_code == 0, done.output
     assert "valid (0 error(s)" in done.output
 
 
 def test_without_schemas_it_says_where_to_get_them(tmp_path: Path) -> None:
-    sample = str(SAMPLES / "Gas.xml")
+    sample = str(samples_dir() / "Gas.xml")
     for env in ({"GBCONNECT_SCHEMA_DIR": None}, {"GBCONNECT_SCHEMA_DIR": str(tmp_path / "no")}):
         done = _run([sample], env)
         assert done.exit_code == 1

@@ -18,19 +18,18 @@ from sqlalchemy import select, update
 from gbconnect.oauth import models as om
 from gbconnect.resource import now
 from gbconnect.web.access import espi_routes
-from tests.conftest import SHARED
-from tests.oauth.conftest import World
-
-XSD = SHARED / "espi" / "xsd"
+from tests.factories.world import World
+from tests.shared import shared_path
 
 
 @cache
 def schema() -> etree.XMLSchema:
     """atom.xsd + espi.xsd, with atom.xsd's import of xml.xsd resolved offline."""
-    xml_xsd = (XSD / "w3c" / "xml.xsd").resolve().as_uri()
-    atom = (XSD / "4.0" / "atom.xsd").resolve().as_uri()
-    espi = (XSD / "4.0" / "espi.xsd").resolve().as_uri()
-    customer = (XSD / "4.0" / "customer.xsd").resolve().as_uri()
+    xsd = shared_path("espi", "xsd")
+    xml_xsd = (xsd / "w3c" / "xml.xsd").resolve().as_uri()
+    atom = (xsd / "4.0" / "atom.xsd").resolve().as_uri()
+    espi = (xsd / "4.0" / "espi.xsd").resolve().as_uri()
+    customer = (xsd / "4.0" / "customer.xsd").resolve().as_uri()
     wrapper = f"""<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
       <xs:import namespace="http://www.w3.org/XML/1998/namespace" schemaLocation="{xml_xsd}"/>
       <xs:import namespace="http://www.w3.org/2005/Atom" schemaLocation="{atom}"/>
@@ -41,12 +40,12 @@ def schema() -> etree.XMLSchema:
     class Offline(etree.Resolver):
         def resolve(self, url, pubid, context):  # type: ignore[no-untyped-def,override]
             if url.startswith("http://www.w3.org/2001/xml.xsd"):
-                return self.resolve_filename(str(XSD / "w3c" / "xml.xsd"), context)
+                return self.resolve_filename(str(xsd / "w3c" / "xml.xsd"), context)
             return None
 
     parser = etree.XMLParser(no_network=True)
     parser.resolvers.add(Offline())
-    return etree.XMLSchema(etree.fromstring(wrapper.encode(), parser, base_url=str(XSD) + "/"))
+    return etree.XMLSchema(etree.fromstring(wrapper.encode(), parser, base_url=str(xsd) + "/"))
 
 
 def valid(body: bytes) -> etree._Element:
@@ -373,7 +372,7 @@ def test_authorization_matrix(world: World) -> None:
 
 
 def test_another_third_partys_authorization_is_not_found(world: World) -> None:
-    from gbconnect.registration.services import register
+    from gbconnect.oauth.clients import register
 
     tokens = world.code_tokens()
     with world.factory() as s:
@@ -515,7 +514,7 @@ def test_oad009_read_service_status_refuses_registration_customer_and_no_token(
 
 def test_oad015_grant_types_follow_the_application_information(world: World) -> None:
     """A client may use only the grant types its ApplicationInformation lists."""
-    from gbconnect.registration.services import register
+    from gbconnect.oauth.clients import register
 
     with world.factory() as s:
         done = register(

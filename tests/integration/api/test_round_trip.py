@@ -17,8 +17,8 @@ from sqlalchemy import select
 from gbconnect.ingest.services import ingest_file
 from gbconnect.usage import blocks
 from gbconnect.usage import models as um
-from tests.oauth.conftest import ZONE, World
-from tests.oauth.test_espi_access import bearer
+from tests.factories.world import ZONE, World
+from tests.integration.oauth.test_espi_access import bearer
 
 
 def _ours(

@@ -7,7 +7,7 @@ from typing import Any
 
 from gbconnect.oauth import models as om
 from gbconnect.oauth import services
-from tests.oauth.conftest import World
+from tests.factories.world import World
 
 METADATA: dict[str, Any] = {
     "client_name": "Grid Insights",

@@ -11,8 +11,8 @@ from gbconnect.ingest.generator import GeneratorOptions, generate_customers
 from gbconnect.oauth import services
 from gbconnect.registration.models import ApplicationInformation
 from gbconnect.usage.models import UsagePoint
-from tests.oauth.conftest import World
-from tests.oauth.test_espi_access import NS, bearer, valid
+from tests.factories.world import World
+from tests.integration.oauth.test_espi_access import NS, bearer, valid
 
 C = {"c": "http://naesb.org/espi/customer", **NS}
 

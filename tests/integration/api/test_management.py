@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from gbconnect.usage import models as um
-from tests.oauth.conftest import DAYS, World
-from tests.oauth.test_espi_access import NS, bearer, valid
+from tests.factories.world import DAYS, World
+from tests.integration.oauth.test_espi_access import NS, bearer, valid
 
 
 def test_root_collections_page_and_delete(world: World) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from gbconnect.cli import main
 from gbconnect.db import make_engine, make_sessionmaker
 from gbconnect.usage.models import UsagePoint
-from tests.conftest import SAMPLES
+from tests.shared import samples_dir
 
 BILLION_LAUGHS = """<?xml version="1.0"?>
 <!DOCTYPE lolz [
@@ -43,7 +43,7 @@ def usage_points(db_url: str) -> int:
 
 
 def truncated(tmp: Path) -> Path:
-    data = (SAMPLES / "15minLP_15Days.xml").read_bytes()
+    data = (samples_dir() / "15minLP_15Days.xml").read_bytes()
     p = tmp / "truncated.xml"
     p.write_bytes(data[: len(data) // 2])
     return p
@@ -82,10 +82,10 @@ def test_bad_file_refused(case: str, tmp_path: Path, db_url: str) -> None:
     assert usage_points(db_url) == 0
 
 
-def test_good_and_bad_files_together(tmp_path: Path, db_url: str) -> None:
+def test_good_and_bad_files_together(tmp_path: Path, db_url: str, samples: Path) -> None:
     bad = _write(tmp_path, "bad.xml", "<feed")
     code, out, err = run(
-        db_url, "ingest", "--customer", "ann", str(SAMPLES / "1hrLP_32Days.xml"), str(bad)
+        db_url, "ingest", "--customer", "ann", str(samples / "1hrLP_32Days.xml"), str(bad)
     )
     assert code == 1
     assert "768 reading(s)" in out
@@ -93,9 +93,9 @@ def test_good_and_bad_files_together(tmp_path: Path, db_url: str) -> None:
     assert usage_points(db_url) == 1
 
 
-def test_ingest_needs_a_current_schema(tmp_path: Path) -> None:
+def test_ingest_needs_a_current_schema(tmp_path: Path, samples: Path) -> None:
     code, _out, err = run(
-        f"sqlite:///{tmp_path / 'new.db'}", "ingest", str(SAMPLES / "Electric.xml")
+        f"sqlite:///{tmp_path / 'new.db'}", "ingest", str(samples / "Electric.xml")
     )
     assert code == 1 and "gbconnect init" in err
 

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from gbconnect.oauth import models as om
 from gbconnect.resource import now
-from tests.oauth.conftest import REDIRECT, SCOPE, World, pkce
+from tests.factories.world import REDIRECT, SCOPE, World, pkce
 
 
 def bearer(token: object) -> dict[str, str]:

@@ -12,9 +12,9 @@ from sqlalchemy import select, update
 from gbconnect.espi.times import iso
 from gbconnect.oauth import models as om
 from gbconnect.usage import models as um
-from tests.api.test_usage_api import _readings, _subscription_path
-from tests.oauth.conftest import World
-from tests.oauth.test_espi_access import NS, bearer, valid
+from tests.factories.world import World
+from tests.integration.api.test_usage_api import _readings, _subscription_path
+from tests.integration.oauth.test_espi_access import NS, bearer, valid
 
 
 def _blocks(world: World, up_id: int) -> tuple[int, list[tuple[int, int]]]:

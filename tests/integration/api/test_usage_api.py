@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from gbconnect.oauth import models as om
 from gbconnect.usage import blocks
 from gbconnect.usage import models as um
-from tests.oauth.conftest import DAYS, TODAY, World
-from tests.oauth.test_espi_access import NS, bearer, valid
+from tests.factories.world import DAYS, TODAY, World
+from tests.integration.oauth.test_espi_access import NS, bearer, valid
 
 
 def _subscription_path(world: World, tokens: dict[str, object]) -> str:
@@ -278,7 +278,7 @@ def test_etag_last_modified_and_304(world: World) -> None:
 
     from gbconnect.ingest.series import Channel, store_channel
     from gbconnect.ingest.summary import FileSummary
-    from tests.oauth.conftest import ZONE
+    from tests.factories.world import ZONE
 
     with world.factory() as s:
         up = s.get(um.UsagePoint, world.alice_points[0])
