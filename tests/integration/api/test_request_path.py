@@ -26,7 +26,7 @@ from gbconnect.web.access import (
 )
 from gbconnect.web.query import FeedQuery, QueryError, parse_query
 from gbconnect.web.serving import Call, document, validators, whole
-from tests.oauth.conftest import World
+from tests.factories.world import World
 
 
 def _request(path: str = "/espi/x", query: bytes = b"") -> Request:

@@ -12,8 +12,8 @@ from sqlalchemy import select, update
 from gbconnect.espi import scope as espi_scope
 from gbconnect.oauth import models as om
 from gbconnect.registration import models as rm
-from tests.oauth.conftest import World
-from tests.oauth.test_espi_access import NS, bearer, valid
+from tests.factories.world import World
+from tests.integration.oauth.test_espi_access import NS, bearer, valid
 
 #: The test world's scope with interval cost (FB_12) and natural gas (FB_10).
 WIDE = (

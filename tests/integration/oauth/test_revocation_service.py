@@ -24,7 +24,7 @@ from gbconnect.oauth import models as om
 from gbconnect.oauth.revocation import EXPIRED, expire_authorizations
 from gbconnect.registration import models as rm
 from gbconnect.resource import now
-from tests.oauth.conftest import World
+from tests.factories.world import World
 
 REVOKE_BODY = b'<Authorization xmlns="http://naesb.org/espi"><status>0</status></Authorization>'
 

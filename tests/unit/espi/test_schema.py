@@ -10,15 +10,14 @@ import pytest
 from lxml import etree
 
 from gbconnect.espi import schema
-from tests.conftest import SHARED
+from tests.shared import schemas_dir
 
 XS = "{http://www.w3.org/2001/XMLSchema}"
-XSD = SHARED / "espi" / "xsd" / "4.0"
 
 
 def _sequences(name: str) -> dict[str, list[str]]:
     """Complex type -> its flattened element sequence, base types first."""
-    doc = etree.parse(str(XSD / name))
+    doc = etree.parse(str(schemas_dir() / name))
     types: dict[str, Any] = {t.get("name"): t for t in doc.iter(XS + "complexType")}
 
     def flat(type_name: str) -> list[str]:
