@@ -21,7 +21,7 @@ from gbconnect.espi import blocks as fb
 from gbconnect.espi import scope as espi_scope
 from gbconnect.espi.blocks import DataGroup
 from gbconnect.oauth.services import GrantError
-from gbconnect.usage.models import UsagePoint
+from gbconnect.usage.points import customer_usage_points
 
 GROUPS = fb.DATA_GROUPS
 SERVICE_KINDS = {fb.ELECTRICITY: "Electricity", fb.GAS: "Natural gas", fb.WATER: "Water"}
@@ -95,13 +95,7 @@ class ServiceChoice:
 
 def service_choices(session: Session, customer: RetailCustomer) -> list[ServiceChoice]:
     """The customer's usage points grouped by service agreement (PG&E's Service IDs)."""
-    ups = list(
-        session.scalars(
-            select(UsagePoint)
-            .where(UsagePoint.retail_customer_id == customer.id)
-            .order_by(UsagePoint.id)
-        )
-    )
+    ups = customer_usage_points(session, customer.id)
     labels = {
         up.id: f"{SERVICE_KINDS.get(up.service_kind, 'Service')}"
         + (f" · {up.title}" if up.title else "")
