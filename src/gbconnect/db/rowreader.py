@@ -50,7 +50,12 @@ READS_PER_STATEMENT = Histogram(
 
 
 class DatabaseUnavailable(UnavailableError):
-    """The database could not be reached: 503 ``temporarily_unavailable``."""
+    """The database could not be reached: 503 ``temporarily_unavailable``. The caller
+    is told only that (the driver's message names hosts and ports)."""
+
+    @property
+    def description(self) -> str:
+        return "the database is unavailable"
 
 
 class Row(Protocol):

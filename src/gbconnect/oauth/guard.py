@@ -13,7 +13,6 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi.responses import JSONResponse
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 from starlette.requests import Request
@@ -28,27 +27,15 @@ from gbconnect.resource import now
 
 
 class AccessDenied(AccessError):
-    """An API request refused; renders itself (RFC 6750 section 3). ``error`` None: a
-    request without a token, whose challenge names no error (section 3.1) and whose
-    body says ``unauthorized``."""
+    """An API request refused (RFC 6750 section 3), rendered by
+    :func:`gbconnect.web.errors.api_error`. ``error`` None: a request without a token,
+    whose challenge names no error (section 3.1) and whose body says ``unauthorized``."""
 
     def __init__(self, status: int, error: str | None, description: str) -> None:
         super().__init__(description)
         self.status = status
         self.error = error or "unauthorized"
         self.challenge_error = error
-
-    def response(self) -> JSONResponse:
-        headers = {}
-        if self.status == 401:
-            challenge = 'Bearer realm="espi"'
-            if self.challenge_error:
-                challenge += (
-                    f', error="{self.challenge_error}", error_description="{self.description}"'
-                )
-            headers["WWW-Authenticate"] = challenge
-        body = {"error": self.error, "error_description": self.description}
-        return JSONResponse(body, status_code=self.status, headers=headers)
 
 
 class NotFound(AccessDenied):

@@ -51,33 +51,53 @@ def _header_value(text: str) -> str:
     return "".join(c for c in text if c >= " " and c not in '"\\')
 
 
-def error_response(
-    request: Request, exc: GbconnectError, settings: Settings, templates: Jinja2Templates
-) -> Response:
-    """The response to ``exc`` for the caller of ``request``."""
+def api_error(exc: GbconnectError) -> JSONResponse:
+    """``exc`` as the API renders it: ``{"error", "error_description"}`` (RFC 6749
+    section 5.2), ``WWW-Authenticate`` on a 401 (RFC 6750 section 3: a request that
+    carried no token is challenged without an error code, section 3.1), ``Retry-After``
+    on a 503. The request path (:mod:`gbconnect.web.serving`) answers its refusals with
+    it, and :func:`error_response` with it for every JSON caller."""
     status = int(getattr(exc, "status", 500) or 500)
-    code = getattr(exc, "error", None)
+    code = getattr(exc, "error", None) or "unauthorized"
     server_side = status >= 500 and not isinstance(exc, UnavailableError)
     if server_side:
-        _log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        _log.error("request failed", exc_info=exc)
     description = SERVER_ERROR if server_side else exc.description
     headers: dict[str, str] = {}
     if status == 401:
         challenge = 'Bearer realm="espi"'
-        if code:
+        named = getattr(exc, "challenge_error", code)
+        if named:
             challenge += (
-                f', error="{_header_value(code)}", error_description="{_header_value(description)}"'
+                f', error="{_header_value(named)}", '
+                f'error_description="{_header_value(description)}"'
             )
         headers["WWW-Authenticate"] = challenge
     if isinstance(exc, UnavailableError):
         headers["Retry-After"] = str(exc.retry_after)
+    # A refusal may be raised again and again: it keeps no frame (and no session).
+    exc.__traceback__ = None
+    return JSONResponse(
+        {"error": code, "error_description": description}, status_code=status, headers=headers
+    )
+
+
+def error_response(
+    request: Request, exc: GbconnectError, settings: Settings, templates: Jinja2Templates
+) -> Response:
+    """The response to ``exc`` for the caller of ``request``: :func:`api_error` for
+    JSON callers, ``error.html`` for a browser."""
     if wants_json(request, settings):
-        body = {"error": code or "unauthorized", "error_description": description}
-        return JSONResponse(body, status_code=status, headers=headers)
+        return api_error(exc)
+    status = int(getattr(exc, "status", 500) or 500)
+    server_side = status >= 500 and not isinstance(exc, UnavailableError)
+    if server_side:
+        _log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, UnavailableError) else {}
     return templates.TemplateResponse(
         request,
         "error.html",
-        {"settings": settings, "message": description},
+        {"settings": settings, "message": SERVER_ERROR if server_side else exc.description},
         status_code=status,
         headers=headers,
     )
@@ -93,4 +113,4 @@ def install(app: FastAPI, settings: Settings, templates: Jinja2Templates) -> Non
     app.add_exception_handler(GbconnectError, handle)
 
 
-__all__ = ["SERVER_ERROR", "error_response", "install", "wants_json"]
+__all__ = ["SERVER_ERROR", "api_error", "error_response", "install", "wants_json"]

@@ -62,6 +62,7 @@ from gbconnect.espi.atom import ATOM, MEDIA_TYPE, feed
 from gbconnect.oauth.guard import AccessDenied, Caller, authenticate, caller_of, token_digest
 from gbconnect.resource import now
 from gbconnect.web.access import allowed
+from gbconnect.web.errors import api_error
 from gbconnect.web.query import FeedQuery, QueryError, parse_query
 
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -264,26 +265,6 @@ def invalid_request(description: str, status: int = 400) -> JSONResponse:
     )
 
 
-def bad_query(exc: QueryError) -> JSONResponse:
-    """400 for a malformed query parameter (GBA test QRY002)."""
-    return invalid_request(str(exc))
-
-
-def unavailable(exc: DatabaseUnavailable) -> JSONResponse:
-    return JSONResponse(
-        {"error": exc.error, "error_description": "the database is unavailable"},
-        status_code=exc.status,
-        headers={"Retry-After": str(exc.retry_after)},
-    )
-
-
-def refused(denied: AccessDenied) -> Response:
-    """The response of a refusal. A refusal may be raised again and again (a shared
-    404): its traceback is dropped so that it holds no frame (and no session)."""
-    denied.__traceback__ = None
-    return denied.response()
-
-
 class Responder:
     """The application's request path: its sessions, its row reader and the slots of
     its streams (one per application, in ``app.state.responder``)."""
@@ -329,10 +310,8 @@ class Responder:
                 if not reading:
                     session.commit()
                 return result
-            except AccessDenied as denied:
-                return refused(denied)
-            except QueryError as exc:
-                return bad_query(exc)
+            except (AccessDenied, QueryError) as refusal:
+                return api_error(refusal)
 
     def on_loop(self, request: Request) -> bool:
         """Whether a check runs on the event loop: a read of a local SQLite file (well
@@ -406,12 +385,8 @@ class Responder:
             row = await self.reader.first(pair, {**params, "token_hash": hashed})
             caller = caller_of(row, allowed(request), None)
             prepared = render(caller, row, parse_query(request.query_params))
-        except AccessDenied as denied:
-            return refused(denied)
-        except QueryError as exc:
-            return bad_query(exc)
-        except DatabaseUnavailable as exc:
-            return unavailable(exc)
+        except (AccessDenied, QueryError, DatabaseUnavailable) as refusal:
+            return api_error(refusal)
         prepared.grant_key = grant_key(caller)
         return self.answer(request, prepared)
 
