@@ -24,6 +24,7 @@ from gbconnect.web.access import (
     EspiRoutes,
     allowed,
 )
+from gbconnect.web.errors import api_error
 from gbconnect.web.query import FeedQuery, QueryError, parse_query
 from gbconnect.web.serving import Call, document, validators, whole
 from tests.factories.world import World
@@ -104,7 +105,7 @@ def test_errors_are_leaves_of_the_tree() -> None:
     assert isinstance(denied, AccessError) and denied.status == 401
     assert (
         denied.error == "unauthorized"
-        and "error=" not in denied.response().headers["www-authenticate"]
+        and "error=" not in api_error(denied).headers["www-authenticate"]
     )
     assert NotFound().status == 404 and NotFound().description == "no such resource"
     with pytest.raises(QueryError, match="max-results") as bad:
@@ -112,4 +113,7 @@ def test_errors_are_leaves_of_the_tree() -> None:
     assert isinstance(bad.value, InputError) and isinstance(bad.value, ValueError)
     unavailable = DatabaseUnavailable("down")
     assert isinstance(unavailable, UnavailableError) and unavailable.status == 503
+    answer = api_error(DatabaseUnavailable("connection to 10.0.0.5:5432 refused"))
+    assert answer.status_code == 503 and answer.headers["retry-after"] == "5"
+    assert b"10.0.0.5" not in answer.body and b"the database is unavailable" in answer.body
     assert issubclass(ExportError, InputError)
