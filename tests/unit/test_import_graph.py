@@ -1,5 +1,6 @@
-"""The package structure holds: no import cycle between packages, and ``espi/`` (the
-standard itself) imports no database or web module (docs/architecture.md)."""
+"""The package structure holds: no import cycle between packages nor between modules,
+and ``espi/`` (the standard itself) imports no database or web module
+(docs/architecture.md)."""
 
 from __future__ import annotations
 
@@ -21,9 +22,18 @@ def _module(path: Path) -> str:
     return ".".join(parts)
 
 
-def _imports(path: Path) -> Iterator[str]:
-    """Every module ``path`` imports, at any depth (a function-level import counts)."""
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+def _imports(path: Path, typing_only: bool = True) -> Iterator[str]:
+    """Every module ``path`` imports, at any depth (a function-level import counts);
+    with ``typing_only`` False, not those under ``if TYPE_CHECKING:`` (they do not run)."""
+    tree = ast.parse(path.read_text(), str(path))
+    skipped: set[int] = set()
+    if not typing_only:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                skipped.update(id(n) for n in ast.walk(node))
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
         if isinstance(node, ast.Import):
             yield from (alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -97,6 +107,30 @@ def test_no_import_cycle_between_packages() -> None:
         edges = [e for a in component for b in component for e in graph.get(a, {}).get(b, [])[:2]]
         problems.append(f"{' <-> '.join(component)}: " + "; ".join(edges))
     assert not problems, "import cycles between packages:\n" + "\n".join(problems)
+
+
+def module_graph() -> dict[str, dict[str, list[str]]]:
+    """module -> modules it imports when it runs (a package's ``__init__`` imported by
+    its own submodules is left out: Python imports it first anyway)."""
+    modules = {_module(p) for p in _sources()}
+    graph: dict[str, dict[str, list[str]]] = {}
+    for path in _sources():
+        here = _module(path)
+        for target in set(_imports(path, typing_only=False)):
+            if not target.startswith("gbconnect."):
+                continue
+            while target not in modules and "." in target:
+                target = target.rsplit(".", 1)[0]
+            if target in modules and target != here and not here.startswith(target + "."):
+                graph.setdefault(here, {})[target] = [f"{here} -> {target}"]
+    return graph
+
+
+def test_no_import_cycle_between_modules() -> None:
+    """A module never needs another that needs it back (no import inside a function or
+    at the bottom of a file to break a loop)."""
+    cycles = [" <-> ".join(c) for c in _cycles(module_graph())]
+    assert not cycles, "import cycles between modules:\n" + "\n".join(cycles)
 
 
 def test_espi_imports_no_database_or_web_module() -> None:
