@@ -12,6 +12,7 @@ from anyio import CapacityLimiter, to_thread
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
+from fastapi_offline import FastAPIOffline
 from prometheus_client import make_asgi_app
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -66,7 +67,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         finally:
             await reader.close()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc are served from the installed package: /docs and /redoc
+    # work on a network without internet access.
+    app = FastAPIOffline(
+        static_url="/static/docs",
         lifespan=lifespan,
         title="gbconnect",
         version=__version__,

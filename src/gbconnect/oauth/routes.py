@@ -91,12 +91,22 @@ def build_router(
         jreq = await registration_request(request)
         return await run(lambda: server.create_endpoint_response("client_registration", jreq))
 
-    @router.api_route("/oauth/register/{client_id}", methods=["GET", "PUT", "DELETE"])
     async def configure_client(request: Request, client_id: str) -> Response:
         """RFC 7592 client configuration with the registration access token."""
         jreq = await registration_request(request)
         jreq.client_id_in_path = client_id
         return await run(lambda: server.create_endpoint_response("client_configuration", jreq))
+
+    # One route per method: each needs its own OpenAPI operation id.
+    for method, verb in (("GET", "read"), ("PUT", "update"), ("DELETE", "delete")):
+        router.add_api_route(
+            "/oauth/register/{client_id}",
+            configure_client,
+            methods=[method],
+            name=f"{verb}_client_configuration",
+            operation_id=f"{verb}_client_configuration",
+            summary=f"RFC 7592 client configuration: {verb}",
+        )
 
     @router.get("/.well-known/oauth-authorization-server")
     def metadata() -> JSONResponse:
