@@ -1,6 +1,13 @@
 """SCE "Green Button Download My Data" CSV (CSV-LAYOUTS.md): sections per location
-(``For location:``) and flow (``Energy Delivered``/``Energy Received``), each a run of
-``"start to end",usage[,quality]`` rows in local wall-clock time."""
+(``For location:``) and flow, each a run of ``"start to end",usage[,quality]`` rows in
+local wall-clock time.
+
+Net-metering and solar-plan files have a delivered and a received section. Real
+downloads name the direction only in each section's column header
+(``Energy\u00a0Received time period,Usage\u00a0Received(...)``, with a non-breaking
+space); older files put a line ``Energy Delivered`` or ``Energy Received`` of its own
+before the section. Both are read. A file whose sections repeat an interval without
+naming their direction cannot be split into delivered and received and is refused."""
 
 from __future__ import annotations
 
@@ -19,6 +26,19 @@ _RANGE = re.compile(
     r"^\s*(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\s+to\s+(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\s*$"
 )
 _MARKERS = ("energy consumption time period", "data for period starting")
+# "Energy Delivered" / "Energy Received", alone or as the first cell of a column header.
+_DIRECTION = re.compile(r"^energy\s+(delivered|received)\b")
+_FLOW = {"delivered": "forward", "received": "reverse"}
+_UNTOLD = (
+    "the interval {start} to {end} appears in two sections and neither names its "
+    "direction: delivered and received sections cannot be told apart (expected "
+    "'Energy Delivered'/'Energy Received' in a line of its own or in the column header)"
+)
+
+
+def _plain(text: str) -> str:
+    """Lower case, non-breaking and repeated spaces as one space."""
+    return " ".join(text.replace("\u00a0", " ").split()).lower()
 
 
 def find(path: str, lines: list[str]) -> int | None:
@@ -31,27 +51,36 @@ def read(doc: CsvText, at: int, fast: bool = True) -> list[Channel]:
     path, zone = doc.path, doc.zone
     location = "location"
     flow = "forward"
+    named = False  # the current flow was named by the file
+    section = 0
     data: dict[str, tuple[list[str], list[str], list[str], list[str], list[int]]] = {}
+    first_section: dict[str, dict[str, int]] = {}
     for number, line in enumerate(doc.text.splitlines(), start=1):
         text = line.strip().lstrip("\ufeff")
         if not text:
             continue
-        low = text.lower()
+        low = _plain(text)
         if low.startswith("for location:"):
             location = text.split(":", 1)[1].strip().strip('"') or location
             continue
-        if "energy received" in low and "," not in text.replace('"', ""):
-            flow = "reverse"
-            continue
-        if "energy delivered" in low and "," not in text.replace('"', ""):
-            flow = "forward"
-            continue
         row = next(csv.reader([text]))
+        direction = _DIRECTION.match(_plain(row[0])) if row else None
+        if direction:
+            flow, named = _FLOW[direction.group(1)], True
+            section += 1
+            continue
         m = _RANGE.match(row[0]) if row else None
         if not m:
-            continue  # preamble, "Data for period starting" and header lines
+            section += 1  # "Data for period starting", a column header or preamble
+            continue
         if len(row) < 2:
             raise IngestError(path, "reading row has no usage value", number)
+        if not named:
+            # The autumn repeated hour recurs within a section, a second flow's
+            # section repeats the whole day.
+            seen = first_section.setdefault(flow, {})
+            if seen.setdefault(m.group(1), section) != section:
+                raise IngestError(path, _UNTOLD.format(start=m.group(1), end=m.group(2)), number)
         bucket = data.setdefault(flow, ([], [], [], [], []))
         bucket[0].append(m.group(1))
         bucket[1].append(m.group(2))
