@@ -4,16 +4,23 @@ rules of the function blocks gbconnect serves (REQ.21 FB_1, 4, 5, 8, 10, 12, 15,
 Every finding has a rule id, a line and a plain message:
 
 - ``XSD``: the document does not follow espi.xsd / atom.xsd (element order, types);
-- ``CODE``: a code outside its table (espi.xsd lets any UInt16 through, so
-  code-tables.json is checked here);
+- ``CODE``: a code outside its table in code-tables.json. Each code list of espi.xsd
+  is a union of its enumeration with UInt16 (Int16 for powerOfTenMultiplier), so a
+  value outside the enumeration is allowed by the schema (an extension, or an ESPI 1.x
+  code such as timeAttribute 7): a warning. A table marked closed (no
+  ``open_union_with_UInt16``) would make it an error;
 - ``FB1-*``: Atom entry rules (ids, self and up links, dates);
-- ``FB4-*``: interval metering (ReadingType essentials, readings unique by start,
-  timePeriod present, readings inside their block);
+- ``FB4-*``: interval metering (ReadingType essentials; readings unique by start within
+  a MeterReading, across its IntervalBlocks too; timePeriod present; readings inside
+  their block; a block of duration 0 holding readings; readings of duration 0 and
+  readings that overlap without sharing a start are warnings);
 - ``FB5-*``, ``FB8-*``, ``FB10-*``: electricity, flow direction, gas;
 - ``FB12-*``, ``FB16-*``: cost needs a currency;
 - ``FB15-*``: UsageSummary essentials.
 
-Findings are errors unless marked as warnings (practices real files often skip).
+An error is what the standard forbids (the schemas, a closed code table, the data rules
+of the function blocks, REQ.21 section 5); a warning is a practice real files often
+depart from.
 """
 
 from __future__ import annotations
@@ -51,6 +58,7 @@ CODE_TABLE_OF = {
     "itemKind": "ItemKind",
 }
 GAS_UNITS = {31, 132, 169, 42, 119}
+ELECTRIC_ENERGY_UNITS = (72, 71, 73)  # Wh, VAh, VArh
 
 
 @dataclass(frozen=True)
@@ -112,20 +120,26 @@ class SchemaSet:
         parser = etree.XMLParser(no_network=True)
         parser.resolvers.add(Offline())
         self.schema = etree.XMLSchema(etree.fromstring(wrapper.encode(), parser))
-        self.codes = _code_tables(folder)
+        tables = _code_tables(folder)
+        self.codes = None if tables is None else {k: v for k, (v, _) in tables.items()}
+        self.open_tables = set() if tables is None else {k for k, (_, o) in tables.items() if o}
 
 
-def _code_tables(folder: Path) -> dict[str, set[int]] | None:
+def _code_tables(folder: Path) -> dict[str, tuple[set[int], bool]] | None:
+    """Each table's codes and whether espi.xsd leaves it open (a union with UInt16)."""
     for candidate in (folder, folder.parent, folder.parent.parent):
         path = candidate / "code-tables.json"
         if path.is_file():
             tables = json.loads(path.read_text())
             return {
-                name: {
-                    int(c["value"])
-                    for c in table.get("codes", [])
-                    if str(c["value"]).lstrip("-").isdigit()
-                }
+                name: (
+                    {
+                        int(c["value"])
+                        for c in table.get("codes", [])
+                        if str(c["value"]).lstrip("-").isdigit()
+                    },
+                    bool(table.get("open_union_with_UInt16", False)),
+                )
                 for name, table in tables.items()
             }
     return None
@@ -156,7 +170,7 @@ def validate_file(path: Path, schemas: SchemaSet) -> list[Finding]:
             if key not in seen:
                 seen.add(key)
                 findings.append(Finding("XSD", err.line, _plain(err.message)))
-    findings += list(_rules(doc, schemas.codes))
+    findings += list(_rules(doc, schemas.codes, schemas.open_tables))
     findings.sort(key=lambda f: (f.line or 0, f.rule))
     return findings
 
@@ -169,7 +183,7 @@ def _int(el: Any, name: str) -> int | None:
         return None
 
 
-def _rules(doc: Any, codes: dict[str, set[int]] | None) -> Iterator[Finding]:
+def _rules(doc: Any, codes: dict[str, set[int]] | None, open_tables: set[str]) -> Iterator[Finding]:
     entries = [doc] if doc.tag == A + "entry" else doc.findall(A + "entry")
     if doc.tag not in (A + "entry", A + "feed"):
         yield Finding("FB1-ROOT", doc.sourceline, "the document is not an Atom feed or entry")
@@ -200,7 +214,11 @@ def _rules(doc: Any, codes: dict[str, set[int]] | None) -> Iterator[Finding]:
                 continue
             text = (el.text or "").strip()
             if text.lstrip("-").isdigit() and int(text) not in codes[table]:
-                yield Finding("CODE", el.sourceline, f"{local} {text} is not a {table} code")
+                if table in open_tables:
+                    message = f"{local} {text} is not a {table} code (espi.xsd allows it)"
+                    yield Finding("CODE", el.sourceline, message, True)
+                else:
+                    yield Finding("CODE", el.sourceline, f"{local} {text} is not a {table} code")
     yield from _reading_types(doc)
     yield from _blocks(doc)
     for us in doc.iter(E + "UsageSummary", E + "ElectricPowerUsageSummary"):
@@ -232,9 +250,13 @@ def _reading_types(doc: Any) -> Iterator[Finding]:
                 yield Finding("FB4-READINGTYPE", line, f"ReadingType has no {name}", warn)
         commodity, kind, uom = _int(rt, "commodity"), _int(rt, "kind"), _int(rt, "uom")
         flow = _int(rt, "flowDirection")
-        if commodity == 1 and kind == 12 and uom not in (None, 72):
+        if commodity == 1 and kind == 12 and uom not in (None, *ELECTRIC_ENERGY_UNITS):
+            # FB_5 interval data is in Wh; VAh and VArh are apparent and reactive energy.
             yield Finding(
-                "FB5-UOM", line, f"electric energy (kind 12) in uom {uom}, expected 72 (Wh)"
+                "FB5-UOM",
+                line,
+                f"electric energy (kind 12) in uom {uom}, expected 72 (Wh), 71 (VAh) or 73 (VArh)",
+                True,
             )
         if commodity == 1 and rt.find(E + "phase") is None:
             yield Finding("FB5-PHASE", line, "electricity ReadingType has no phase", True)
@@ -255,9 +277,15 @@ def _reading_types(doc: Any) -> Iterator[Finding]:
 
 
 def _blocks(doc: Any) -> Iterator[Finding]:
+    """FB_4 (REQ.21 section 5): the IntervalBlocks of a MeterReading and their readings
+    are unique by start, and a reading lies inside its block."""
     costs_seen: list[int] = []
     currencies = [rt.find(E + "currency") is not None for rt in doc.iter(E + "ReadingType")]
     block_starts: dict[str, int] = {}
+    # Per MeterReading (the entries' up link): first line of each reading start, and
+    # (start, end, line) of the readings with an extent, for the overlap check.
+    starts_of: dict[str, dict[int, int]] = {}
+    spans_of: dict[str, list[tuple[int, int, int]]] = {}
     for block in doc.iter(E + "IntervalBlock"):
         interval = block.find(E + "interval")
         b_start = _int(interval, "start") if interval is not None else None
@@ -277,7 +305,15 @@ def _blocks(doc: Any) -> Iterator[Finding]:
                     f"(the first on line {block_starts[key]})",
                 )
             block_starts[key] = block.sourceline
-        seen: dict[int, int] = {}
+        empty_block = b_dur == 0 and block.find(E + "IntervalReading") is not None
+        if empty_block:
+            yield Finding(
+                "FB4-INTERVAL",
+                block.sourceline,
+                "IntervalBlock of duration 0 holds readings (its interval must cover them)",
+            )
+        seen = starts_of.setdefault(up, {})
+        spans = spans_of.setdefault(up, [])
         for reading in block.iter(E + "IntervalReading"):
             period = reading.find(E + "timePeriod")
             if reading.find(E + "cost") is not None:
@@ -293,20 +329,57 @@ def _blocks(doc: Any) -> Iterator[Finding]:
             start = _int(period, "start")
             if start is None:
                 continue
+            duration = _int(period, "duration")
             if start in seen:
                 yield Finding(
                     "FB4-UNIQUE",
                     reading.sourceline,
                     f"two IntervalReadings start at {start} (the first on line {seen[start]})",
                 )
-            seen[start] = reading.sourceline
-            if b_start is not None and b_dur is not None and not b_start <= start < b_start + b_dur:
+            else:
+                seen[start] = reading.sourceline
+            if duration == 0:
+                yield Finding(
+                    "FB4-DURATION",
+                    reading.sourceline,
+                    f"IntervalReading at {start} has duration 0",
+                    True,
+                )
+            elif duration is not None:
+                spans.append((start, start + duration, reading.sourceline))
+            if (
+                not empty_block
+                and b_start is not None
+                and b_dur is not None
+                and not b_start <= start < b_start + b_dur
+            ):
                 yield Finding(
                     "FB4-INTERVAL",
                     reading.sourceline,
                     f"reading at {start} is outside its block [{b_start}, {b_start + b_dur})",
                 )
+    for spans in spans_of.values():
+        yield from _overlaps(spans)
     if costs_seen and currencies and not any(currencies):
         yield Finding(
             "FB12-CURRENCY", costs_seen[0], "readings carry cost but no ReadingType has a currency"
         )
+
+
+def _overlaps(spans: list[tuple[int, int, int]]) -> Iterator[Finding]:
+    """Readings of one MeterReading whose intervals overlap without sharing a start (a
+    shared start is FB4-UNIQUE): FB_4 asks readings unique by start only, so a warning;
+    the overlapping usage is counted twice by whoever sums it."""
+    spans.sort()
+    reach, reach_line, reach_start = None, 0, None
+    for start, end, line in spans:
+        if reach is not None and start < reach and start != reach_start:
+            yield Finding(
+                "FB4-OVERLAP",
+                line,
+                f"IntervalReading [{start}, {end}) overlaps the one on line {reach_line} "
+                f"(ending at {reach})",
+                True,
+            )
+        if reach is None or end > reach:
+            reach, reach_line, reach_start = end, line, start

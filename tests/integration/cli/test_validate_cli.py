@@ -7,9 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 
 from gbconnect.cli import main
+from gbconnect.espi.validate import Finding, SchemaSet, validate_file
 from tests.shared import samples_dir, schemas_dir
 
 
@@ -158,3 +160,135 @@ def test_without_schemas_it_says_where_to_get_them(tmp_path: Path) -> None:
     done = _run(["--schemas", str(tmp_path), sample], {"GBCONNECT_SCHEMA_DIR": None})
     assert done.exit_code == 1 and "lacks atom.xsd" in done.output
     assert "../shared/espi/xsd/4.0" in done.output
+
+
+@pytest.fixture(scope="module")
+def schema_set() -> SchemaSet:
+    return SchemaSet(schemas_dir())
+
+
+def _findings(tmp_path: Path, schema_set: SchemaSet, *entries: str) -> list[Finding]:
+    f = tmp_path / "case.xml"
+    f.write_text(_feed(*entries))
+    return validate_file(f, schema_set)
+
+
+def _errors(findings: list[Finding]) -> list[str]:
+    return [f"{f.rule}: {f.message}" for f in findings if not f.warning]
+
+
+def _reading_type(**fields: int) -> str:
+    """An electricity ReadingType of FB_5 with ``fields`` replaced."""
+    values = {
+        "accumulationBehaviour": 4,
+        "commodity": 1,
+        "flowDirection": 1,
+        "intervalLength": 900,
+        "kind": 12,
+        "phase": 769,
+        "powerOfTenMultiplier": 0,
+        "timeAttribute": 0,
+        "uom": 72,
+    } | fields
+    order = list(values)
+    return (
+        f"<ReadingType {ESPI}>"
+        + "".join(f"<{k}>{values[k]}</{k}>" for k in order)
+        + "</ReadingType>"
+    )
+
+
+def _block(start: int, duration: int, *readings: tuple[int, int]) -> str:
+    return (
+        f"<IntervalBlock {ESPI}><interval><duration>{duration}</duration><start>{start}</start>"
+        "</interval>"
+        + "".join(
+            f"<IntervalReading><timePeriod><duration>{d}</duration><start>{s}</start>"
+            "</timePeriod><value>1</value></IntervalReading>"
+            for s, d in readings
+        )
+        + "</IntervalBlock>"
+    )
+
+
+def test_codes_the_schema_allows_are_warnings_not_errors(
+    tmp_path: Path, schema_set: SchemaSet
+) -> None:
+    rt = _reading_type(powerOfTenMultiplier=-4, timeAttribute=7)
+    found = _findings(tmp_path, schema_set, _entry(rt))
+    assert _errors(found) == []
+    codes = {f.message for f in found if f.rule == "CODE"}
+    assert all(f.warning for f in found if f.rule == "CODE")
+    assert any("powerOfTenMultiplier -4" in m for m in codes), codes
+    assert any("timeAttribute 7" in m for m in codes), codes
+    beyond = _findings(tmp_path, schema_set, _entry(_reading_type(powerOfTenMultiplier=40000)))
+    assert any(e.startswith("XSD: ") for e in _errors(beyond))
+
+
+def test_reactive_energy_in_varh_is_valid(tmp_path: Path, schema_set: SchemaSet) -> None:
+    found = _findings(tmp_path, schema_set, _entry(_reading_type(uom=73)))
+    assert _errors(found) == [] and not [f for f in found if f.rule == "FB5-UOM"]
+    odd = _findings(tmp_path, schema_set, _entry(_reading_type(uom=38)))
+    assert [(f.rule, f.warning) for f in odd if f.rule == "FB5-UOM"] == [("FB5-UOM", True)]
+
+
+def test_reading_repeated_across_blocks_is_an_error(tmp_path: Path, schema_set: SchemaSet) -> None:
+    first = _entry(
+        _block(0, 3600, (0, 900), (900, 900)), "http://x/r/MeterReading/1/IntervalBlock/1"
+    )
+    again = _entry(_block(900, 3600, (900, 900)), "http://x/r/MeterReading/1/IntervalBlock/2")
+    found = _findings(tmp_path, schema_set, first, again)
+    unique = [f for f in found if f.rule == "FB4-UNIQUE"]
+    assert len(unique) == 1 and not unique[0].warning
+    assert "start at 900" in unique[0].message
+
+
+def test_readings_overlapping_across_blocks_are_a_warning(
+    tmp_path: Path, schema_set: SchemaSet
+) -> None:
+    first = _entry(_block(0, 3600, (0, 3600)), "http://x/r/MeterReading/1/IntervalBlock/1")
+    later = _entry(_block(1800, 3600, (1800, 900)), "http://x/r/MeterReading/1/IntervalBlock/2")
+    found = _findings(tmp_path, schema_set, first, later)
+    assert _errors(found) == []
+    overlap = [f for f in found if f.rule == "FB4-OVERLAP"]
+    assert len(overlap) == 1 and overlap[0].warning
+    assert "[1800, 2700)" in overlap[0].message
+    other_meter = _entry(_block(1800, 3600, (1800, 900))).replace(
+        "http://x/r/up", "http://x/r/MeterReading/2/IntervalBlock"
+    )
+    apart = _findings(tmp_path, schema_set, first, other_meter)
+    assert not [f for f in apart if f.rule in ("FB4-OVERLAP", "FB4-UNIQUE")]
+
+
+def test_block_of_duration_0_holding_readings_is_an_error(
+    tmp_path: Path, schema_set: SchemaSet
+) -> None:
+    found = _findings(tmp_path, schema_set, _entry(_block(0, 0, (0, 900), (900, 900))))
+    assert _errors(found) == [
+        "FB4-INTERVAL: IntervalBlock of duration 0 holds readings (its interval must cover them)"
+    ]
+    empty = _findings(tmp_path, schema_set, _entry(_block(0, 0)))
+    assert _errors(empty) == []
+
+
+def test_reading_of_duration_0_is_a_warning(tmp_path: Path, schema_set: SchemaSet) -> None:
+    found = _findings(tmp_path, schema_set, _entry(_block(0, 3600, (0, 900), (900, 0))))
+    assert _errors(found) == []
+    zero = [f for f in found if f.rule == "FB4-DURATION"]
+    assert len(zero) == 1 and zero[0].warning and "at 900 has duration 0" in zero[0].message
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ESPIReadingTypes.xml",
+        "Meter_Data_01-06-2014_01-12-2014.xml",
+        "threeusagepointsonecustomer.xml",
+    ],
+)
+def test_samples_with_codes_outside_the_tables_are_valid_with_warnings(
+    samples: Path, schema_set: SchemaSet, name: str
+) -> None:
+    found = validate_file(samples / name, schema_set)
+    assert _errors(found) == []
+    assert any(f.rule == "CODE" and f.warning for f in found)
