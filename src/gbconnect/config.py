@@ -73,7 +73,8 @@ class Settings(BaseSettings):
     code_lifetime: int = Field(default=600, ge=30, le=3600)
     access_token_lifetime: int = Field(default=3600, ge=60, le=86400 * 7)
     refresh_token_lifetime: int = Field(default=365 * 86400, ge=3600)
-    #: Failed logins allowed per username (and per client address) in the window.
+    #: Failed logins allowed per (username, address) in the window; past them on an
+    #: address or a username, attempts wait (gbconnect.web.security.LoginThrottle).
     login_attempts: int = Field(default=5, ge=1)
     login_window: int = Field(default=900, ge=1)
     #: Largest upload body in bytes (413 beyond it); forms and every other body have
