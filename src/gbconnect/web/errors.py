@@ -6,8 +6,9 @@ as its caller expects, never a traceback.
   ``{"error": ..., "error_description": ...}`` (RFC 6749 section 5.2, RFC 6750
   section 3); a 401 carries ``WWW-Authenticate: Bearer realm="espi", error=...``
   (RFC 6750 section 3), a 503 ``Retry-After`` (RFC 9110 section 10.2.3);
-- a browser (``Accept: text/html``) elsewhere gets ``error.html`` under the utility's
-  name, with the same status;
+- the customer's pages (sign-in, consent, account: :data:`PAGE_PATHS`) always answer
+  ``error.html`` under the utility's name, with the same status, as does a browser
+  (``Accept: text/html``) elsewhere;
 - anyone else gets the JSON.
 
 The error's ``status``, ``error`` code and ``description`` come from the error tree
@@ -34,9 +35,16 @@ SERVER_ERROR = "internal error"
 """What a caller is told of a 500."""
 
 
+PAGE_PATHS = ("/oauth/authorize", "/login", "/logout", "/account")
+"""The customer's pages: their errors are pages whoever asks."""
+
+
 def wants_json(request: Request, settings: Settings) -> bool:
-    """True for the API, the OAuth endpoints and any caller that is not a browser."""
+    """True for the API, the OAuth endpoints and any caller that is not a browser;
+    false for the customer's pages (:data:`PAGE_PATHS`)."""
     path = request.url.path
+    if path in PAGE_PATHS or path.startswith("/account/authorizations/"):
+        return False
     if path.startswith(settings.resource_base.rstrip("/") + "/") or path == settings.resource_base:
         return True
     if path.startswith("/.well-known/"):
@@ -113,4 +121,4 @@ def install(app: FastAPI, settings: Settings, templates: Jinja2Templates) -> Non
     app.add_exception_handler(GbconnectError, handle)
 
 
-__all__ = ["SERVER_ERROR", "api_error", "error_response", "install", "wants_json"]
+__all__ = ["PAGE_PATHS", "SERVER_ERROR", "api_error", "error_response", "install", "wants_json"]
