@@ -59,3 +59,26 @@ def test_session_cookie_is_not_secure_on_plain_http(world: World) -> None:
     client.cookies.clear()
     cookie = client.get("/login").headers["set-cookie"].lower()
     assert "secure" not in cookie
+
+
+def test_error_pages_carry_the_utility_name(db_url: str, engine: Engine) -> None:
+    settings = load_settings(database_url=db_url, secret_key=SECRET_KEY, utility_name="Sunny Power")
+    html = {"Accept": "text/html"}
+    with app_client(settings, engine) as client:
+        for r in (
+            client.get("/no/such/page", headers=html),
+            client.put("/login", headers=html),
+            client.post("/oauth/authorize", data={"decision": "approve"}),
+        ):
+            assert 400 <= r.status_code < 500
+            assert "Sunny Power" in r.text and "gbconnect" not in r.text
+            assert "<title>Something went wrong · Sunny Power</title>" in r.text
+        assert client.get("/no/such/page").json() == {"detail": "Not Found"}
+
+
+def test_home_page_says_what_is_served(db_url: str, engine: Engine) -> None:
+    settings = load_settings(database_url=db_url, secret_key=SECRET_KEY, utility_name="Sunny Power")
+    with app_client(settings, engine) as client:
+        text = client.get("/").text
+        assert "not served yet" not in text
+        assert "Batch/Subscription" in text and "IntervalBlock" in text and "Sunny Power" in text
