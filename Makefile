@@ -1,25 +1,32 @@
 # The two commands: `make demo` runs the service on demo data, `make test` runs every check.
+# One virtual environment: `make demo` installs the service only, `make test` adds the
+# development tools (pytest, ruff, mypy, Playwright) to it.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+SERVICE := $(VENV)/.installed-service
+DEV := $(VENV)/.installed-dev
 
 .PHONY: demo test lint typecheck unit clean
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+$(SERVICE): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(SERVICE)
 
-demo: $(STAMP)
+$(DEV): $(SERVICE)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(DEV)
+
+demo: $(SERVICE)
 	GBCONNECT_DATABASE_URL=$${GBCONNECT_DATABASE_URL:-sqlite:///demo.db} $(BIN)/gbconnect demo
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
-typecheck: $(STAMP)
+typecheck: $(DEV)
 	$(BIN)/mypy
 
 test: lint typecheck

@@ -31,6 +31,8 @@ from gbconnect.oauth.server import EspiAuthorizationServer
 from gbconnect.portal import views as portal_views
 from gbconnect.stats import store_counts
 from gbconnect.web import errors as web_errors
+from gbconnect.web.headers import SecurityHeadersMiddleware
+from gbconnect.web.limits import BodyLimitMiddleware
 from gbconnect.web.serving import Responder
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "portal" / "templates"))
@@ -94,8 +96,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         session_cookie="gbconnect_session",
         max_age=8 * 3600,
         same_site="lax",
-        https_only=settings.env == "production",
+        # Secure whenever the public base URL is https (behind a TLS proxy too).
+        https_only=settings.https,
     )
+    # Every body counted against its endpoint's limit (413), and the security
+    # headers on every answer, the refusals included.
+    app.add_middleware(BodyLimitMiddleware, settings=settings, templates=TEMPLATES)
+    app.add_middleware(SecurityHeadersMiddleware, https=settings.https)
     server = EspiAuthorizationServer(settings)
     app.state.oauth = server
     # The one request path of the ESPI routes (gbconnect.web.serving).

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -72,9 +73,30 @@ class Settings(BaseSettings):
     code_lifetime: int = Field(default=600, ge=30, le=3600)
     access_token_lifetime: int = Field(default=3600, ge=60, le=86400 * 7)
     refresh_token_lifetime: int = Field(default=365 * 86400, ge=3600)
-    #: Failed logins allowed per username (and per client address) in the window.
+    #: Failed logins allowed per (username, address) in the window; past them on an
+    #: address or a username, attempts wait (gbconnect.web.security.LoginThrottle).
     login_attempts: int = Field(default=5, ge=1)
     login_window: int = Field(default=900, ge=1)
+    #: Largest upload body in bytes (413 beyond it); forms and every other body have
+    #: a small fixed limit (gbconnect.web.limits).
+    max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    #: Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR networks,
+    #: comma-separated; none by default): the client is the address just before the
+    #: first trusted hop (gbconnect.web.security.client_address).
+    trusted_proxies: str = ""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                try:
+                    ip_network(part.strip(), strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f"{part.strip()!r} is not an IP address or network (10.0.0.0/8)"
+                    ) from None
+        return value
 
     @field_validator("database_url")
     @classmethod
@@ -179,6 +201,17 @@ class Settings(BaseSettings):
         if self.database_url.startswith("postgresql://"):
             return "postgresql+psycopg://" + self.database_url[len("postgresql://") :]
         return self.database_url
+
+    @property
+    def trusted_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """GBCONNECT_TRUSTED_PROXIES as networks (a bare address is a /32 or /128)."""
+        parts = [p.strip() for p in self.trusted_proxies.split(",")]
+        return tuple(ip_network(p, strict=False) for p in parts if p)
+
+    @property
+    def https(self) -> bool:
+        """The public base URL is https: cookies are ``Secure``, HSTS is sent."""
+        return self.base_url.startswith("https://")
 
     @property
     def zone(self) -> ZoneInfo:

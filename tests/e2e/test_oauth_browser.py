@@ -81,6 +81,14 @@ class ThirdParty:
                     self.send_header("Location", party.authorize_url())
                     self.end_headers()
                     return
+                if url.path == "/frame":
+                    # A page that tries to frame the utility's sign-in (clickjacking).
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/html")
+                    self.end_headers()
+                    frame = f"<iframe id='utility' src='{party.utility}/login'></iframe>"
+                    self.wfile.write(frame.encode())
+                    return
                 if url.path == "/callback":
                     body = party.callback(query)
                     self.send_response(200)
@@ -212,3 +220,29 @@ def test_third_party_gets_the_scope_the_customer_chose(
         auth=(party.client_id, party.client_secret),
     )
     assert r.json()["active"] is True and r.json()["scope"] == granted
+
+
+def test_utility_pages_cannot_be_framed_and_load_under_their_policy(
+    utility: str, party: ThirdParty
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM, "Debian's chromium is needed: apt-get install chromium (.ci/run does)"
+    violations: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page()
+        page.on(
+            "console",
+            lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
+        )
+        for path in ("/", "/login", "/docs"):
+            r = page.goto(f"{utility}{path}")
+            assert r is not None and r.ok
+            assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+        page.goto(f"{party.base}/frame")
+        page.wait_for_timeout(500)
+        framed = [f for f in page.frames if f != page.main_frame]
+        assert framed and all(f.query_selector("#username") is None for f in framed)
+        browser.close()
+    assert not [v for v in violations if "frame-ancestors" not in v], violations

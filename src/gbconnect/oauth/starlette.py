@@ -21,13 +21,17 @@ from starlette.requests import Request
 from gbconnect.errors import InputError
 
 MAX_FORM_BYTES = 64 * 1024
+MAX_FORM_FIELDS = 1000
 
 
 class FormTooLarge(InputError):
-    """A form body larger than :data:`MAX_FORM_BYTES`, not UTF-8, or of too many fields
+    """A form body larger than :data:`MAX_FORM_BYTES`, not UTF-8, or of more than
+    :data:`MAX_FORM_FIELDS` fields
     (400 ``invalid_request``, RFC 6749 section 5.2)."""
 
-    def __init__(self, message: str = "unreadable form body") -> None:
+    def __init__(
+        self, message: str = "the form could not be read (too large, too many fields or not UTF-8)"
+    ) -> None:
         super().__init__(message)
 
 
@@ -113,7 +117,8 @@ async def read_form(request: Request) -> list[tuple[str, str]]:
     if len(body) > MAX_FORM_BYTES:
         raise FormTooLarge
     try:
-        return parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=200)
+        text = body.decode("utf-8")
+        return parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
     except (UnicodeDecodeError, ValueError):
         raise FormTooLarge from None
 

@@ -4,12 +4,16 @@ The requested scope is explained in data groups a customer understands; untickin
 group removes its function blocks (REQ.21 section 5 numbering, STANDARD.md section 5;
 the groups and what each block means are :mod:`gbconnect.espi.blocks`).
 The customer may narrow (groups, services, history, end date) and never widen:
-:func:`narrowed_scope` only ever removes.
+:func:`narrowed_scope` only ever removes. The page offers only the services the
+scope can carry (a gas usage point only with FB_10, :func:`gbconnect.espi.blocks.
+blocks_for_service`), and :func:`read_decision` reads the submitted form: every
+field checked, every refusal a sentence for the customer.
 """
 
 from __future__ import annotations
 
 import calendar
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -93,9 +97,24 @@ class ServiceChoice:
     usage_points: list[tuple[int, str]]
 
 
-def service_choices(session: Session, customer: RetailCustomer) -> list[ServiceChoice]:
-    """The customer's usage points grouped by service agreement (PG&E's Service IDs)."""
-    ups = customer_usage_points(session, customer.id)
+def carried_by(scope: espi_scope.Scope, service_kind: int) -> bool:
+    """A usage point of ``service_kind`` can be shared under ``scope``: one of the
+    scope's blocks carries that commodity (FB_4-9 electricity, FB_10 gas, FB_11
+    water, FB_1 any other; :func:`gbconnect.espi.blocks.blocks_for_service`, as the
+    grant reads it)."""
+    return not fb.blocks_for_service(service_kind).isdisjoint(scope.function_blocks)
+
+
+def service_choices(
+    session: Session, customer: RetailCustomer, scope: espi_scope.Scope | None = None
+) -> list[ServiceChoice]:
+    """The customer's usage points grouped by service agreement (PG&E's Service IDs);
+    with ``scope``, only those it can carry (:func:`carried_by`)."""
+    ups = [
+        up
+        for up in customer_usage_points(session, customer.id)
+        if scope is None or carried_by(scope, up.service_kind)
+    ]
     labels = {
         up.id: f"{SERVICE_KINDS.get(up.service_kind, 'Service')}"
         + (f" · {up.title}" if up.title else "")
@@ -156,3 +175,61 @@ def default_end(scope: espi_scope.Scope) -> str | None:
         return datetime.fromtimestamp(preferred, UTC).date().isoformat()
     except (OverflowError, OSError, ValueError):
         return None
+
+
+SINGLE_FIELDS = ("decision", "history", "end", "end_date", "csrf")
+"""Fields the consent form sends once; a repeated one is a forged form."""
+
+MAX_SERVICES = 1000
+"""More service choices than any customer has (the form is refused beyond)."""
+
+_ID_MAX = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the customer approved on the consent page."""
+
+    scope: espi_scope.Scope
+    usage_point_ids: list[int]
+    end: int | None
+
+
+def read_decision(
+    fields: Mapping[str, Sequence[str]], requested: espi_scope.Scope, today: date
+) -> Decision:
+    """The approval in the submitted consent form (each field with all its values):
+    the granted scope (:func:`narrowed_scope`), the chosen usage points and the end
+    (:func:`parse_end`). A field that is not what the page offers raises
+    :class:`~gbconnect.oauth.services.GrantError` with a sentence for the customer;
+    whether the usage points are the customer's is the grant's check."""
+    for name in SINGLE_FIELDS:
+        if len(fields.get(name, ())) > 1:
+            raise GrantError("the form was sent with a repeated answer; go back and try again")
+
+    def one(name: str) -> str:
+        values = fields.get(name, ())
+        return values[0].strip() if values else ""
+
+    history_text = one("history")
+    history: int | None = None
+    if history_text:
+        offered = {str(value): value for value, _ in history_choices(requested)}
+        if history_text not in offered:
+            raise GrantError("choose one of the offered history lengths")
+        history = offered[history_text]
+    offered_groups = {g.key for g in groups_of(requested)}
+    kept = set(fields.get("group", ()))
+    if not kept <= offered_groups:
+        raise GrantError("choose among the kinds of data offered")
+    chosen = list(fields.get("service", ()))
+    if len(chosen) > MAX_SERVICES:
+        raise GrantError("too many services were chosen; go back and try again")
+    ids = []
+    for text in chosen:
+        if not (text.isascii() and text.isdigit()) or int(text) > _ID_MAX:
+            raise GrantError("a chosen service is not one of yours")
+        ids.append(int(text))
+    granted = narrowed_scope(requested, kept, history)
+    end = parse_end(one("end") or None, one("end_date"), today)
+    return Decision(granted, list(dict.fromkeys(ids)), end)

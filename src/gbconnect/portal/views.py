@@ -4,6 +4,7 @@ the customer's account page with its revocations, and the consent pages of
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +27,7 @@ from gbconnect.portal.pages import error_page
 from gbconnect.resource import now
 from gbconnect.web.security import (
     LoginThrottle,
+    client_address,
     csrf_ok,
     csrf_token,
     current_customer,
@@ -77,9 +79,8 @@ def build_router(
         username = form.get("username", "").strip()[:128]
         if not csrf_ok(request, form.get("csrf")):
             return page(request, 403, error="The form expired; please try again.", next=next_url)
-        client = request.client.host if request.client else "unknown"
-        keys = (f"user:{username.lower()}", f"ip:{client}")
-        if throttle.blocked(*keys):
+        address = client_address(request, settings.trusted_networks)
+        if throttle.blocked(username, address):
             return page(
                 request,
                 429,
@@ -87,6 +88,9 @@ def build_router(
                 username=username,
                 next=next_url,
             )
+        wait = throttle.delay(username, address)
+        if wait:
+            await asyncio.sleep(wait)
 
         def check() -> int | None:
             with sessions() as session:
@@ -96,7 +100,7 @@ def build_router(
 
         customer_id = await run_in_threadpool(check)
         if customer_id is None:
-            throttle.failed(*keys)
+            throttle.failed(username, address)
             return page(
                 request,
                 401,
@@ -104,7 +108,7 @@ def build_router(
                 username=username,
                 next=next_url,
             )
-        throttle.succeeded(*keys)
+        throttle.succeeded(username, address)
         with sessions() as session:
             from gbconnect.customer.models import RetailCustomer
 

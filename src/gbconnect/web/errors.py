@@ -6,8 +6,9 @@ as its caller expects, never a traceback.
   ``{"error": ..., "error_description": ...}`` (RFC 6749 section 5.2, RFC 6750
   section 3); a 401 carries ``WWW-Authenticate: Bearer realm="espi", error=...``
   (RFC 6750 section 3), a 503 ``Retry-After`` (RFC 9110 section 10.2.3);
-- a browser (``Accept: text/html``) elsewhere gets ``error.html`` under the utility's
-  name, with the same status;
+- the customer's pages (sign-in, consent, account: :data:`PAGE_PATHS`) always answer
+  ``error.html`` under the utility's name, with the same status, as does a browser
+  (``Accept: text/html``) elsewhere;
 - anyone else gets the JSON.
 
 The error's ``status``, ``error`` code and ``description`` come from the error tree
@@ -21,7 +22,9 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -34,9 +37,16 @@ SERVER_ERROR = "internal error"
 """What a caller is told of a 500."""
 
 
+PAGE_PATHS = ("/oauth/authorize", "/login", "/logout", "/account")
+"""The customer's pages: their errors are pages whoever asks."""
+
+
 def wants_json(request: Request, settings: Settings) -> bool:
-    """True for the API, the OAuth endpoints and any caller that is not a browser."""
+    """True for the API, the OAuth endpoints and any caller that is not a browser;
+    false for the customer's pages (:data:`PAGE_PATHS`)."""
     path = request.url.path
+    if path in PAGE_PATHS or path.startswith("/account/authorizations/"):
+        return False
     if path.startswith(settings.resource_base.rstrip("/") + "/") or path == settings.resource_base:
         return True
     if path.startswith("/.well-known/"):
@@ -103,14 +113,37 @@ def error_response(
     )
 
 
+HTTP_PAGES = {
+    404: "There is no such page.",
+    405: "This page cannot be used that way.",
+}
+"""What a browser is told of the router's own refusals (unknown path, wrong method)."""
+
+
 def install(app: FastAPI, settings: Settings, templates: Jinja2Templates) -> None:
-    """Render every :class:`GbconnectError` that reaches ``app`` with :func:`error_response`."""
+    """Render every :class:`GbconnectError` that reaches ``app`` with :func:`error_response`,
+    and the router's own refusals (404, 405) to a browser as ``error.html`` under the
+    utility's name (other callers keep FastAPI's JSON)."""
 
     async def handle(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, GbconnectError)
         return error_response(request, exc, settings, templates)
 
+    async def handle_http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if wants_json(request, settings) or exc.status_code < 400:
+            return await http_exception_handler(request, exc)
+        message = HTTP_PAGES.get(exc.status_code, "This request could not be answered.")
+        return templates.TemplateResponse(
+            request,
+            "error.html",
+            {"settings": settings, "message": message},
+            status_code=exc.status_code,
+            headers=exc.headers,
+        )
+
     app.add_exception_handler(GbconnectError, handle)
+    app.add_exception_handler(StarletteHTTPException, handle_http)
 
 
-__all__ = ["SERVER_ERROR", "api_error", "error_response", "install", "wants_json"]
+__all__ = ["PAGE_PATHS", "SERVER_ERROR", "api_error", "error_response", "install", "wants_json"]

@@ -1,11 +1,12 @@
 """Browser-facing protections: the session's customer, CSRF tokens, login throttling.
 
 - Sessions are Starlette's signed cookie (itsdangerous, keyed by GBCONNECT_SECRET_KEY),
-  ``HttpOnly``, ``SameSite=Lax``, ``Secure`` in production.
+  ``HttpOnly``, ``SameSite=Lax``, ``Secure`` when the public base URL is https.
 - Every form carries a per-session CSRF token compared in constant time (OWASP
   synchronizer token pattern).
-- Failed logins are counted per username and per client address in a sliding window;
-  past the limit the login answers 429 until the window passes.
+- Failed logins slow the guesser, never lock the customer out (:class:`LoginThrottle`);
+  the client's address is the peer's, or ``X-Forwarded-For``'s from a trusted proxy
+  only (:func:`client_address`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import hmac
 import secrets
 import threading
 import time
-from collections import defaultdict, deque
+from collections import deque
+from collections.abc import Sequence
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 
 from sqlalchemy.orm import Session
 from starlette.requests import Request
@@ -62,34 +65,108 @@ def safe_next(target: str | None, default: str = "/") -> str:
     return target
 
 
-class LoginThrottle:
-    """Failures per key in a sliding window (one process; behind several processes
-    each counts its own, so the limit is per process)."""
+def _ip(text: str) -> IPv4Address | IPv6Address | None:
+    try:
+        return ip_address(text.strip())
+    except ValueError:
+        return None
 
-    def __init__(self, attempts: int, window: int) -> None:
+
+def client_address(request: Request, trusted: Sequence[IPv4Network | IPv6Network]) -> str:
+    """The client's address: the connection's peer, unless the peer is a trusted proxy
+    (GBCONNECT_TRUSTED_PROXIES); then ``X-Forwarded-For`` is read from the right, hop
+    by hop while the hop just read is trusted, and the client is the address just
+    before the first trusted hop (RFC 7239 section 5.2's order: each proxy appends the
+    address it received from). A value the client wrote itself is never believed."""
+    address = request.client.host if request.client else ""
+    if not trusted:
+        return address or "unknown"
+    hops = [h for v in request.headers.getlist("x-forwarded-for") for h in v.split(",")]
+    for hop in reversed(hops):
+        ip = _ip(address)
+        if ip is None or not any(ip in net for net in trusted):
+            break
+        if _ip(hop) is None:
+            break
+        address = hop.strip()
+    return address or "unknown"
+
+
+class LoginThrottle:
+    """Slows a password guesser without locking the customer out (OWASP Authentication
+    Cheat Sheet, "Protect against automated attacks"). Failed sign-ins are counted in
+    a sliding window of ``window`` seconds, per (username, address) pair, per address
+    and per username:
+
+    - a pair with ``attempts`` failures is refused (429) until the window passes: that
+      address may not guess that account any more, while the customer signs in from
+      anywhere else;
+    - an address or a username past ``attempts`` failures (guessing many accounts
+      from one address, or one account from many addresses) makes every further
+      attempt from that address or for that username wait, the wait doubling with
+      each failure up to ``max_delay`` seconds; the right password still works after
+      the wait, for every customer behind that address;
+    - a successful sign-in clears its pair only (a valid account of the guesser's own
+      does not reset the address).
+
+    One process: behind several processes each counts its own.
+    """
+
+    def __init__(
+        self, attempts: int, window: int, delay_unit: float = 0.5, max_delay: float = 8.0
+    ) -> None:
         self.attempts = attempts
         self.window = window
-        self._failures: defaultdict[str, deque[float]] = defaultdict(deque)
+        self.delay_unit = delay_unit
+        self.max_delay = max_delay
+        self._failures: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def _prune(self, key: str, at: float) -> deque[float]:
-        q = self._failures[key]
+    @staticmethod
+    def _keys(username: str, address: str) -> tuple[str, str, str]:
+        user = username.strip().lower()
+        return f"pair:{user}\n{address}", f"ip:{address}", f"user:{user}"
+
+    def _count(self, key: str, at: float) -> int:
+        q = self._failures.get(key)
+        if q is None:
+            return 0
         while q and q[0] <= at - self.window:
             q.popleft()
-        return q
+        if not q:
+            del self._failures[key]
+            return 0
+        return len(q)
 
-    def blocked(self, *keys: str) -> bool:
+    def _sweep(self, at: float) -> None:
+        for key in list(self._failures):
+            self._count(key, at)
+
+    def blocked(self, username: str, address: str) -> bool:
+        """The pair has used up its attempts in the window."""
+        pair, _, _ = self._keys(username, address)
+        with self._lock:
+            return self._count(pair, time.monotonic()) >= self.attempts
+
+    def delay(self, username: str, address: str) -> float:
+        """Seconds this attempt waits before the password is checked."""
+        _, ip, user = self._keys(username, address)
         at = time.monotonic()
         with self._lock:
-            return any(len(self._prune(k, at)) >= self.attempts for k in keys)
+            excess = max(self._count(ip, at), self._count(user, at)) - self.attempts
+        if excess < 0:
+            return 0.0
+        return float(min(self.delay_unit * 2 ** min(excess, 32), self.max_delay))
 
-    def failed(self, *keys: str) -> None:
+    def failed(self, username: str, address: str) -> None:
         at = time.monotonic()
         with self._lock:
-            for k in keys:
-                self._prune(k, at).append(at)
+            if len(self._failures) > 100_000:
+                self._sweep(at)
+            for key in self._keys(username, address):
+                self._failures.setdefault(key, deque()).append(at)
 
-    def succeeded(self, *keys: str) -> None:
+    def succeeded(self, username: str, address: str) -> None:
+        pair, _, _ = self._keys(username, address)
         with self._lock:
-            for k in keys:
-                self._failures.pop(k, None)
+            self._failures.pop(pair, None)

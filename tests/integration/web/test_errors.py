@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from gbconnect.app import TEMPLATES, create_app
 from gbconnect.config import Settings, load_settings
 from gbconnect.errors import AccessError, InputError, InternalError, UnavailableError
-from gbconnect.oauth.starlette import MAX_FORM_BYTES
+from gbconnect.oauth.starlette import MAX_FORM_BYTES, MAX_FORM_FIELDS
 from gbconnect.registration.errors import RegistrationError
 from gbconnect.web.errors import SERVER_ERROR, install
 
@@ -114,12 +114,22 @@ def test_unavailable_says_when_to_retry(client: TestClient, settings: Settings) 
 
 def test_the_application_renders_its_errors_with_the_handler(settings: Settings) -> None:
     big = {"grant_type": "client_credentials", "pad": "x" * MAX_FORM_BYTES}
+    many = {"grant_type": "client_credentials", "f": [str(n) for n in range(MAX_FORM_FIELDS)]}
+    unreadable = "the form could not be read (too large, too many fields or not UTF-8)"
     with TestClient(create_app(settings)) as c:
         r = c.post("/oauth/token", data=big)
+        assert r.status_code == 413
+        assert r.json() == {
+            "error": "invalid_request",
+            "error_description": "the request body is larger than 64 KiB",
+        }
+        r = c.post("/oauth/token", data=many)
         assert r.status_code == 400
-        assert r.json() == {"error": "invalid_request", "error_description": "unreadable form body"}
+        assert r.json() == {"error": "invalid_request", "error_description": unreadable}
         r = c.post("/oauth/register", content=b"[1, 2]", headers=BROWSER)
         assert r.status_code == 400 and r.json()["error"] == "invalid_client_metadata"
-        # The customer's consent page is a page.
-        r = c.post("/oauth/authorize", data=big, headers=BROWSER)
-        assert r.status_code == 400 and UTILITY in r.text and "unreadable form body" in r.text
+        # The customer's consent page is a page, whoever asks.
+        r = c.post("/oauth/authorize", data=big)
+        assert r.status_code == 413 and UTILITY in r.text and "larger than 64 KiB" in r.text
+        r = c.post("/oauth/authorize", data=many)
+        assert r.status_code == 400 and UTILITY in r.text and unreadable in r.text
