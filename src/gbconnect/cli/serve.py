@@ -70,6 +70,10 @@ def run_server(settings: Settings, host: str, port: int) -> None:
         port=port,
         log_level=settings.log_level.lower(),
         loop="asyncio",
+        # The client's address is read by the application from X-Forwarded-For only
+        # when the peer is a trusted proxy (GBCONNECT_TRUSTED_PROXIES, web.security);
+        # uvicorn's own rewriting would believe any local peer.
+        proxy_headers=False,
     )
 
 

@@ -3,7 +3,8 @@
 - ``Content-Security-Policy``: the pages load only their own resources (their styles
   are inline), may not be framed (``frame-ancestors 'none'``: no clickjacked Allow
   button on the consent page) and run no script; the interactive API documentation
-  (``/docs``, ``/redoc``) is allowed FastAPI's documented CDN;
+  (``/docs``, ``/redoc``, served from the installed package) may run its inline
+  start-up script and ReDoc's worker, and loads nothing from elsewhere;
 - ``X-Frame-Options: DENY`` for browsers without CSP level 2;
 - ``X-Content-Type-Options: nosniff`` (the API's JSON and XML too);
 - ``Referrer-Policy: no-referrer``: a consent URL carries ``state`` and the client id;
@@ -24,14 +25,12 @@ PAGE_POLICY = (
 """The policy of every page and API answer."""
 
 DOCS_POLICY = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-    "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
-    "font-src 'self' https://fonts.gstatic.com; worker-src 'self' blob:; "
-    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; "
+    "worker-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
-"""The policy of FastAPI's interactive documentation (Swagger UI and ReDoc from
-jsDelivr, their inline start-up script)."""
+"""The policy of the interactive documentation: Swagger UI and ReDoc served by the
+application itself (``/static/docs``), with their inline start-up script."""
 
 DOCS_PATHS = ("/docs", "/redoc")
 
