@@ -223,8 +223,18 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token: str) -> TokenRecord | None:
-        row = services.find_token(current_session(), refresh_token, kind="refresh")
-        if row is None or not services.token_is_usable(current_session(), row, now()):
+        """The live refresh token of this client. A rotated (already used or revoked)
+        refresh token presented again by its client is a sign that it leaked: the
+        whole family of its grant is revoked (RFC 9700 section 4.14.2;
+        :func:`gbconnect.oauth.revocation.revoke_token_family`)."""
+        session = current_session()
+        row = services.find_token(session, refresh_token, kind="refresh")
+        if row is None:
+            return None
+        if row.revoked_at is not None and row.application_id == self.request.client.app.id:
+            revocation.revoke_token_family(session, row)
+            return None
+        if not services.token_is_usable(session, row, now()):
             return None
         return TokenRecord(row)
 
@@ -247,7 +257,23 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):  # type: ignore[misc]
+    """RFC 6749 section 4.4. A client access token always has the scope ``FB=34_35``
+    (bulk; STANDARD.md section 2): a request may name that scope or part of it, or
+    none; anything else is ``invalid_scope``. It is not checked against the customer
+    scopes the third party registered nor the blocks offered for customer data."""
+
     TOKEN_ENDPOINT_AUTH_METHODS = _CONFIDENTIAL
+
+    def validate_requested_scope(self) -> None:
+        asked = self.request.payload.scope
+        if not asked:
+            return
+        try:
+            parsed = espi_scope.parse(asked)
+        except espi_scope.ScopeError as exc:
+            raise InvalidScopeError(str(exc)) from None
+        if parsed.get("FB") is None or not parsed.within(espi_scope.parse(services.CLIENT_SCOPE)):
+            raise InvalidScopeError(f"a client access token has the scope {services.CLIENT_SCOPE}")
 
 
 # -- endpoints ----------------------------------------------------------------------------
@@ -255,7 +281,12 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):  # type: ignore[mis
 
 class Revocation(RevocationEndpoint):  # type: ignore[misc]
     """RFC 7009. Revoking a refresh token also ends the access tokens of its grant
-    (section 2.1); revoking a token does not revoke the Authorization itself."""
+    (section 2.1); revoking a token does not revoke the Authorization itself.
+
+    The answer is 200 alike for a token that is unknown, expired, already revoked or
+    another client's (section 2.2: an invalid token is no error), so that the endpoint
+    tells a caller nothing about tokens that are not its own; only the caller's live
+    customer or client tokens are revoked."""
 
     CLIENT_AUTH_METHODS: ClassVar[list[str]] = [*_CONFIDENTIAL, "none"]
 
@@ -263,7 +294,18 @@ class Revocation(RevocationEndpoint):  # type: ignore[misc]
         row = services.find_token(current_session(), token_string)
         if row is None or row.token_class not in (om.CUSTOMER, om.CLIENT):
             return None
+        if not row.is_live(now()):
+            return None
         return TokenRecord(row)
+
+    def authenticate_token(self, request: Any, client: Client) -> TokenRecord | None:
+        self.check_params(request, client)
+        token: TokenRecord | None = self.query_token(
+            request.form["token"], request.form.get("token_type_hint")
+        )
+        if token is None or not token.check_client(client):
+            return None
+        return token
 
     def revoke_token(self, token: TokenRecord, request: Any) -> None:
         revocation.revoke_token(current_session(), token.row)
