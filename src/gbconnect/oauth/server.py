@@ -136,6 +136,14 @@ class TokenRecord(TokenMixin):  # type: ignore[misc]
 
 # -- grants -------------------------------------------------------------------------------
 
+
+def _authorizing(client: Client, customer: RetailCustomer | None) -> RetailCustomer | None:
+    """``customer`` if it may authorize ``client`` (None otherwise: the grant fails)."""
+    if customer is None or not services.may_authorize(client.app, customer):
+        return None
+    return customer
+
+
 _CONFIDENTIAL = ["client_secret_basic", "client_secret_post"]
 
 
@@ -191,7 +199,11 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         current_session().flush()
 
     def authenticate_user(self, authorization_code: CodeRecord) -> RetailCustomer | None:
-        return current_session().get(RetailCustomer, authorization_code.row.retail_customer_id)
+        """The customer who consented, while that customer may still authorize this
+        third party (:func:`gbconnect.oauth.services.may_authorize`: a third party not
+        approved yet gets tokens only from test customers)."""
+        customer = current_session().get(RetailCustomer, authorization_code.row.retail_customer_id)
+        return _authorizing(self.request.client, customer)
 
 
 class S256CodeChallenge(CodeChallenge):  # type: ignore[misc]
@@ -236,10 +248,14 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
             return None
         if not services.token_is_usable(session, row, now()):
             return None
-        return TokenRecord(row)
+        record = TokenRecord(row)
+        user = record.get_user()
+        if user is not None and _authorizing(self.request.client, user) is None:
+            return None
+        return record
 
     def authenticate_user(self, refresh_token: TokenRecord) -> RetailCustomer | None:
-        return refresh_token.get_user()
+        return _authorizing(self.request.client, refresh_token.get_user())
 
     def revoke_old_credential(self, refresh_token: TokenRecord) -> None:
         revocation.retire_refresh_token(current_session(), refresh_token.row)
