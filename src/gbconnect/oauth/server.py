@@ -3,7 +3,10 @@
 - RFC 6749 authorization_code (with PKCE, RFC 7636, S256 only: required of public
   clients, accepted from confidential ones), refresh_token (rotated: the old refresh
   token dies at once; access tokens issued before live until they expire, as GBA
-  OAD013 now reads) and client_credentials (scope ``FB=34_35``);
+  OAD013 now reads; a rotated refresh token presented again ends its whole family,
+  RFC 9700 section 4.14.2) and client_credentials (scope ``FB=34_35``);
+- a third party the utility has not approved yet gets customer tokens only for test
+  customers (:func:`gbconnect.oauth.services.may_authorize`);
 - RFC 7009 revocation and RFC 7662 introspection;
 - ESPI token responses carry ``resourceURI`` and ``authorizationURI`` (REQ.21 2.x).
 
