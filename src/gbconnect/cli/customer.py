@@ -24,11 +24,11 @@ def customer() -> None:
 @click.option("--name")
 @click.option("--email")
 @click.option(
-    "--test",
+    "--test/--no-test",
     "is_test",
-    is_flag=True,
     default=None,
-    help="A test account: may authorize third parties not approved yet.",
+    help="A test account (may authorize third parties not approved yet), or a real one "
+    "again; unchanged when not given.",
 )
 @JSON
 @click.pass_context

@@ -155,3 +155,12 @@ def test_customer_create_test_flag(db_url: str, world: World) -> None:
         assert tester.one().is_test
         alice = s.scalars(select(RetailCustomer).where(RetailCustomer.username == "alice"))
         assert not alice.one().is_test
+    args = ["--database-url", db_url, "customer", "create", "tester1", "--password", "x" * 12]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    with world.factory() as s:
+        tester = s.scalars(select(RetailCustomer).where(RetailCustomer.username == "tester1"))
+        assert tester.one().is_test  # unchanged when not given
+    assert CliRunner().invoke(main, [*args, "--no-test"]).exit_code == 0
+    with world.factory() as s:
+        tester = s.scalars(select(RetailCustomer).where(RetailCustomer.username == "tester1"))
+        assert not tester.one().is_test
