@@ -61,13 +61,16 @@ class Settings(BaseSettings):
     demo_login: str | None = None
 
     # -- OAuth (REQ.21 section 2; STANDARD.md section 2) --
-    #: Function blocks this Data Custodian offers; a requested scope must stay inside.
+    #: Function blocks this Data Custodian offers; a requested scope must stay inside
+    #: (older retail customer numbers count as their current ones, FB_46 as FB_51;
+    #: FB_39 is accepted in a scope though not offered: gbconnect.espi.blocks). The
+    #: default covers PG&E's and UtilityAPI's certified sets (STANDARD.md section 5).
     function_blocks: str = (
-        "1_3_4_5_8_10_12_13_14_15_16_17_18_19_31_32_33_35_37_39_40_41_44_51_53_57"
+        "1_3_4_5_6_7_8_9_10_12_13_14_15_16_17_18_19_27_28_31_32_33_35_36_37_38_40_41_44_51_53_57"
     )
     #: The scope a third party gets when it registers without naming one.
     default_scope: str = (
-        "FB=1_3_4_5_8_10_12_13_14_15_16_18_19_31_32_35_37_39;"
+        "FB=1_3_4_5_8_10_12_13_14_15_16_18_19_31_32_35_37_38;"
         "IntervalDuration=900_3600_86400;BlockDuration=daily;HistoryLength=13"
     )
     code_lifetime: int = Field(default=600, ge=30, le=3600)
@@ -151,6 +154,7 @@ class Settings(BaseSettings):
         if self.env == "production" and self.demo_login:
             raise ValueError("GBCONNECT_DEMO_LOGIN is for development only")
         from gbconnect.espi import scope
+        from gbconnect.espi.blocks import not_offered
 
         parts = [p for p in self.function_blocks.replace(",", "_").split("_") if p.strip()]
         if not parts or not all(p.strip().isdigit() for p in parts):
@@ -159,11 +163,11 @@ class Settings(BaseSettings):
             default = scope.parse(self.default_scope)
         except scope.ScopeError as exc:
             raise ValueError(f"GBCONNECT_DEFAULT_SCOPE: {exc}") from None
-        extra = default.function_blocks - self.supported_blocks
+        extra = not_offered(default.function_blocks, self.supported_blocks)
         if extra:
             raise ValueError(
                 "GBCONNECT_DEFAULT_SCOPE asks for function blocks not in "
-                f"GBCONNECT_FUNCTION_BLOCKS: {sorted(extra)}"
+                f"GBCONNECT_FUNCTION_BLOCKS: {extra}"
             )
         return self
 

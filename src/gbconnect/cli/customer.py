@@ -23,6 +23,13 @@ def customer() -> None:
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--name")
 @click.option("--email")
+@click.option(
+    "--test/--no-test",
+    "is_test",
+    default=None,
+    help="A test account (may authorize third parties not approved yet), or a real one "
+    "again; unchanged when not given.",
+)
 @JSON
 @click.pass_context
 def customer_create(
@@ -31,13 +38,22 @@ def customer_create(
     password: str,
     name: str | None,
     email: str | None,
+    is_test: bool | None,
     as_json: bool,
 ) -> None:
-    """Create a customer login (or set the password of an imported customer)."""
+    """Create a customer login (or set the password of an imported customer).
+    ``--test`` makes it a test account, the only kind that may authorize a third party
+    the utility has not approved yet (PG&E's connectivity test)."""
     with database_session(ctx) as (session, _):
-        c = customers.create_customer(session, username, password, name, email)
-        data = {"retail_customer_id": c.id, "username": c.username, "name": c.name}
-    out(as_json, data, f"customer {data['username']} ({data['retail_customer_id']})")
+        c = customers.create_customer(session, username, password, name, email, is_test=is_test)
+        data = {
+            "retail_customer_id": c.id,
+            "username": c.username,
+            "name": c.name,
+            "test": c.is_test,
+        }
+    kind = " (test account)" if data["test"] else ""
+    out(as_json, data, f"customer {data['username']} ({data['retail_customer_id']}){kind}")
 
 
 @customer.command("list")
@@ -52,6 +68,7 @@ def customer_list(ctx: click.Context, as_json: bool) -> None:
                 "username": c.username,
                 "name": c.name,
                 "can_log_in": c.password_hash is not None,
+                "test": c.is_test,
                 "usage_points": customer_usage_point_ids(session, c.id),
             }
             for c in session.scalars(select(RetailCustomer).order_by(RetailCustomer.username))
@@ -62,6 +79,7 @@ def customer_list(ctx: click.Context, as_json: bool) -> None:
         "\n".join(
             f"{r['username']:<24} {len(r['usage_points']):>3} usage points"
             f"{'' if r['can_log_in'] else '  (no login)'}"
+            f"{'  (test account)' if r['test'] else ''}"
             for r in rows
         )
         or "no customers",

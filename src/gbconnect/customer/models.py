@@ -13,11 +13,13 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     ForeignKey,
     String,
     Table,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -57,6 +59,10 @@ class RetailCustomer(Base):
     email: Mapped[str | None] = mapped_column(String(256))
     #: argon2 hash; None until the customer sets a password.
     password_hash: Mapped[str | None] = mapped_column(String(256))
+    #: A test account of the utility: the only kind that may authorize a third party
+    #: not approved yet (PG&E's connectivity test does its OAuth step with test
+    #: accounts; :mod:`gbconnect.portal.authorize`).
+    is_test: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     published: Mapped[int] = mapped_column(BigInteger, default=now)
     updated: Mapped[int] = mapped_column(BigInteger, default=now)
 

@@ -47,9 +47,13 @@ def create_customer(
     password: str | None,
     name: str | None = None,
     email: str | None = None,
+    *,
+    is_test: bool | None = None,
 ) -> RetailCustomer:
     """A new RetailCustomer; an existing username gets the password set instead
-    (imported customers enrol this way)."""
+    (imported customers enrol this way). ``is_test`` marks (or unmarks) a test account
+    of the utility, the only kind that may authorize a third party not approved yet;
+    None leaves an existing customer as it is (a new one is real)."""
     username = username.strip()
     if not username or len(username) > 128 or any(c.isspace() for c in username):
         raise CustomerError("a username is 1 to 128 characters without spaces")
@@ -63,6 +67,8 @@ def create_customer(
         customer.name = name
     if email is not None:
         customer.email = email
+    if is_test is not None:
+        customer.is_test = is_test
     session.flush()
     return customer
 

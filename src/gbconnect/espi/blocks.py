@@ -25,6 +25,23 @@ party read, a block is described by
 Blocks that grant no data (FB_3 core, FB_13 security, FB_14/31 OAuth, FB_32-35 REST
 and bulk, FB_36 registration, FB_37-41 and 44 protocol features) are in the table with
 their name only. A block the table does not know grants nothing beyond its number.
+
+The retail customer blocks had other numbers before ESPI 4.0 ("older numbering:
+46-50", STANDARD.md section 5), and certified scopes still use them (PG&E's ends in
+``_46_47``). :data:`OLDER_NUMBERS` maps each to its current block; a scope naming the
+older number is offered when the current one is (:func:`not_offered`) and grants what
+the current one grants (:func:`with_current_numbers`). The mapping follows the order of
+the customer.xsd records: 46 common (Customer, now 51), 47 account and agreement (now
+57), 48 service location (now 58), 49 meter (now 60), 50 billing (now 56).
+
+FB_38 "on-demand requests" is what ``GET Batch/Subscription/{id}`` and
+``GET Batch/Bulk/{bulkId}`` already do: the data is answered at once (200) whenever
+the third party asks, with no scheduled delivery needed.
+
+FB_39 (push notification) is in :data:`ACCEPTED_NOT_OFFERED`: certified scopes ask
+for it, so a scope naming it is accepted, but it is not offered (not in the default
+``GBCONNECT_FUNCTION_BLOCKS`` nor in the server metadata) until notifications are
+delivered.
 """
 
 from __future__ import annotations
@@ -106,9 +123,19 @@ _CUSTOMER_NAMES = {
 }
 
 
+#: The retail customer blocks' numbers before ESPI 4.0 and their current blocks
+#: (STANDARD.md section 5, "older numbering: 46-50"; see the module docstring).
+OLDER_NUMBERS: dict[int, int] = {46: 51, 47: 57, 48: 58, 49: 60, 50: 56}
+
+#: Blocks a scope may name though they are not offered: FB_39 (push notification),
+#: asked for by certified scopes, not delivered yet (see the module docstring).
+ACCEPTED_NOT_OFFERED: frozenset[int] = frozenset({39})
+
+
 def _customer_block(n: int) -> FunctionBlock:
-    if n < 51:
-        name = f"Retail customer (older numbering, FB_{n})"
+    if n in OLDER_NUMBERS:
+        current = OLDER_NUMBERS[n]
+        name = f"{_CUSTOMER_NAMES[current]} (older number of FB_{current})"
     else:
         name = _CUSTOMER_NAMES.get(n, f"Retail customer (customer.xsd, FB_{n})")
     return FunctionBlock(n, name, group="account", carries=_CUSTOMER)
@@ -177,7 +204,10 @@ TABLE: dict[int, FunctionBlock] = {
         FunctionBlock(35, "REST bulk"),
         FunctionBlock(36, "Dynamic third-party registration (RFC 7591/7592)"),
         FunctionBlock(37, "Query parameters"),
-        FunctionBlock(38, "On-demand requests"),
+        FunctionBlock(
+            38,
+            "On-demand requests: GET Batch/Subscription and Batch/Bulk answer at once",
+        ),
         FunctionBlock(39, "Push notification"),
         FunctionBlock(40, "Offline (paper) authorization"),
         FunctionBlock(41, "Manage Authorization"),
@@ -246,19 +276,36 @@ def group(key: str) -> DataGroup | None:
     return next((g for g in DATA_GROUPS if g.key == key), None)
 
 
+def with_current_numbers(blocks: frozenset[int]) -> frozenset[int]:
+    """``blocks`` with the current number of each older retail customer number
+    (:data:`OLDER_NUMBERS`) added: what a scope naming them grants."""
+    return blocks | {OLDER_NUMBERS[n] for n in blocks if n in OLDER_NUMBERS}
+
+
+def current_numbers(blocks: frozenset[int]) -> frozenset[int]:
+    """``blocks`` with each older retail customer number replaced by its current one:
+    how two scopes' blocks are compared."""
+    return frozenset(OLDER_NUMBERS.get(n, n) for n in blocks)
+
+
 def not_offered(asked: frozenset[int], offered: frozenset[int]) -> list[int]:
     """The asked blocks a Data Custodian does not offer, in order (REQ.21: a requested
-    scope stays inside the declared function blocks)."""
-    return sorted(asked - offered)
+    scope stays inside the declared function blocks). An older retail customer number
+    is offered when its current block is (:data:`OLDER_NUMBERS`), and the blocks of
+    :data:`ACCEPTED_NOT_OFFERED` are never refused."""
+    known = with_current_numbers(offered) | ACCEPTED_NOT_OFFERED
+    return sorted(n for n in asked if n not in known and OLDER_NUMBERS.get(n) not in offered)
 
 
 __all__ = [
+    "ACCEPTED_NOT_OFFERED",
     "CUSTOMER_RECORD_BLOCKS",
     "DATA_BLOCKS",
     "DATA_GROUPS",
     "ELECTRICITY",
     "GAS",
     "METERING_BLOCKS",
+    "OLDER_NUMBERS",
     "TABLE",
     "USAGE_BLOCKS",
     "WATER",
@@ -268,6 +315,8 @@ __all__ = [
     "block",
     "blocks_for_service",
     "carrying",
+    "current_numbers",
     "group",
     "not_offered",
+    "with_current_numbers",
 ]

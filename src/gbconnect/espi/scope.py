@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass, field
 
 from gbconnect.errors import InputError
+from gbconnect.espi.blocks import current_numbers
 
 HISTORY_SECONDS_THRESHOLD = 1200
 """HistoryLength values above this are seconds (100 years of months is 1200)."""
@@ -117,8 +118,11 @@ class Scope:
     def within(self, cap: Scope) -> bool:
         """True when this scope asks for nothing beyond ``cap``: its function blocks,
         interval and block durations are subsets of the cap's, and its history is no
-        longer. A key the cap does not mention does not limit."""
-        if cap.get("FB") is not None and not self.function_blocks <= cap.function_blocks:
+        longer. A key the cap does not mention does not limit. Function blocks compare
+        by their current numbers (FB_46 is FB_51: :data:`gbconnect.espi.blocks.OLDER_NUMBERS`)."""
+        if cap.get("FB") is not None and not current_numbers(
+            self.function_blocks
+        ) <= current_numbers(cap.function_blocks):
             return False
         for key, mine, theirs in (
             ("IntervalDuration", self.interval_durations, cap.interval_durations),

@@ -20,6 +20,8 @@ a third party on hold / revoked                 :func:`hold_third_party`,
 a token, by the third party (RFC 7009)          :func:`revoke_token`
 a refresh token used (rotation, RFC 9700        :func:`retire_refresh_token`
 section 4.14.2)
+a rotated refresh token used again (reuse,      :func:`revoke_token_family`
+RFC 9700 section 4.14.2)
 an authorization code used twice (RFC 6749      :func:`revoke_code_tokens`
 section 4.1.2)
 a single-use credential spent (RFC 7591         :func:`end_token`
@@ -125,6 +127,24 @@ def retire_refresh_token(session: Session, row: om.Token) -> None:
     end_token(session, row)
 
 
+def revoke_token_family(session: Session, row: om.Token) -> None:
+    """A refresh token that was already rotated (or revoked) comes back: it may have
+    leaked, and the server cannot tell the legitimate client from the attacker, so
+    every access and refresh token of the family ends at once (RFC 9700 section
+    4.14.2). The family is every token issued from the same original grant: the
+    tokens of the same Authorization.
+
+    The Authorization itself stays active: the customer's consent was not stolen, only
+    a credential of the third party. The third party must send the customer through
+    ``/oauth/authorize`` again to get new tokens (the customer's ``/account`` page
+    still lists the grant, and may revoke it)."""
+    if row.authorization_id is None:
+        end_token(session, row)
+        return
+    end_tokens(session, om.Token.authorization_id == row.authorization_id)
+    session.flush()
+
+
 def revoke_code_tokens(session: Session, code_id: int) -> None:
     """An authorization code presented twice: what it issued is revoked (RFC 6749
     section 4.1.2)."""
@@ -168,4 +188,5 @@ __all__ = [
     "revoke_code_tokens",
     "revoke_third_party",
     "revoke_token",
+    "revoke_token_family",
 ]

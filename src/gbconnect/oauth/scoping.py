@@ -126,7 +126,9 @@ def _blocks_of(scope: str) -> frozenset[int] | None:
     """The function blocks a scope grants, None for every block offered (a scope
     without ``FB``); parsed once per scope string. Raises ScopeError."""
     parsed = espi_scope.parse(scope)
-    return parsed.function_blocks if parsed.get("FB") is not None else None
+    if parsed.get("FB") is None:
+        return None
+    return fb.with_current_numbers(parsed.function_blocks)
 
 
 def _granted(scope: str, what: str) -> frozenset[int] | None:

@@ -3,7 +3,10 @@
 - RFC 6749 authorization_code (with PKCE, RFC 7636, S256 only: required of public
   clients, accepted from confidential ones), refresh_token (rotated: the old refresh
   token dies at once; access tokens issued before live until they expire, as GBA
-  OAD013 now reads) and client_credentials (scope ``FB=34_35``);
+  OAD013 now reads; a rotated refresh token presented again ends its whole family,
+  RFC 9700 section 4.14.2) and client_credentials (scope ``FB=34_35``);
+- a third party the utility has not approved yet gets customer tokens only for test
+  customers (:func:`gbconnect.oauth.services.may_authorize`);
 - RFC 7009 revocation and RFC 7662 introspection;
 - ESPI token responses carry ``resourceURI`` and ``authorizationURI`` (REQ.21 2.x).
 
@@ -136,6 +139,14 @@ class TokenRecord(TokenMixin):  # type: ignore[misc]
 
 # -- grants -------------------------------------------------------------------------------
 
+
+def _authorizing(client: Client, customer: RetailCustomer | None) -> RetailCustomer | None:
+    """``customer`` if it may authorize ``client`` (None otherwise: the grant fails)."""
+    if customer is None or not services.may_authorize(client.app, customer):
+        return None
+    return customer
+
+
 _CONFIDENTIAL = ["client_secret_basic", "client_secret_post"]
 
 
@@ -191,7 +202,11 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         current_session().flush()
 
     def authenticate_user(self, authorization_code: CodeRecord) -> RetailCustomer | None:
-        return current_session().get(RetailCustomer, authorization_code.row.retail_customer_id)
+        """The customer who consented, while that customer may still authorize this
+        third party (:func:`gbconnect.oauth.services.may_authorize`: a third party not
+        approved yet gets tokens only from test customers)."""
+        customer = current_session().get(RetailCustomer, authorization_code.row.retail_customer_id)
+        return _authorizing(self.request.client, customer)
 
 
 class S256CodeChallenge(CodeChallenge):  # type: ignore[misc]
@@ -223,13 +238,27 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token: str) -> TokenRecord | None:
-        row = services.find_token(current_session(), refresh_token, kind="refresh")
-        if row is None or not services.token_is_usable(current_session(), row, now()):
+        """The live refresh token of this client. A rotated (already used or revoked)
+        refresh token presented again by its client is a sign that it leaked: the
+        whole family of its grant is revoked (RFC 9700 section 4.14.2;
+        :func:`gbconnect.oauth.revocation.revoke_token_family`)."""
+        session = current_session()
+        row = services.find_token(session, refresh_token, kind="refresh")
+        if row is None:
             return None
-        return TokenRecord(row)
+        if row.revoked_at is not None and row.application_id == self.request.client.app.id:
+            revocation.revoke_token_family(session, row)
+            return None
+        if not services.token_is_usable(session, row, now()):
+            return None
+        record = TokenRecord(row)
+        user = record.get_user()
+        if user is not None and _authorizing(self.request.client, user) is None:
+            return None
+        return record
 
     def authenticate_user(self, refresh_token: TokenRecord) -> RetailCustomer | None:
-        return refresh_token.get_user()
+        return _authorizing(self.request.client, refresh_token.get_user())
 
     def revoke_old_credential(self, refresh_token: TokenRecord) -> None:
         revocation.retire_refresh_token(current_session(), refresh_token.row)
@@ -247,7 +276,23 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):  # type: ignore[misc]
+    """RFC 6749 section 4.4. A client access token always has the scope ``FB=34_35``
+    (bulk; STANDARD.md section 2): a request may name that scope or part of it, or
+    none; anything else is ``invalid_scope``. It is not checked against the customer
+    scopes the third party registered nor the blocks offered for customer data."""
+
     TOKEN_ENDPOINT_AUTH_METHODS = _CONFIDENTIAL
+
+    def validate_requested_scope(self) -> None:
+        asked = self.request.payload.scope
+        if not asked:
+            return
+        try:
+            parsed = espi_scope.parse(asked)
+        except espi_scope.ScopeError as exc:
+            raise InvalidScopeError(str(exc)) from None
+        if parsed.get("FB") is None or not parsed.within(espi_scope.parse(services.CLIENT_SCOPE)):
+            raise InvalidScopeError(f"a client access token has the scope {services.CLIENT_SCOPE}")
 
 
 # -- endpoints ----------------------------------------------------------------------------
@@ -255,7 +300,12 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):  # type: ignore[mis
 
 class Revocation(RevocationEndpoint):  # type: ignore[misc]
     """RFC 7009. Revoking a refresh token also ends the access tokens of its grant
-    (section 2.1); revoking a token does not revoke the Authorization itself."""
+    (section 2.1); revoking a token does not revoke the Authorization itself.
+
+    The answer is 200 alike for a token that is unknown, expired, already revoked or
+    another client's (section 2.2: an invalid token is no error), so that the endpoint
+    tells a caller nothing about tokens that are not its own; only the caller's live
+    customer or client tokens are revoked."""
 
     CLIENT_AUTH_METHODS: ClassVar[list[str]] = [*_CONFIDENTIAL, "none"]
 
@@ -263,7 +313,18 @@ class Revocation(RevocationEndpoint):  # type: ignore[misc]
         row = services.find_token(current_session(), token_string)
         if row is None or row.token_class not in (om.CUSTOMER, om.CLIENT):
             return None
+        if not row.is_live(now()):
+            return None
         return TokenRecord(row)
+
+    def authenticate_token(self, request: Any, client: Client) -> TokenRecord | None:
+        self.check_params(request, client)
+        token: TokenRecord | None = self.query_token(
+            request.form["token"], request.form.get("token_type_hint")
+        )
+        if token is None or not token.check_client(client):
+            return None
+        return token
 
     def revoke_token(self, token: TokenRecord, request: Any) -> None:
         revocation.revoke_token(current_session(), token.row)

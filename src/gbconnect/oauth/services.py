@@ -91,6 +91,15 @@ def token_is_usable(session: Session, token: om.Token, at: int) -> bool:
     return auth is None or auth.is_active(at)
 
 
+def may_authorize(app: rm.ApplicationInformation, customer: RetailCustomer) -> bool:
+    """Whether ``customer`` may authorize ``app``: any customer once the utility has
+    approved it (``dataCustodianApplicationStatus`` 2, production); before that only a
+    test customer (:attr:`RetailCustomer.is_test`), as PG&E's connectivity test does
+    its OAuth step with test accounts. The consent pages and the token endpoint both
+    ask (STANDARD.md sections 4 and 7)."""
+    return app.data_custodian_status == rm.PRODUCTION or customer.is_test
+
+
 revoke_tokens = end_tokens
 """Older name of :func:`gbconnect.oauth.revocation.end_tokens`."""
 
@@ -149,7 +158,7 @@ def grant_customer_authorization(
     auth = _new_authorization(
         session,
         app,
-        f"{app.client_name} for {customer.username}",
+        f"{app.client_name} authorization",
         t,
         retail_customer_id=customer.id,
         grant_type=grant_type,
@@ -161,6 +170,8 @@ def grant_customer_authorization(
         published_duration=None if history is None else history,
         offline=offline,
     )
+    # The title reaches the third party: no login, name or email (REQ.21 FB_13).
+    auth.title = f"{auth.title} {auth.id}"[:256]
     sub = om.Subscription(
         authorization_id=auth.id,
         retail_customer_id=customer.id,
@@ -257,6 +268,7 @@ __all__ = [
     "find_token",
     "grant_customer_authorization",
     "issue_token",
+    "may_authorize",
     "revoke_authorization",
     "revoke_tokens",
     "token_is_usable",

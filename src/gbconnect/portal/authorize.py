@@ -12,6 +12,12 @@ sign-in, the consent page and the decision.
 A request whose client or redirect URI cannot be trusted is answered with a page,
 never a redirect (RFC 6749 section 4.1.2.1). The authorization server is the
 application's (``app.state.oauth``).
+
+A third party the utility has not approved yet (``dataCustodianApplicationStatus``
+1, review) may be authorized only by test customers, as in PG&E's connectivity test
+(:func:`gbconnect.oauth.services.may_authorize`): a real customer sees a page saying
+so, with no consent form (403), and the consent page a test customer sees says the
+application is in review. The token endpoint refuses the same.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from gbconnect.oauth.server import EspiAuthorizationServer
 from gbconnect.oauth.starlette import oauth_request
 from gbconnect.portal import consent
 from gbconnect.portal.pages import error_page
+from gbconnect.registration import models as rm
 from gbconnect.web.security import csrf_ok, csrf_token, current_customer
 
 
@@ -63,6 +70,15 @@ def build_router(
             templates, request, settings, f"This sign-in link is not valid: {message}.", 400
         )
 
+    def not_approved_page(request: Request, app: rm.ApplicationInformation) -> Response:
+        """The page a real customer sees for a third party not approved yet (403)."""
+        return templates.TemplateResponse(
+            request,
+            "not_approved.html",
+            {"settings": settings, "client_name": app.client_name},
+            status_code=403,
+        )
+
     @router.get("/oauth/authorize", response_class=HTMLResponse)
     async def authorize_page(request: Request) -> Response:
         server: EspiAuthorizationServer = request.app.state.oauth
@@ -73,9 +89,13 @@ def build_router(
             customer = current_customer(request, session)
             if customer is None:
                 return None
+            app = grant.client.app
+            if not services.may_authorize(app, customer):
+                return {"app": app, "not_approved": True}
             requested = espi_scope.parse(oreq.scope or grant.client.get_allowed_scope(None))
             return {
-                "app": grant.client.app,
+                "app": app,
+                "in_review": app.data_custodian_status != rm.PRODUCTION,
                 "customer": customer,
                 "groups": consent.groups_of(requested),
                 "intervals": consent.interval_labels(requested),
@@ -92,6 +112,8 @@ def build_router(
         if context is None:
             target = request.url.path + "?" + request.url.query
             return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+        if context.get("not_approved"):
+            return not_approved_page(request, context["app"])
         context["csrf"] = csrf_token(request)
         context["action"] = request.url.path + "?" + request.url.query
         context["settings"] = settings
@@ -114,6 +136,8 @@ def build_router(
             if customer is None:
                 return error_page(templates, request, settings, "Please sign in again.", 401)
             grant = server.get_consent_grant(oreq, end_user=customer)
+            if not services.may_authorize(grant.client.app, customer):
+                return not_approved_page(request, grant.client.app)
             if form.get("decision") != "approve":
                 denied = server.create_authorization_response(oreq, grant_user=None, grant=grant)
                 return cast(Response, denied)

@@ -202,3 +202,25 @@ def test_espi_blocks_imports_no_database_and_no_web() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_older_customer_numbers_are_offered_as_their_current_blocks() -> None:
+    offered = frozenset({1, 51, 57})
+    assert fb.not_offered(frozenset({1, 46, 47}), offered) == []
+    assert fb.not_offered(frozenset({48}), offered) == [48]
+    assert fb.with_current_numbers(frozenset({46, 47})) == {46, 47, 51, 57}
+    assert all(fb.TABLE[n].customer_record for n in fb.OLDER_NUMBERS)
+    assert Grant(blocks=fb.with_current_numbers(frozenset({46})), lo=None, hi=None).customer_data
+
+
+def test_scope_within_compares_current_numbers() -> None:
+    cap = espi_scope.parse("FB=1_46_47")
+    assert espi_scope.parse("FB=1_51_57").within(cap)
+    assert espi_scope.parse("FB=47").within(espi_scope.parse("FB=57"))
+    assert not espi_scope.parse("FB=58").within(cap)
+
+
+def test_push_notification_is_accepted_but_not_offered_by_default() -> None:
+    assert 39 not in _default_offered() and 36 in _default_offered()
+    assert 38 in _default_offered()
+    assert fb.not_offered(frozenset({39}), frozenset({1})) == []
