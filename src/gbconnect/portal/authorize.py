@@ -100,7 +100,7 @@ def build_router(
                 "groups": consent.groups_of(requested),
                 "intervals": consent.interval_labels(requested),
                 "histories": consent.history_choices(requested),
-                "services": consent.service_choices(session, customer),
+                "services": consent.service_choices(session, customer, requested),
                 "default_end": consent.default_end(requested),
                 "scope": str(requested),
             }
@@ -128,8 +128,6 @@ def build_router(
             return error_page(
                 templates, request, settings, "This form has expired. Go back and try again.", 403
             )
-        chosen_services = oreq.payload.datalist.get("service", [])
-        kept_groups = set(oreq.payload.datalist.get("group", []))
 
         def decide(session: Session) -> Response:
             customer = current_customer(request, session)
@@ -142,29 +140,27 @@ def build_router(
                 denied = server.create_authorization_response(oreq, grant_user=None, grant=grant)
                 return cast(Response, denied)
             requested = espi_scope.parse(oreq.scope or grant.client.get_allowed_scope(None))
-            history_text = form.get("history", "")
             try:
-                history = int(history_text) if history_text else None
-                granted = consent.narrowed_scope(requested, kept_groups, history)
-                end = consent.parse_end(
-                    form.get("end"), form.get("end_date"), datetime.now(UTC).date()
+                decision = consent.read_decision(
+                    oreq.payload.datalist, requested, datetime.now(UTC).date()
                 )
-                ids = [int(s) for s in chosen_services if s.isdigit()]
-                if len(ids) != len(chosen_services):
-                    raise services.GrantError("a chosen service is not valid")
                 auth = services.grant_customer_authorization(
                     session,
                     settings,
                     grant.client.app,
                     customer,
-                    services.GrantRequest(scope=granted, usage_point_ids=ids, end=end),
+                    services.GrantRequest(
+                        scope=decision.scope,
+                        usage_point_ids=decision.usage_point_ids,
+                        end=decision.end,
+                    ),
                 )
             except ValueError as exc:  # GrantError and ScopeError are ValueErrors too
                 session.rollback()
                 return error_page(
                     templates, request, settings, f"The authorization was not given: {exc}.", 400
                 )
-            oreq.consent = Consent(auth.id, str(granted))
+            oreq.consent = Consent(auth.id, str(decision.scope))
             approved = server.create_authorization_response(oreq, grant_user=customer, grant=grant)
             return cast(Response, approved)
 

@@ -218,10 +218,12 @@ def read_decision(
         if history_text not in offered:
             raise GrantError("choose one of the offered history lengths")
         history = offered[history_text]
-    offered_groups = {g.key for g in groups_of(requested)}
+    # A kind of data the page did not offer (the scope does not ask for it) is left
+    # out: narrowing never widens. A name that is no kind of data at all is refused.
     kept = set(fields.get("group", ()))
-    if not kept <= offered_groups:
+    if not kept <= {g.key for g in fb.DATA_GROUPS}:
         raise GrantError("choose among the kinds of data offered")
+    kept &= {g.key for g in groups_of(requested)}
     chosen = list(fields.get("service", ()))
     if len(chosen) > MAX_SERVICES:
         raise GrantError("too many services were chosen; go back and try again")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from sqlalchemy import select
 
 from gbconnect.customer.models import RetailCustomer
@@ -19,11 +18,6 @@ from tests.factories.world import World
 
 PYTHON_TEXT = ("invalid literal", "int()", "Traceback", '{"error"', "ValueError")
 NO_GAS = "FB=1_3_4_5_13_14_15_39;IntervalDuration=900_3600;BlockDuration=daily;HistoryLength=13"
-WIRED = pytest.mark.xfail(
-    reason="the consent view reads its form through consent.read_decision and lists "
-    "services through consent.service_choices(session, customer, requested)",
-    strict=False,
-)
 
 
 def _csrf(html: str) -> str:
@@ -72,7 +66,6 @@ def test_consent_with_unknown_service_is_a_page(world: World) -> None:
     assert_sentence_page(consent_post(world, service=[str(world.bob_points[0])]), 400)
 
 
-@WIRED
 def test_consent_history_that_is_not_a_number_is_a_sentence(world: World) -> None:
     world.login()
     assert_sentence_page(consent_post(world, history="abc"), 400)
@@ -103,7 +96,6 @@ def test_service_choices_follow_the_scope(world: World) -> None:
         assert sorted(everything) == sorted(kinds)
 
 
-@WIRED
 def test_consent_page_without_fb_10_does_not_list_gas(world: World) -> None:
     world.login()
     page = world.client.get(world.authorize_url(scope=NO_GAS))

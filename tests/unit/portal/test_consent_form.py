@@ -53,6 +53,14 @@ def test_unknown_ids_and_groups_are_sentences() -> None:
     assert "data" in refusal(form(group=[]))
 
 
+def test_a_kind_of_data_not_asked_for_is_left_out_not_refused() -> None:
+    """A form may name a kind of data the scope does not ask for (the page did not
+    offer it): it is left out, and the grant never widens."""
+    asked = espi_scope.parse("FB=1_3_4_5_13_14;HistoryLength=13")
+    decision = read_decision(form(group=["electric", "gas", "quality"]), asked, TODAY)
+    assert decision.scope.function_blocks <= asked.function_blocks
+
+
 def test_end_date_is_checked() -> None:
     assert "date" in refusal(form(end=["date"], end_date=["not a date"]))
     assert "after today" in refusal(form(end=["date"], end_date=["2026-01-15"]))
