@@ -389,6 +389,16 @@ CUSTOMER_TYPES = Vocabulary(
         "MeterMultiplier": ("kind", "value"),
         "DateTimeInterval": _DATE_TIME_INTERVAL,
         "Priority": ("rank", "type", "justification"),
+        "DemandResponseProgram": (
+            "programName",
+            "enrollmentStatus",
+            "programDescription",
+            "programDate",
+            "capacityReservationLevel",
+            "DRProgramNomination",
+        ),
+        "ProgramDate": ("programDate", "programDateDescription"),
+        "SummaryMeasurement": _SUMMARY_MEASUREMENT,
     },
     type_of={
         "mainAddress": "StreetAddress",
@@ -410,6 +420,10 @@ CUSTOMER_TYPES = Vocabulary(
         "MeterMultipliers": "MeterMultiplier",
         "validityInterval": "DateTimeInterval",
         "priority": "Priority",
+        "DemandResponseProgram": "DemandResponseProgram",
+        "programDate": "ProgramDate",
+        "capacityReservationLevel": "SummaryMeasurement",
+        "DRProgramNomination": "SummaryMeasurement",
     },
 )
 
