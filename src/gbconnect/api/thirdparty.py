@@ -30,7 +30,15 @@ from gbconnect.registration.errors import RegistrationError
 from gbconnect.registration.services import update_application
 from gbconnect.resource import now
 from gbconnect.web.access import ADMIN, CLIENT, REGISTRATION, EspiRoutes
-from gbconnect.web.serving import XML_DECLARATION, Call, Prepared, serve, standalone, whole
+from gbconnect.web.serving import (
+    XML_DECLARATION,
+    Call,
+    Prepared,
+    page,
+    serve,
+    standalone,
+    whole,
+)
 
 ESPI_NS = "{http://naesb.org/espi}"
 
@@ -48,17 +56,18 @@ def xml(body: str) -> Response:
 
 
 def small_feed(
-    settings: Settings, kind: str, items: Sequence[Any], write: Callable[[Any], str]
+    call: Call, kind: str, items: Sequence[Any], write: Callable[[Any], str]
 ) -> Prepared:
-    """The feed ``{base}/{kind}`` of ``items`` written by ``write``: small, so made
-    whole (its ETag then covers its body)."""
+    """The feed ``{base}/{kind}`` of ``items`` written by ``write``, paged by
+    ``start-index`` and ``max-results`` (FB_37): small, so made whole (its ETag then
+    covers its body)."""
     modified = max((i.updated for i in items), default=None)
     body = "".join(
         feed(
-            self_href=settings.resource_url(kind),
+            self_href=call.settings.resource_url(kind),
             title=kind,
             updated=modified or now(),
-            entries=[write(i) for i in items],
+            entries=[write(i) for i in page(iter(items), call.query)],
         )
     )
     return whole(body, modified)
@@ -129,7 +138,7 @@ def application_feed(call: Call) -> Prepared:
     apps = list(call.session.scalars(select(model).order_by(model.id)))
     settings = call.settings
     return small_feed(
-        settings, "ApplicationInformation", apps, lambda a: application_entry(settings, a)
+        call, "ApplicationInformation", apps, lambda a: application_entry(settings, a)
     )
 
 
@@ -233,7 +242,7 @@ def authorization_feed(call: Call) -> Prepared:
     else:
         auths = services.authorizations_of(call.session, application_id=call.caller.application_id)
     settings = call.settings
-    return small_feed(settings, "Authorization", auths, lambda a: authorization_entry(settings, a))
+    return small_feed(call, "Authorization", auths, lambda a: authorization_entry(settings, a))
 
 
 def authorization_document(call: Call, auth_id: int) -> Prepared:

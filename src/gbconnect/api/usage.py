@@ -47,10 +47,8 @@ from gbconnect.web.query import FeedQuery
 from gbconnect.web.serving import (
     Call,
     Prepared,
-    document,
     invalid_request,
     listed,
-    page,
     paged,
     responder_of,
     serve,
@@ -222,11 +220,15 @@ def batch(
     scoped: Callable[[int], tuple[Grant, feeds.Paths]],
 ) -> Prepared:
     """A Batch feed at ``path`` (REQ.21 FB_35): the whole tree of each usage point of
-    ``ids``, each seen under its own grant and hrefs (``scoped``)."""
+    ``ids``, each seen under its own grant and hrefs (``scoped``).
+
+    ``start-index`` and ``max-results`` (FB_37) count the entries of the feed, whatever
+    their kind (UsagePoint, MeterReading, ReadingType, IntervalBlock, ...), as in every
+    other feed: a third party pages a large Batch feed by its entries."""
     query = call.query
 
     def entries(s: Session) -> Iterator[str]:
-        for up_id in page(iter(ids), query):
+        for up_id in ids:
             grant, paths = scoped(up_id)
             up = s.get(um.UsagePoint, up_id)
             if up is not None and grant.service(up.service_kind):
@@ -234,7 +236,7 @@ def batch(
             s.expunge_all()
 
     href = call.settings.resource_url(path)
-    return document(href, title, entries, feeds.last_modified(call.session, ids))
+    return paged(href, title, entries, query, feeds.last_modified(call.session, ids))
 
 
 def subscription_batch(call: Call, sid: int) -> Prepared:
