@@ -27,7 +27,7 @@ from gbconnect.oauth.clients import set_status
 from gbconnect.oauth.guard import AccessDenied, Caller, NotFound
 from gbconnect.registration import models as rm
 from gbconnect.registration.errors import RegistrationError
-from gbconnect.registration.services import update_application
+from gbconnect.registration.services import UPDATABLE, update_application
 from gbconnect.resource import now
 from gbconnect.web.access import ADMIN, CLIENT, REGISTRATION, EspiRoutes
 from gbconnect.web.serving import (
@@ -133,6 +133,36 @@ def application_fields(body: bytes) -> dict[str, list[str]] | None:
     return fields
 
 
+#: ApplicationInformation elements a third party may write (MGT001, RFC 7592 section
+#: 2.2); every other element the document shows is read-only.
+WRITABLE = frozenset(UPDATABLE) | {
+    "redirect_uri",
+    "contacts",
+    "thirdPartyApplicationStatus",
+    "scope",
+}
+#: Secrets shown empty (never readable again): :func:`update_application` judges them.
+SECRETS = frozenset({"client_secret", "registration_access_token"})
+
+
+def unchanged_read_only_removed(
+    fields: dict[str, list[str]], app: rm.ApplicationInformation, settings: Settings
+) -> dict[str, list[str]]:
+    """``fields`` without the read-only elements that repeat what the document shows
+    (MGT001: a PUT of the unchanged GET body is accepted, RFC 7592 section 2.2 asks
+    the client to send every field); 400 ``invalid_client_metadata`` naming a
+    read-only element whose value differs."""
+    served = application_fields(documents.application_information(app, settings).encode())
+    assert served is not None
+    kept: dict[str, list[str]] = {}
+    for name, values in fields.items():
+        if name in WRITABLE or name in SECRETS or name not in served:
+            kept[name] = values
+        elif values != served[name]:
+            raise AccessDenied(400, "invalid_client_metadata", f"{name} cannot be changed")
+    return kept
+
+
 def application_feed(call: Call) -> Prepared:
     model = rm.ApplicationInformation
     apps = list(call.session.scalars(select(model).order_by(model.id)))
@@ -156,6 +186,7 @@ def update_registration(call: Call, app_id: int, body: bytes) -> Response:
     fields = application_fields(body)
     if fields is None:
         raise invalid("the body must be an ApplicationInformation document")
+    fields = unchanged_read_only_removed(fields, app, call.settings)
     try:
         update_application(call.session, call.settings, app, fields)
     except RegistrationError as exc:

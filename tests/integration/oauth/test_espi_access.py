@@ -588,3 +588,27 @@ def test_authorization_and_application_documents_have_validators(world: World) -
     after = world.client.get(path, headers={**client, "If-None-Match": etag})
     assert after.status_code == 200 and after.headers["etag"] != etag  # even within the second
     assert valid(after.content).findtext(".//e:status", namespaces=NS) == "0"
+
+
+def test_mgt001_put_of_the_unchanged_get_body_is_accepted(world: World) -> None:
+    """Read-only fields may be present with their current values; a change to one is
+    refused (issue 15 item 3)."""
+    path = world.url(f"/ApplicationInformation/{world.app_id}")
+    headers = bearer(world.registration_token)
+    got = world.client.get(path, headers=headers)
+    assert got.status_code == 200
+    r = world.client.put(path, content=got.content, headers=headers)
+    assert r.status_code == 200, r.text
+    assert valid(r.content).findtext(".//e:client_id", namespaces=NS) == world.client_id
+    renamed = got.content.replace(b"<client_name>", b"<client_name>New ")
+    r = world.client.put(path, content=renamed, headers=headers)
+    assert r.status_code == 200, r.text
+    assert valid(r.content).findtext(".//e:client_name", namespaces=NS).startswith("New ")
+    for element in (b"dataCustodianId", b"dataCustodianBulkRequestURI", b"client_id"):
+        changed = r.content.replace(b"<" + element + b">", b"<" + element + b">x")
+        refused = world.client.put(path, content=changed, headers=headers)
+        assert refused.status_code == 400, element
+        assert refused.json() == {
+            "error": "invalid_client_metadata",
+            "error_description": f"{element.decode()} cannot be changed",
+        }
