@@ -105,12 +105,35 @@ def application_entry(settings: Settings, app: rm.ApplicationInformation) -> str
     )
 
 
+#: espi.xsd TokenEndPointMethod and GrantType: the values an ESPI document can state.
+ESPI_AUTH_METHOD = "client_secret_basic"
+ESPI_GRANT_TYPES = frozenset({"authorization_code", "client_credentials", "refresh_token"})
+
+
+def described_by_espi(app: rm.ApplicationInformation) -> bool:
+    """True when espi.xsd can describe ``app`` truthfully: a confidential client
+    (``token_endpoint_auth_method`` has the one value ``client_secret_basic``) with at
+    least two ESPI grant types (``grant_types`` minOccurs 2).
+
+    A public client (RFC 8252 native application, PKCE only: method ``none``) is not
+    an ESPI third party: its registration is read and managed only through RFC 7592
+    (``registration_client_uri`` of its RFC 7591 answer, ``/oauth/register/...``),
+    which states its method truthfully; the ESPI ApplicationInformation resource
+    leaves it out (404, not in the feed) rather than serve an invalid document."""
+    return (
+        app.token_endpoint_auth_method == ESPI_AUTH_METHOD
+        and len(set(app.grant_types) & ESPI_GRANT_TYPES) >= 2
+    )
+
+
 def own_application(call: Call, app_id: int) -> rm.ApplicationInformation:
     """ApplicationInformation ``app_id``: any for the admin token, its own for a
-    registration token (404 otherwise)."""
+    registration token (404 otherwise, and for one espi.xsd cannot describe)."""
     app = call.session.get(rm.ApplicationInformation, app_id)
     caller = call.caller
     if app is None or (caller.token_class == REGISTRATION and caller.application_id != app.id):
+        raise NotFound()
+    if not described_by_espi(app):
         raise NotFound()
     return app
 
@@ -165,7 +188,8 @@ def unchanged_read_only_removed(
 
 def application_feed(call: Call) -> Prepared:
     model = rm.ApplicationInformation
-    apps = list(call.session.scalars(select(model).order_by(model.id)))
+    rows = call.session.scalars(select(model).order_by(model.id))
+    apps = [app for app in rows if described_by_espi(app)]
     settings = call.settings
     return small_feed(
         call, "ApplicationInformation", apps, lambda a: application_entry(settings, a)

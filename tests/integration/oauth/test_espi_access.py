@@ -612,3 +612,37 @@ def test_mgt001_put_of_the_unchanged_get_body_is_accepted(world: World) -> None:
             "error": "invalid_client_metadata",
             "error_description": f"{element.decode()} cannot be changed",
         }
+
+
+def test_application_information_feed_stays_valid_with_a_public_client(world: World) -> None:
+    """espi.xsd cannot state a public client's method (``none``): the ESPI resource
+    leaves it out, RFC 7592 serves it (issue 15 item 4)."""
+    from gbconnect.oauth.clients import register
+    from tests.factories.world import REDIRECT, SCOPE
+
+    with world.factory() as s:
+        done = register(
+            s,
+            world.settings,
+            name="Phone App",
+            redirect_uris=[REDIRECT],
+            scopes=[SCOPE],
+            public=True,
+            approve=True,
+        )
+        s.commit()
+        public_id, app_id = done.application.client_id, done.application.id
+        registration = done.registration_access_token
+    admin = bearer(world.admin_token)
+    r = world.client.get(world.url("/ApplicationInformation"), headers=admin)
+    assert r.status_code == 200
+    doc = valid(r.content)
+    assert public_id not in [e.text for e in doc.findall(".//e:client_id", NS)]
+    assert world.client_id in [e.text for e in doc.findall(".//e:client_id", NS)]
+    for token in (world.admin_token, registration):
+        one = world.client.get(
+            world.url(f"/ApplicationInformation/{app_id}"), headers=bearer(token)
+        )
+        assert one.status_code == 404
+    own = world.client.get(f"/oauth/register/{public_id}", headers=bearer(registration))
+    assert own.status_code == 200 and own.json()["token_endpoint_auth_method"] == "none"
