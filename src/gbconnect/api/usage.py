@@ -35,11 +35,13 @@ from gbconnect.oauth.guard import Caller, NotFound, with_token
 from gbconnect.oauth.scoping import (
     FULL,
     Grant,
+    grant_of,
     own_subscription,
     subscription_of,
     visibility,
 )
 from gbconnect.oauth.services import subscription_usage_point_ids
+from gbconnect.resource import now
 from gbconnect.usage import models as um
 from gbconnect.usage.points import customer_usage_point_ids, usage_points_by_id
 from gbconnect.web.access import ADMIN, CLIENT, CUSTOMER, UPLOAD, EspiRoutes
@@ -129,6 +131,25 @@ def visible_point_ids(session: Session, ids: list[int], grant: Grant) -> list[in
     return [up.id for up in usage_points_by_id(session, ids) if grant.service(up.service_kind)]
 
 
+def subscription_grant(call: Call, sid: int) -> Grant:
+    """The grant of Subscription ``sid`` for the caller (404 when it may not read it).
+
+    A client token reads a Batch/Subscription of an active authorization of its own
+    third party, under that authorization's scope: what Batch/Bulk already shows it,
+    one authorization at a time. That is how the ``resourceURI`` of an offline (paper,
+    REQ.21 FB_40) authorization is reached: no customer token exists for it."""
+    caller = call.caller
+    if caller.token_class != CLIENT:
+        return subscription_of(call.session, caller, sid)
+    sub = call.session.get(om.Subscription, sid)
+    if sub is None or sub.application_id != caller.application_id:
+        raise NotFound()
+    auth = sub.authorization
+    if auth.status != om.ACTIVE or not auth.is_active(now()):
+        raise NotFound()
+    return grant_of(auth)
+
+
 def subscription_point_ids(session: Session, sid: int, grant: Grant) -> list[int]:
     """The usage points of Subscription ``sid`` that ``grant`` shows, by id."""
     return visible_point_ids(session, subscription_usage_point_ids(session, sid), grant)
@@ -137,7 +158,7 @@ def subscription_point_ids(session: Session, sid: int, grant: Grant) -> list[int
 def point_in(call: Call, sid: int, upid: int) -> tuple[Grant, feeds.Paths]:
     """The grant over usage point ``upid`` of Subscription ``sid`` (404 when the point
     is not in it or its commodity is outside the scope); one query."""
-    grant = subscription_of(call.session, call.caller, sid)
+    grant = subscription_grant(call, sid)
     kind = call.session.connection().execute(_MEMBER, {"sid": sid, "upid": upid}).scalar()
     if kind is None or not grant.service(kind):
         raise NotFound()
@@ -241,7 +262,7 @@ def batch(
 
 def subscription_batch(call: Call, sid: int) -> Prepared:
     """FND005: the whole tree of one customer's authorization."""
-    grant = subscription_of(call.session, call.caller, sid)
+    grant = subscription_grant(call, sid)
     ids = subscription_point_ids(call.session, sid, grant)
     paths = subscription_paths(call.settings, sid)
     path = f"Batch/Subscription/{sid}"
@@ -280,12 +301,12 @@ def customer_batch(call: Call, rcid: int, upid: int | None = None) -> Prepared:
     return batch(call, path, "Green Button Download My Data", ids, lambda _: (FULL, paths))
 
 
-@routes.get("/Batch/Subscription/{sid}", allow={CUSTOMER, ADMIN})
+@routes.get("/Batch/Subscription/{sid}", allow={CUSTOMER, CLIENT, ADMIN})
 async def get_subscription_batch(request: Request, sid: int) -> Response:
     return await serve(request, lambda call: subscription_batch(call, sid))
 
 
-@routes.get("/Batch/Subscription/{sid}/UsagePoint/{upid}", allow={CUSTOMER, ADMIN})
+@routes.get("/Batch/Subscription/{sid}/UsagePoint/{upid}", allow={CUSTOMER, CLIENT, ADMIN})
 async def get_subscription_point_batch(request: Request, sid: int, upid: int) -> Response:
     return await serve(request, lambda call: subscription_point_batch(call, sid, upid))
 

@@ -646,3 +646,53 @@ def test_application_information_feed_stays_valid_with_a_public_client(world: Wo
         assert one.status_code == 404
     own = world.client.get(f"/oauth/register/{public_id}", headers=bearer(registration))
     assert own.status_code == 200 and own.json()["token_endpoint_auth_method"] == "none"
+
+
+def _offline_authorization(world: World, scope: str) -> int:
+    """An offline (paper, FB_40) authorization of alice for the world's third party, as
+    ``gbconnect authorization create`` records it; its id."""
+    from gbconnect.customer.services import find_customer
+    from gbconnect.espi import scope as espi_scope
+    from gbconnect.oauth import services as grants
+    from gbconnect.registration.models import ApplicationInformation
+    from gbconnect.usage.points import customer_usage_point_ids
+
+    with world.factory() as s:
+        app = s.get(ApplicationInformation, world.app_id)
+        alice = find_customer(s, "alice")
+        assert app is not None and alice is not None
+        request = grants.GrantRequest(
+            scope=espi_scope.parse(scope),
+            usage_point_ids=customer_usage_point_ids(s, alice.id),
+            end=None,
+        )
+        auth = grants.grant_customer_authorization(
+            s, world.settings, app, alice, request, offline=True
+        )
+        s.commit()
+        return auth.id
+
+
+def test_ofa001_offline_resource_uri_answers_the_client_token(world: World) -> None:
+    """Issue 15 item 5: the third party reads its offline authorization's resourceURI
+    with its client token, under that authorization's scope; the record says
+    client_credentials."""
+    auth_id = _offline_authorization(world, "FB=1_3_4_5_13_14_39_51;IntervalDuration=3600")
+    client = bearer(world.client_token())
+    r = world.client.get(world.url(f"/Authorization/{auth_id}"), headers=client)
+    doc = valid(r.content)
+    assert doc.findtext(".//e:grant_type", namespaces=NS) == "client_credentials"
+    resource = str(doc.findtext(".//e:resourceURI", namespaces=NS))
+    path = resource[resource.index(world.settings.resource_base) :]
+    batch = world.client.get(path, headers=client)
+    assert batch.status_code == 200, batch.text
+    entries = valid(batch.content)
+    assert entries.findall(".//e:IntervalBlock", NS)
+    assert not entries.findall(".//e:UsageSummary", NS)  # FB_15 not granted
+    point = world.alice_points[0]
+    one = world.client.get(f"{path}/UsagePoint/{point}", headers=client)
+    assert one.status_code == 200
+    assert valid(one.content).findall(".//e:UsagePoint", NS)
+    # Once revoked, it is not found.
+    world.client.delete(world.url(f"/Authorization/{auth_id}"), headers=client)
+    assert world.client.get(path, headers=client).status_code == 404
