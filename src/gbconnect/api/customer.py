@@ -25,8 +25,9 @@ from gbconnect.customer import xml as customer_xml
 from gbconnect.customer.models import agreement_usage_point
 from gbconnect.espi.atom import entry
 from gbconnect.oauth.guard import NotFound
-from gbconnect.oauth.scoping import subscription_of, visibility
+from gbconnect.oauth.scoping import Grant, subscription_of, visibility
 from gbconnect.oauth.services import subscription_usage_point_ids
+from gbconnect.usage.points import usage_points_by_id
 from gbconnect.web.access import ADMIN, CLIENT, CUSTOMER, EspiRoutes
 from gbconnect.web.serving import Call, Prepared, listed, serve, single
 
@@ -51,10 +52,17 @@ def _by_id(session: Session, model: Any, column: Any, values: Collection[Any]) -
     return list(session.scalars(select(model).where(column.in_(values)).order_by(model.id)))
 
 
-def records_of(session: Session, sid: int) -> Records:
-    """The agreements covering the usage points of Subscription ``sid``, their
-    accounts, customers and service locations, and the meters of those points."""
-    up_ids = subscription_usage_point_ids(session, sid)
+def records_of(session: Session, sid: int, grant: Grant) -> Records:
+    """The agreements covering the usage points of Subscription ``sid`` that ``grant``
+    shows, their accounts, customers and service locations, and the meters of those
+    points. The records follow the same services as the usage data: a record tied only
+    to a usage point whose commodity the scope does not carry (gas without FB_10,
+    :func:`gbconnect.espi.blocks.blocks_for_service`) is not shown."""
+    up_ids = [
+        up.id
+        for up in usage_points_by_id(session, subscription_usage_point_ids(session, sid))
+        if grant.service(up.service_kind)
+    ]
     covering = select(agreement_usage_point.c.customer_agreement_id).where(
         agreement_usage_point.c.usage_point_id.in_(up_ids)
     )
@@ -83,7 +91,7 @@ def customer_records(call: Call, sid: int) -> Records:
     grant = subscription_of(call.session, call.caller, sid)
     if not grant.customer_data:
         raise NotFound()
-    return records_of(call.session, sid)
+    return records_of(call.session, sid, grant)
 
 
 def record_entry(settings: Settings, sid: int, kind: str, row: Any) -> str:
@@ -152,14 +160,12 @@ def bulk_customer_info(call: Call, bulk_id: int) -> Prepared:
     """PG&E's bulk customer data: the records of every active authorization of the
     calling third party whose scope holds a retail-customer block."""
     own_bulk(call, bulk_id)
-    subscriptions = sorted(
-        {
-            g.subscription_id
-            for g in visibility(call.session, call.caller).grants.values()
-            if g.customer_data and g.subscription_id is not None
-        }
-    )
-    records = [(sid, records_of(call.session, sid)) for sid in subscriptions]
+    grants = {
+        g.subscription_id: g
+        for g in visibility(call.session, call.caller).grants.values()
+        if g.customer_data and g.subscription_id is not None
+    }
+    records = [(sid, records_of(call.session, sid, grants[sid])) for sid in sorted(grants)]
     path = f"Batch/BulkRetailCustomerInfo/{bulk_id}"
     return records_feed(call, path, "BulkRetailCustomerInfo", records)
 
