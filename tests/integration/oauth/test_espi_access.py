@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 from sqlalchemy import select, update
+from starlette.routing import Match
 
 from gbconnect.oauth import models as om
 from gbconnect.resource import now
@@ -295,6 +296,7 @@ def fill(world: World, route: str) -> str:
             "/Batch/Bulk/": app.bulk_id,
             "/Batch/BulkRetailCustomerInfo/": app.bulk_id,
             "/Batch/RetailCustomer/": auth.retail_customer_id,
+            "/RetailCustomer/": auth.retail_customer_id,
             "/ReadingType/": mr.reading_type_id,
             "/LocalTimeParameters/": ltp,
         }
@@ -345,10 +347,59 @@ def declared_access(world: World) -> dict[tuple[str, str], frozenset[str]]:
     return table
 
 
+#: Elements whose text is a link to a resource of ours.
+LINK_ELEMENTS = (
+    "{http://naesb.org/espi}resourceURI",
+    "{http://naesb.org/espi}authorizationURI",
+    "{http://naesb.org/espi}customerResourceURI",
+    "{http://naesb.org/espi}dataCustodianBulkRequestURI",
+    "{http://naesb.org/espi}registration_client_uri",
+    "{http://naesb.org/espi/customer}UsagePoint",
+)
+#: Whom a link is followed with when the reader's own token class may not: the first
+#: of these the linked route admits.
+ENTITLED = ("customer", "admin", "upload", "client", "registration")
+
+
+def links(doc: etree._Element) -> set[str]:
+    """Every href of a document: Atom links (self, up, related) and the ESPI elements
+    naming resources."""
+    found = {str(x.get("href")) for x in doc.iter("{http://www.w3.org/2005/Atom}link")}
+    for tag in LINK_ELEMENTS:
+        found.update(str(x.text).strip() for x in doc.iter(tag) if x.text)
+    return found
+
+
+def follow(
+    world: World, doc: etree._Element, reader: str, creds: dict[str, dict[str, str]], seen: set
+) -> None:
+    """Follow every link of ``doc`` (received by ``reader``) with the reader's token,
+    or, where the linked route does not admit the reader's class, with a token of a
+    class it admits: each must be served (200, a valid body)."""
+    base = world.settings.resource_base.rstrip("/")
+    routes = list(espi_routes(world.client.app.routes))  # type: ignore[attr-defined]
+    for href in sorted(links(doc)):
+        assert base in href, href
+        path = href[href.index(base) :]
+        scope = {"type": "http", "path": path, "method": "GET"}
+        admitted = next((r.allow for r in routes if r.matches(scope)[0] == Match.FULL), None)
+        assert admitted is not None, f"{href} (in a document {reader} read) leads nowhere"
+        name = reader if CLASS_OF[reader] in admitted else None
+        name = name or next(n for n in ENTITLED if CLASS_OF[n] in admitted)
+        if (path, name) in seen:
+            continue
+        seen.add((path, name))
+        r = world.client.get(path, headers=creds[name])
+        assert r.status_code == 200, (href, reader, name, r.text)
+        valid(r.content)
+
+
 def test_authorization_matrix(world: World) -> None:
     """Every route of the table x every credential: the expected status, and no data
-    in a refused response. Mutating routes are probed with refused credentials only."""
+    in a refused response. Mutating routes are probed with refused credentials only.
+    Every link of every document received is followed and must be served."""
     creds = _credentials(world)
+    seen: set[tuple[str, str]] = set()
     for (method, route), allowed in declared_access(world).items():
         path = world.url(fill(world, route))
         for name in CREDENTIALS:
@@ -367,8 +418,10 @@ def test_authorization_matrix(world: World) -> None:
             assert r.status_code == expected, (method, route, name, r.text)
             if expected != 200:
                 assert b"<" not in r.content and world.client_id.encode() not in r.content
+            elif route == "/DownloadSampleData":
+                valid(r.content)  # a sample: its hrefs name a tree of its own
             else:
-                valid(r.content)
+                follow(world, valid(r.content), name, creds, seen)
 
 
 def test_another_third_partys_authorization_is_not_found(world: World) -> None:
