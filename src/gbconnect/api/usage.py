@@ -1,6 +1,6 @@
 """The usage-data resources (REQ.21 section 1; STANDARD.md section 1): the Subscription
-tree, Batch/Subscription, Batch/Bulk, Batch/RetailCustomer, ReadingType and
-LocalTimeParameters.
+tree, the RetailCustomer tree (the hrefs of Download My Data), Batch/Subscription,
+Batch/Bulk, Batch/RetailCustomer, ReadingType and LocalTimeParameters.
 
 Each route is a handler declared with its path and token classes (:data:`routes`); the
 handler hands a *plan* to the one request path (:mod:`gbconnect.web.serving`). A plan

@@ -98,3 +98,13 @@ def test_known_path_with_another_method_is_405(world: World) -> None:
     r = world.client.post(world.url("/ReadServiceStatus"))
     assert r.status_code == 405 and r.headers["allow"] == "GET"
     assert r.json()["error"] == "method_not_allowed"
+
+
+# oauth/routes.py serves one handler on several methods of /oauth/register/{client_id}.
+@pytest.mark.filterwarnings("ignore:Duplicate Operation ID configure_client")
+def test_openapi_names_the_ids_as_integers(world: World) -> None:
+    r = world.client.get("/openapi.json")
+    assert r.status_code == 200
+    paths = r.json()["paths"]
+    entry = paths[world.url("/Batch/Subscription/{sid}")]["get"]
+    assert [p["name"] for p in entry["parameters"] if p["in"] == "path"] == ["sid"]
