@@ -5,6 +5,7 @@ usable; any other path under the resource base is the same JSON 404."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from tests.factories.world import World
@@ -46,11 +47,10 @@ def _tokens(world: World) -> dict[str, str | None]:
     return {"none": None, "admin": world.admin_token, "client": world.client_token()}
 
 
-def _assert_unknown(r: object, bad: str) -> None:
-    assert r.status_code == 404, (r.request.url, r.status_code, r.text)  # type: ignore[attr-defined]
-    body = r.json()  # type: ignore[attr-defined]
-    assert body == {"error": "not_found", "error_description": "no such resource"}
-    assert bad not in r.text  # type: ignore[attr-defined]
+def _assert_unknown(r: httpx.Response, bad: str) -> None:
+    assert r.status_code == 404, (r.request.url, r.status_code, r.text)
+    assert r.json() == {"error": "not_found", "error_description": "no such resource"}
+    assert bad not in r.text
 
 
 @pytest.mark.parametrize("bad", BAD_IDS)
