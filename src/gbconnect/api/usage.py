@@ -556,41 +556,44 @@ def interval_block_of(
 
 
 def declare_tree(prefix: str, tree: Tree, allow: set[str], *, with_block: bool) -> None:
-    """Declare the routes of ``tree`` under ``{prefix}/{sid}/UsagePoint`` for the
-    ``allow`` token classes (``with_block``: its IntervalBlock entry too)."""
-    sub = prefix + "/{sid}/UsagePoint"
+    """Declare the routes of ``tree`` under ``{prefix}/{owner}/UsagePoint`` for the
+    ``allow`` token classes (``with_block``: its IntervalBlock entry too); ``owner``
+    is the Subscription or RetailCustomer id."""
+    sub = prefix + "/{owner}/UsagePoint"
 
-    async def point_feed(request: Request, sid: int) -> Response:
-        return await serve(request, lambda call: usage_point_feed(call, sid, tree))
+    async def point_feed(request: Request, owner: int) -> Response:
+        return await serve(request, lambda call: usage_point_feed(call, owner, tree))
 
-    async def point(request: Request, sid: int, upid: int) -> Response:
-        return await serve(request, lambda call: usage_point_entry(call, sid, upid, tree))
+    async def point(request: Request, owner: int, upid: int) -> Response:
+        return await serve(request, lambda call: usage_point_entry(call, owner, upid, tree))
 
-    async def reading_feed(request: Request, sid: int, upid: int) -> Response:
-        return await serve(request, lambda call: meter_reading_feed(call, sid, upid, tree))
+    async def reading_feed(request: Request, owner: int, upid: int) -> Response:
+        return await serve(request, lambda call: meter_reading_feed(call, owner, upid, tree))
 
-    async def reading(request: Request, sid: int, upid: int, mrid: int) -> Response:
-        return await serve(request, lambda call: meter_reading_entry(call, sid, upid, mrid, tree))
+    async def reading(request: Request, owner: int, upid: int, mrid: int) -> Response:
+        return await serve(request, lambda call: meter_reading_entry(call, owner, upid, mrid, tree))
 
-    async def block_feed(request: Request, sid: int, upid: int, mrid: int) -> Response:
-        return await serve(request, lambda call: interval_block_feed(call, sid, upid, mrid, tree))
+    async def block_feed(request: Request, owner: int, upid: int, mrid: int) -> Response:
+        return await serve(request, lambda call: interval_block_feed(call, owner, upid, mrid, tree))
 
-    async def block(request: Request, sid: int, upid: int, mrid: int, ibid: int) -> Response:
+    async def block(request: Request, owner: int, upid: int, mrid: int, ibid: int) -> Response:
         return await serve(
-            request, lambda call: interval_block_of(call, sid, upid, mrid, ibid, tree)
+            request, lambda call: interval_block_of(call, owner, upid, mrid, ibid, tree)
         )
 
-    async def summary_feed(request: Request, sid: int, upid: int) -> Response:
-        return await serve(request, lambda call: usage_summary_feed(call, sid, upid, tree))
+    async def summary_feed(request: Request, owner: int, upid: int) -> Response:
+        return await serve(request, lambda call: usage_summary_feed(call, owner, upid, tree))
 
-    async def summary(request: Request, sid: int, upid: int, usid: int) -> Response:
-        return await serve(request, lambda call: usage_summary_entry(call, sid, upid, usid, tree))
+    async def summary(request: Request, owner: int, upid: int, usid: int) -> Response:
+        return await serve(request, lambda call: usage_summary_entry(call, owner, upid, usid, tree))
 
-    async def quality_feed(request: Request, sid: int, upid: int) -> Response:
-        return await serve(request, lambda call: quality_summary_feed(call, sid, upid, tree))
+    async def quality_feed(request: Request, owner: int, upid: int) -> Response:
+        return await serve(request, lambda call: quality_summary_feed(call, owner, upid, tree))
 
-    async def quality(request: Request, sid: int, upid: int, qid: int) -> Response:
-        return await serve(request, lambda call: quality_summary_entry(call, sid, upid, qid, tree))
+    async def quality(request: Request, owner: int, upid: int, qid: int) -> Response:
+        return await serve(
+            request, lambda call: quality_summary_entry(call, owner, upid, qid, tree)
+        )
 
     name = prefix.strip("/")
     declared: list[tuple[str, Callable[..., Any]]] = [
