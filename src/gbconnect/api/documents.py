@@ -6,6 +6,7 @@ from __future__ import annotations
 from gbconnect.config import Settings
 from gbconnect.espi.atom import ESPI, element, escape
 from gbconnect.oauth import models as om
+from gbconnect.oauth.scoping import grant_of
 from gbconnect.registration import models as rm
 
 
@@ -60,7 +61,11 @@ def _period(name: str, start: int | None, duration: int | None) -> str:
 
 def authorization(auth: om.Authorization, settings: Settings) -> str:
     """espi.xsd Authorization. "Until revoked" is an authorizedPeriod of duration 0
-    (no end), as OpenESPI and PG&E write it."""
+    (no end), as OpenESPI and PG&E write it. ``customerResourceURI`` names the
+    customer records the grant shows, ``Customer/{subscriptionId}`` (read with the
+    customer's access token, or the admin token); a grant without a retail-customer
+    block, and a client_credentials one, have none to name, so the element is left
+    out (minOccurs 0)."""
     if auth.token_class == om.CLIENT:
         resource = settings.resource_url(f"Batch/Bulk/{auth.application.bulk_id}")
     elif auth.subscription is not None:
@@ -68,8 +73,8 @@ def authorization(auth: om.Authorization, settings: Settings) -> str:
     else:
         resource = settings.resource_url(f"Authorization/{auth.id}")
     customer = (
-        settings.resource_url(f"RetailCustomer/{auth.retail_customer_id}")
-        if auth.retail_customer_id is not None
+        settings.resource_url(f"Customer/{auth.subscription.id}")
+        if auth.subscription is not None and grant_of(auth).customer_data
         else None
     )
     return "".join(

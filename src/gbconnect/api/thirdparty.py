@@ -27,10 +27,18 @@ from gbconnect.oauth.clients import set_status
 from gbconnect.oauth.guard import AccessDenied, Caller, NotFound
 from gbconnect.registration import models as rm
 from gbconnect.registration.errors import RegistrationError
-from gbconnect.registration.services import update_application
+from gbconnect.registration.services import UPDATABLE, update_application
 from gbconnect.resource import now
 from gbconnect.web.access import ADMIN, CLIENT, REGISTRATION, EspiRoutes
-from gbconnect.web.serving import XML_DECLARATION, Call, Prepared, serve, standalone, whole
+from gbconnect.web.serving import (
+    XML_DECLARATION,
+    Call,
+    Prepared,
+    page,
+    serve,
+    standalone,
+    whole,
+)
 
 ESPI_NS = "{http://naesb.org/espi}"
 
@@ -48,17 +56,18 @@ def xml(body: str) -> Response:
 
 
 def small_feed(
-    settings: Settings, kind: str, items: Sequence[Any], write: Callable[[Any], str]
+    call: Call, kind: str, items: Sequence[Any], write: Callable[[Any], str]
 ) -> Prepared:
-    """The feed ``{base}/{kind}`` of ``items`` written by ``write``: small, so made
-    whole (its ETag then covers its body)."""
+    """The feed ``{base}/{kind}`` of ``items`` written by ``write``, paged by
+    ``start-index`` and ``max-results`` (FB_37): small, so made whole (its ETag then
+    covers its body)."""
     modified = max((i.updated for i in items), default=None)
     body = "".join(
         feed(
-            self_href=settings.resource_url(kind),
+            self_href=call.settings.resource_url(kind),
             title=kind,
             updated=modified or now(),
-            entries=[write(i) for i in items],
+            entries=[write(i) for i in page(iter(items), call.query)],
         )
     )
     return whole(body, modified)
@@ -96,12 +105,35 @@ def application_entry(settings: Settings, app: rm.ApplicationInformation) -> str
     )
 
 
+#: espi.xsd TokenEndPointMethod and GrantType: the values an ESPI document can state.
+ESPI_AUTH_METHOD = "client_secret_basic"
+ESPI_GRANT_TYPES = frozenset({"authorization_code", "client_credentials", "refresh_token"})
+
+
+def described_by_espi(app: rm.ApplicationInformation) -> bool:
+    """True when espi.xsd can describe ``app`` truthfully: a confidential client
+    (``token_endpoint_auth_method`` has the one value ``client_secret_basic``) with at
+    least two ESPI grant types (``grant_types`` minOccurs 2).
+
+    A public client (RFC 8252 native application, PKCE only: method ``none``) is not
+    an ESPI third party: its registration is read and managed only through RFC 7592
+    (``registration_client_uri`` of its RFC 7591 answer, ``/oauth/register/...``),
+    which states its method truthfully; the ESPI ApplicationInformation resource
+    leaves it out (404, not in the feed) rather than serve an invalid document."""
+    return (
+        app.token_endpoint_auth_method == ESPI_AUTH_METHOD
+        and len(set(app.grant_types) & ESPI_GRANT_TYPES) >= 2
+    )
+
+
 def own_application(call: Call, app_id: int) -> rm.ApplicationInformation:
     """ApplicationInformation ``app_id``: any for the admin token, its own for a
-    registration token (404 otherwise)."""
+    registration token (404 otherwise, and for one espi.xsd cannot describe)."""
     app = call.session.get(rm.ApplicationInformation, app_id)
     caller = call.caller
     if app is None or (caller.token_class == REGISTRATION and caller.application_id != app.id):
+        raise NotFound()
+    if not described_by_espi(app):
         raise NotFound()
     return app
 
@@ -124,12 +156,43 @@ def application_fields(body: bytes) -> dict[str, list[str]] | None:
     return fields
 
 
+#: ApplicationInformation elements a third party may write (MGT001, RFC 7592 section
+#: 2.2); every other element the document shows is read-only.
+WRITABLE = frozenset(UPDATABLE) | {
+    "redirect_uri",
+    "contacts",
+    "thirdPartyApplicationStatus",
+    "scope",
+}
+#: Secrets shown empty (never readable again): :func:`update_application` judges them.
+SECRETS = frozenset({"client_secret", "registration_access_token"})
+
+
+def unchanged_read_only_removed(
+    fields: dict[str, list[str]], app: rm.ApplicationInformation, settings: Settings
+) -> dict[str, list[str]]:
+    """``fields`` without the read-only elements that repeat what the document shows
+    (MGT001: a PUT of the unchanged GET body is accepted, RFC 7592 section 2.2 asks
+    the client to send every field); 400 ``invalid_client_metadata`` naming a
+    read-only element whose value differs."""
+    served = application_fields(documents.application_information(app, settings).encode())
+    assert served is not None
+    kept: dict[str, list[str]] = {}
+    for name, values in fields.items():
+        if name in WRITABLE or name in SECRETS or name not in served:
+            kept[name] = values
+        elif values != served[name]:
+            raise AccessDenied(400, "invalid_client_metadata", f"{name} cannot be changed")
+    return kept
+
+
 def application_feed(call: Call) -> Prepared:
     model = rm.ApplicationInformation
-    apps = list(call.session.scalars(select(model).order_by(model.id)))
+    rows = call.session.scalars(select(model).order_by(model.id))
+    apps = [app for app in rows if described_by_espi(app)]
     settings = call.settings
     return small_feed(
-        settings, "ApplicationInformation", apps, lambda a: application_entry(settings, a)
+        call, "ApplicationInformation", apps, lambda a: application_entry(settings, a)
     )
 
 
@@ -147,6 +210,7 @@ def update_registration(call: Call, app_id: int, body: bytes) -> Response:
     fields = application_fields(body)
     if fields is None:
         raise invalid("the body must be an ApplicationInformation document")
+    fields = unchanged_read_only_removed(fields, app, call.settings)
     try:
         update_application(call.session, call.settings, app, fields)
     except RegistrationError as exc:
@@ -233,7 +297,7 @@ def authorization_feed(call: Call) -> Prepared:
     else:
         auths = services.authorizations_of(call.session, application_id=call.caller.application_id)
     settings = call.settings
-    return small_feed(settings, "Authorization", auths, lambda a: authorization_entry(settings, a))
+    return small_feed(call, "Authorization", auths, lambda a: authorization_entry(settings, a))
 
 
 def authorization_document(call: Call, auth_id: int) -> Prepared:

@@ -1,6 +1,6 @@
 """The usage-data resources (REQ.21 section 1; STANDARD.md section 1): the Subscription
-tree, Batch/Subscription, Batch/Bulk, Batch/RetailCustomer, ReadingType and
-LocalTimeParameters.
+tree, the RetailCustomer tree (the hrefs of Download My Data), Batch/Subscription,
+Batch/Bulk, Batch/RetailCustomer, ReadingType and LocalTimeParameters.
 
 Each route is a handler declared with its path and token classes (:data:`routes`); the
 handler hands a *plan* to the one request path (:mod:`gbconnect.web.serving`). A plan
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +36,13 @@ from gbconnect.oauth.guard import Caller, NotFound, with_token
 from gbconnect.oauth.scoping import (
     FULL,
     Grant,
+    grant_of,
     own_subscription,
     subscription_of,
     visibility,
 )
 from gbconnect.oauth.services import subscription_usage_point_ids
+from gbconnect.resource import now
 from gbconnect.usage import models as um
 from gbconnect.usage.points import customer_usage_point_ids, usage_points_by_id
 from gbconnect.web.access import ADMIN, CLIENT, CUSTOMER, UPLOAD, EspiRoutes
@@ -47,10 +50,8 @@ from gbconnect.web.query import FeedQuery
 from gbconnect.web.serving import (
     Call,
     Prepared,
-    document,
     invalid_request,
     listed,
-    page,
     paged,
     responder_of,
     serve,
@@ -131,6 +132,25 @@ def visible_point_ids(session: Session, ids: list[int], grant: Grant) -> list[in
     return [up.id for up in usage_points_by_id(session, ids) if grant.service(up.service_kind)]
 
 
+def subscription_grant(call: Call, sid: int) -> Grant:
+    """The grant of Subscription ``sid`` for the caller (404 when it may not read it).
+
+    A client token reads a Batch/Subscription of an active authorization of its own
+    third party, under that authorization's scope: what Batch/Bulk already shows it,
+    one authorization at a time. That is how the ``resourceURI`` of an offline (paper,
+    REQ.21 FB_40) authorization is reached: no customer token exists for it."""
+    caller = call.caller
+    if caller.token_class != CLIENT:
+        return subscription_of(call.session, caller, sid)
+    sub = call.session.get(om.Subscription, sid)
+    if sub is None or sub.application_id != caller.application_id:
+        raise NotFound()
+    auth = sub.authorization
+    if auth.status != om.ACTIVE or not auth.is_active(now()):
+        raise NotFound()
+    return grant_of(auth)
+
+
 def subscription_point_ids(session: Session, sid: int, grant: Grant) -> list[int]:
     """The usage points of Subscription ``sid`` that ``grant`` shows, by id."""
     return visible_point_ids(session, subscription_usage_point_ids(session, sid), grant)
@@ -139,16 +159,18 @@ def subscription_point_ids(session: Session, sid: int, grant: Grant) -> list[int
 def point_in(call: Call, sid: int, upid: int) -> tuple[Grant, feeds.Paths]:
     """The grant over usage point ``upid`` of Subscription ``sid`` (404 when the point
     is not in it or its commodity is outside the scope); one query."""
-    grant = subscription_of(call.session, call.caller, sid)
+    grant = subscription_grant(call, sid)
     kind = call.session.connection().execute(_MEMBER, {"sid": sid, "upid": upid}).scalar()
     if kind is None or not grant.service(kind):
         raise NotFound()
     return grant, subscription_paths(call.settings, sid)
 
 
-def readings_of(call: Call, sid: int, upid: int) -> tuple[Grant, feeds.Paths]:
-    """:func:`point_in` for the interval data (FB_4): 404 without it."""
-    grant, paths = point_in(call, sid, upid)
+def readings_of(
+    call: Call, sid: int, upid: int, tree: Tree | None = None
+) -> tuple[Grant, feeds.Paths]:
+    """:func:`point_in` (or ``tree``'s) for the interval data (FB_4): 404 without it."""
+    grant, paths = (tree or SUBSCRIPTION).point(call, sid, upid)
     if not grant.intervals:
         raise NotFound()
     return grant, paths
@@ -222,11 +244,15 @@ def batch(
     scoped: Callable[[int], tuple[Grant, feeds.Paths]],
 ) -> Prepared:
     """A Batch feed at ``path`` (REQ.21 FB_35): the whole tree of each usage point of
-    ``ids``, each seen under its own grant and hrefs (``scoped``)."""
+    ``ids``, each seen under its own grant and hrefs (``scoped``).
+
+    ``start-index`` and ``max-results`` (FB_37) count the entries of the feed, whatever
+    their kind (UsagePoint, MeterReading, ReadingType, IntervalBlock, ...), as in every
+    other feed: a third party pages a large Batch feed by its entries."""
     query = call.query
 
     def entries(s: Session) -> Iterator[str]:
-        for up_id in page(iter(ids), query):
+        for up_id in ids:
             grant, paths = scoped(up_id)
             up = s.get(um.UsagePoint, up_id)
             if up is not None and grant.service(up.service_kind):
@@ -234,12 +260,12 @@ def batch(
             s.expunge_all()
 
     href = call.settings.resource_url(path)
-    return document(href, title, entries, feeds.last_modified(call.session, ids))
+    return paged(href, title, entries, query, feeds.last_modified(call.session, ids))
 
 
 def subscription_batch(call: Call, sid: int) -> Prepared:
     """FND005: the whole tree of one customer's authorization."""
-    grant = subscription_of(call.session, call.caller, sid)
+    grant = subscription_grant(call, sid)
     ids = subscription_point_ids(call.session, sid, grant)
     paths = subscription_paths(call.settings, sid)
     path = f"Batch/Subscription/{sid}"
@@ -278,12 +304,12 @@ def customer_batch(call: Call, rcid: int, upid: int | None = None) -> Prepared:
     return batch(call, path, "Green Button Download My Data", ids, lambda _: (FULL, paths))
 
 
-@routes.get("/Batch/Subscription/{sid}", allow={CUSTOMER, ADMIN})
+@routes.get("/Batch/Subscription/{sid}", allow={CUSTOMER, CLIENT, ADMIN})
 async def get_subscription_batch(request: Request, sid: int) -> Response:
     return await serve(request, lambda call: subscription_batch(call, sid))
 
 
-@routes.get("/Batch/Subscription/{sid}/UsagePoint/{upid}", allow={CUSTOMER, ADMIN})
+@routes.get("/Batch/Subscription/{sid}/UsagePoint/{upid}", allow={CUSTOMER, CLIENT, ADMIN})
 async def get_subscription_point_batch(request: Request, sid: int, upid: int) -> Response:
     return await serve(request, lambda call: subscription_point_batch(call, sid, upid))
 
@@ -358,14 +384,44 @@ async def get_customer_point_batch(request: Request, rcid: int, upid: int) -> Re
     return await serve(request, lambda call: customer_batch(call, rcid, upid))
 
 
-# -- the Subscription tree --------------------------------------------------------------
+# -- the usage trees: Subscription/{id} and RetailCustomer/{id} --------------------------
 
 
-def usage_point_feed(call: Call, sid: int) -> Prepared:
-    """The usage points of Subscription ``sid`` that the grant shows."""
-    grant = subscription_of(call.session, call.caller, sid)
+@dataclass(frozen=True)
+class Tree:
+    """A usage tree and who reads it: ``Subscription/{id}/UsagePoint/...`` (a customer
+    token, under its grant) or ``RetailCustomer/{id}/UsagePoint/...`` (ESPI's retail
+    customer paths, the hrefs of Download My Data: the upload and admin tokens, all of
+    the customer's data). ``points`` resolves the owner's visible usage points,
+    ``point`` one of them (404 when it is not one)."""
+
+    points: Callable[[Call, int], tuple[Grant, list[int], feeds.Paths]]
+    point: Callable[[Call, int, int], tuple[Grant, feeds.Paths]]
+
+
+def subscription_points(call: Call, sid: int) -> tuple[Grant, list[int], feeds.Paths]:
+    grant = subscription_grant(call, sid)
     ids = subscription_point_ids(call.session, sid, grant)
-    paths = subscription_paths(call.settings, sid)
+    return grant, ids, subscription_paths(call.settings, sid)
+
+
+def retail_customer_points(call: Call, rcid: int) -> tuple[Grant, list[int], feeds.Paths]:
+    return FULL, customer_point_ids(call.session, rcid), customer_paths(call.settings, rcid)
+
+
+def retail_customer_point(call: Call, rcid: int, upid: int) -> tuple[Grant, feeds.Paths]:
+    if upid not in customer_point_ids(call.session, rcid):
+        raise NotFound()
+    return FULL, customer_paths(call.settings, rcid)
+
+
+SUBSCRIPTION = Tree(subscription_points, point_in)
+RETAIL_CUSTOMER = Tree(retail_customer_points, retail_customer_point)
+
+
+def usage_point_feed(call: Call, sid: int, tree: Tree = SUBSCRIPTION) -> Prepared:
+    """The usage points of ``tree``'s owner ``sid`` that the grant shows."""
+    grant, ids, paths = tree.points(call, sid)
     query = call.query
 
     def entries(s: Session) -> Iterator[str]:
@@ -379,16 +435,16 @@ def usage_point_feed(call: Call, sid: int) -> Prepared:
     return paged(paths.usage_points(), "UsagePoint", entries, query)
 
 
-def usage_point_entry(call: Call, sid: int, upid: int) -> Prepared:
-    grant, paths = point_in(call, sid, upid)
+def usage_point_entry(call: Call, sid: int, upid: int, tree: Tree = SUBSCRIPTION) -> Prepared:
+    grant, paths = tree.point(call, sid, upid)
     up = call.session.get(um.UsagePoint, upid)
     if up is None:
         raise NotFound()
     return single(feeds.usage_point_entry(up, grant, paths), up.updated)
 
 
-def meter_reading_feed(call: Call, sid: int, upid: int) -> Prepared:
-    _grant, paths = readings_of(call, sid, upid)
+def meter_reading_feed(call: Call, sid: int, upid: int, tree: Tree = SUBSCRIPTION) -> Prepared:
+    _grant, paths = readings_of(call, sid, upid, tree)
     query = call.query
 
     def entries(s: Session) -> Iterator[str]:
@@ -401,15 +457,19 @@ def meter_reading_feed(call: Call, sid: int, upid: int) -> Prepared:
     return paged(paths.meter_readings(upid), "MeterReading", entries, query)
 
 
-def meter_reading_entry(call: Call, sid: int, upid: int, mrid: int) -> Prepared:
-    _grant, paths = readings_of(call, sid, upid)
+def meter_reading_entry(
+    call: Call, sid: int, upid: int, mrid: int, tree: Tree = SUBSCRIPTION
+) -> Prepared:
+    _grant, paths = readings_of(call, sid, upid, tree)
     mr = meter_reading_of(call.session, upid, mrid)
     return single(feeds.meter_reading_entry(mr, upid, paths), mr.updated)
 
 
-def interval_block_feed(call: Call, sid: int, upid: int, mrid: int) -> Prepared:
+def interval_block_feed(
+    call: Call, sid: int, upid: int, mrid: int, tree: Tree = SUBSCRIPTION
+) -> Prepared:
     """QRY001: published-min/max select readings by their own time period."""
-    grant, paths = readings_of(call, sid, upid)
+    grant, paths = readings_of(call, sid, upid, tree)
     query = call.query
     lo, hi = feeds.window(grant, query)
 
@@ -424,8 +484,8 @@ def interval_block_feed(call: Call, sid: int, upid: int, mrid: int) -> Prepared:
     return paged(paths.blocks(upid, mrid), "IntervalBlock", entries, query, mr.updated)
 
 
-def usage_summary_feed(call: Call, sid: int, upid: int) -> Prepared:
-    grant, paths = point_in(call, sid, upid)
+def usage_summary_feed(call: Call, sid: int, upid: int, tree: Tree = SUBSCRIPTION) -> Prepared:
+    grant, paths = tree.point(call, sid, upid)
     if not grant.summaries:
         raise NotFound()
     query = call.query
@@ -441,8 +501,10 @@ def usage_summary_feed(call: Call, sid: int, upid: int) -> Prepared:
     return paged(paths.summaries(upid), "UsageSummary", entries, query)
 
 
-def usage_summary_entry(call: Call, sid: int, upid: int, usid: int) -> Prepared:
-    grant, paths = point_in(call, sid, upid)
+def usage_summary_entry(
+    call: Call, sid: int, upid: int, usid: int, tree: Tree = SUBSCRIPTION
+) -> Prepared:
+    grant, paths = tree.point(call, sid, upid)
     us = call.session.get(um.UsageSummary, usid)
     lo, hi = feeds.window(grant, call.query)
     if (
@@ -455,8 +517,8 @@ def usage_summary_entry(call: Call, sid: int, upid: int, usid: int) -> Prepared:
     return single(feeds.summary_entry(us, upid, grant, paths), us.updated)
 
 
-def quality_summary_feed(call: Call, sid: int, upid: int) -> Prepared:
-    grant, paths = point_in(call, sid, upid)
+def quality_summary_feed(call: Call, sid: int, upid: int, tree: Tree = SUBSCRIPTION) -> Prepared:
+    grant, paths = tree.point(call, sid, upid)
     if not grant.quality:
         raise NotFound()
 
@@ -466,60 +528,93 @@ def quality_summary_feed(call: Call, sid: int, upid: int) -> Prepared:
     return paged(paths.qualities(upid), "ElectricPowerQualitySummary", entries, call.query)
 
 
-def quality_summary_entry(call: Call, sid: int, upid: int, qid: int) -> Prepared:
-    grant, paths = point_in(call, sid, upid)
+def quality_summary_entry(
+    call: Call, sid: int, upid: int, qid: int, tree: Tree = SUBSCRIPTION
+) -> Prepared:
+    grant, paths = tree.point(call, sid, upid)
     q = call.session.get(um.ElectricPowerQualitySummary, qid)
     if not grant.quality or q is None or q.usage_point_id != upid:
         raise NotFound()
     return single(feeds.quality_entry(q, upid, paths), q.updated)
 
 
-SUB = "/Subscription/{sid}/UsagePoint"
+def interval_block_of(
+    call: Call, sid: int, upid: int, mrid: int, ibid: int, tree: Tree
+) -> Prepared:
+    """One IntervalBlock of ``tree`` read through the session (the Subscription tree's
+    customer tokens take the one-statement path, :func:`get_interval_block`)."""
+    grant, paths = readings_of(call, sid, upid, tree)
+    meter_reading_of(call.session, upid, mrid)
+    block = call.session.get(um.IntervalBlock, ibid)
+    if block is None or block.meter_reading_id != mrid:
+        raise NotFound()
+    lo, hi = feeds.window(grant, call.query)
+    text = feeds.block_entry(block, upid, mrid, grant, paths, lo, hi)
+    if text is None:
+        raise NotFound()
+    return single(text, block.updated)
 
 
-@routes.get(SUB, allow={CUSTOMER})
-async def get_usage_point_feed(request: Request, sid: int) -> Response:
-    return await serve(request, lambda call: usage_point_feed(call, sid))
+def declare_tree(prefix: str, tree: Tree, allow: set[str], *, with_block: bool) -> None:
+    """Declare the routes of ``tree`` under ``{prefix}/{owner}/UsagePoint`` for the
+    ``allow`` token classes (``with_block``: its IntervalBlock entry too); ``owner``
+    is the Subscription or RetailCustomer id."""
+    sub = prefix + "/{owner}/UsagePoint"
+
+    async def point_feed(request: Request, owner: int) -> Response:
+        return await serve(request, lambda call: usage_point_feed(call, owner, tree))
+
+    async def point(request: Request, owner: int, upid: int) -> Response:
+        return await serve(request, lambda call: usage_point_entry(call, owner, upid, tree))
+
+    async def reading_feed(request: Request, owner: int, upid: int) -> Response:
+        return await serve(request, lambda call: meter_reading_feed(call, owner, upid, tree))
+
+    async def reading(request: Request, owner: int, upid: int, mrid: int) -> Response:
+        return await serve(request, lambda call: meter_reading_entry(call, owner, upid, mrid, tree))
+
+    async def block_feed(request: Request, owner: int, upid: int, mrid: int) -> Response:
+        return await serve(request, lambda call: interval_block_feed(call, owner, upid, mrid, tree))
+
+    async def block(request: Request, owner: int, upid: int, mrid: int, ibid: int) -> Response:
+        return await serve(
+            request, lambda call: interval_block_of(call, owner, upid, mrid, ibid, tree)
+        )
+
+    async def summary_feed(request: Request, owner: int, upid: int) -> Response:
+        return await serve(request, lambda call: usage_summary_feed(call, owner, upid, tree))
+
+    async def summary(request: Request, owner: int, upid: int, usid: int) -> Response:
+        return await serve(request, lambda call: usage_summary_entry(call, owner, upid, usid, tree))
+
+    async def quality_feed(request: Request, owner: int, upid: int) -> Response:
+        return await serve(request, lambda call: quality_summary_feed(call, owner, upid, tree))
+
+    async def quality(request: Request, owner: int, upid: int, qid: int) -> Response:
+        return await serve(
+            request, lambda call: quality_summary_entry(call, owner, upid, qid, tree)
+        )
+
+    name = prefix.strip("/")
+    declared: list[tuple[str, Callable[..., Any]]] = [
+        ("", point_feed),
+        ("/{upid}", point),
+        ("/{upid}/MeterReading", reading_feed),
+        ("/{upid}/MeterReading/{mrid}", reading),
+        ("/{upid}/MeterReading/{mrid}/IntervalBlock", block_feed),
+        ("/{upid}/UsageSummary", summary_feed),
+        ("/{upid}/UsageSummary/{usid}", summary),
+        ("/{upid}/ElectricPowerQualitySummary", quality_feed),
+        ("/{upid}/ElectricPowerQualitySummary/{qid}", quality),
+    ]
+    if with_block:
+        declared.append(("/{upid}/MeterReading/{mrid}/IntervalBlock/{ibid}", block))
+    for path, handler in declared:
+        routes.add("GET", sub + path, handler, allow=allow, name=f"{name} {handler.__name__}")
 
 
-@routes.get(SUB + "/{upid}", allow={CUSTOMER})
-async def get_usage_point(request: Request, sid: int, upid: int) -> Response:
-    return await serve(request, lambda call: usage_point_entry(call, sid, upid))
-
-
-@routes.get(SUB + "/{upid}/MeterReading", allow={CUSTOMER})
-async def get_meter_reading_feed(request: Request, sid: int, upid: int) -> Response:
-    return await serve(request, lambda call: meter_reading_feed(call, sid, upid))
-
-
-@routes.get(SUB + "/{upid}/MeterReading/{mrid}", allow={CUSTOMER})
-async def get_meter_reading(request: Request, sid: int, upid: int, mrid: int) -> Response:
-    return await serve(request, lambda call: meter_reading_entry(call, sid, upid, mrid))
-
-
-@routes.get(SUB + "/{upid}/MeterReading/{mrid}/IntervalBlock", allow={CUSTOMER})
-async def get_interval_block_feed(request: Request, sid: int, upid: int, mrid: int) -> Response:
-    return await serve(request, lambda call: interval_block_feed(call, sid, upid, mrid))
-
-
-@routes.get(SUB + "/{upid}/UsageSummary", allow={CUSTOMER})
-async def get_usage_summary_feed(request: Request, sid: int, upid: int) -> Response:
-    return await serve(request, lambda call: usage_summary_feed(call, sid, upid))
-
-
-@routes.get(SUB + "/{upid}/UsageSummary/{usid}", allow={CUSTOMER})
-async def get_usage_summary(request: Request, sid: int, upid: int, usid: int) -> Response:
-    return await serve(request, lambda call: usage_summary_entry(call, sid, upid, usid))
-
-
-@routes.get(SUB + "/{upid}/ElectricPowerQualitySummary", allow={CUSTOMER})
-async def get_quality_summary_feed(request: Request, sid: int, upid: int) -> Response:
-    return await serve(request, lambda call: quality_summary_feed(call, sid, upid))
-
-
-@routes.get(SUB + "/{upid}/ElectricPowerQualitySummary/{qid}", allow={CUSTOMER})
-async def get_quality_summary(request: Request, sid: int, upid: int, qid: int) -> Response:
-    return await serve(request, lambda call: quality_summary_entry(call, sid, upid, qid))
+declare_tree("/Subscription", SUBSCRIPTION, {CUSTOMER}, with_block=False)
+declare_tree("/RetailCustomer", RETAIL_CUSTOMER, {UPLOAD, ADMIN}, with_block=True)
 
 
 # -- ReadingType and LocalTimeParameters --------------------------------------------------

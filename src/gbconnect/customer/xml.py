@@ -11,6 +11,7 @@ when the stored details lack it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from gbconnect.customer import models as cm
@@ -18,8 +19,9 @@ from gbconnect.espi.namespaces import CUSTOMER
 from gbconnect.espi.schema import CUSTOMER_COLUMNS, CUSTOMER_TYPES, schema_ordered, stored_xml
 
 
-def _resource(kind: str, row: Any) -> str:
+def _resource(kind: str, row: Any, extra: dict[str, Any] | None = None) -> str:
     fields: dict[str, Any] = dict(row.details) if isinstance(row.details, dict) else {}
+    fields.update(extra or {})
     for f in CUSTOMER_COLUMNS[kind]:
         if f.written:
             fields.setdefault(f.element, getattr(row, f.column))
@@ -44,8 +46,12 @@ def customer_agreement(a: cm.CustomerAgreement) -> str:
     return _resource("CustomerAgreement", a)
 
 
-def service_location(loc: cm.ServiceLocation) -> str:
-    return _resource("ServiceLocation", loc)
+def service_location(loc: cm.ServiceLocation, usage_points: Sequence[str] = ()) -> str:
+    """customer.xsd ServiceLocation; ``usage_points``, the hrefs of the UsagePoints
+    delivering service there (FB_58), are written as its ``UsagePoints`` element (a
+    sequence of ``UsagePoint`` URIs), in place of any stored one."""
+    extra = {"UsagePoints": {"UsagePoint": list(usage_points)}} if usage_points else None
+    return _resource("ServiceLocation", loc, extra)
 
 
 def meter(m: cm.Meter) -> str:

@@ -134,7 +134,14 @@ def grant_customer_authorization(
     A customer who authorizes the same third party again replaces the old grant: its
     Authorization is revoked with its tokens. The published period starts
     HistoryLength before now (REQ.21 scope HistoryLength).
+
+    An offline (paper, REQ.21 FB_40) authorization negotiates no code and issues no
+    customer token: the third party reads it with its client_credentials token (its
+    ``resourceURI``, Batch/Subscription), so its espi.xsd ``grant_type`` is
+    ``client_credentials`` (of espi.xsd GrantType's three values, the one true of it).
     """
+    if offline:
+        grant_type = "client_credentials"
     owned = {up.id for up in customer_usage_points(session, customer)}
     chosen = list(dict.fromkeys(request.usage_point_ids))
     if not chosen:

@@ -19,16 +19,26 @@ token classes; the request path (:mod:`gbconnect.web.serving`) reads them from t
 matched route (:func:`allowed`), and the authorization-matrix test reads them from the
 application's routes (:func:`espi_routes`): there is no second table to keep in step.
 The token classes are also listed in the OpenAPI document (``x-token-classes``).
+
+Every id in an ESPI path is read by one path convertor, ``{name:espiid}``
+(:class:`IdConvertor`): decimal digits whose value the store can hold (ids are signed
+64-bit integers). :meth:`EspiRoutes.include` gives it to every ``{name}`` (or
+``{name:int}``) of a declared path, so a path whose id is not a number, is negative,
+or lies beyond 2^63 - 1 matches no route and is answered like any unknown resource
+(404), before any database call and without echoing the input (REQ.21 section 1: ids
+are opaque; an unknown one is 404).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Mount
 
@@ -42,11 +52,56 @@ __all__ = [
     "UPLOAD",
     "EspiRoute",
     "EspiRoutes",
+    "IdConvertor",
     "allowed",
     "espi_routes",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: The largest id the store holds (BigInteger: signed 64-bit).
+MAX_ID = 2**63 - 1
+
+
+def bounded_digits(limit: int) -> str:
+    """A regular expression of the decimal numbers from 0 to ``limit`` (leading zeros
+    allowed up to ``limit``'s length): shorter numbers, then each digit string of the
+    same length that is below ``limit`` at its first differing digit, then ``limit``."""
+    text = str(limit)
+    width = len(text)
+    parts = [f"[0-9]{{1,{width - 1}}}"] if width > 1 else []
+    for i, digit in enumerate(text):
+        if digit != "0":
+            rest = width - i - 1
+            tail = f"[0-9]{{{rest}}}" if rest else ""
+            parts.append(f"{text[:i]}[0-{int(digit) - 1}]{tail}")
+    parts.append(text)
+    return "(?:" + "|".join(parts) + ")"
+
+
+class IdConvertor(Convertor[int]):
+    """The id of an ESPI resource in a path: 0 to 2^63 - 1 in decimal digits; anything
+    else matches no route."""
+
+    regex = bounded_digits(MAX_ID)
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        if not 0 <= value <= MAX_ID:
+            raise ValueError("an ESPI id is between 0 and 2^63 - 1")
+        return str(value)
+
+
+register_url_convertor("espiid", IdConvertor())
+
+_PARAM = re.compile(r"\{(\w+)(?::int)?\}")
+
+
+def id_path(path: str) -> str:
+    """``path`` with every ``{name}`` and ``{name:int}`` read by :class:`IdConvertor`."""
+    return _PARAM.sub(r"{\1:espiid}", path)
 
 
 class EspiRoute(APIRoute):
@@ -115,7 +170,7 @@ class EspiRoutes:
             options = dict(d.options)
             extra = {**options.pop("openapi_extra", {}), "x-token-classes": sorted(d.allow)}
             router.add_api_route(
-                d.path,
+                id_path(d.path),
                 d.endpoint,
                 methods=[d.method],
                 openapi_extra=extra,

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 from sqlalchemy import select, update
+from starlette.routing import Match
 
 from gbconnect.oauth import models as om
 from gbconnect.resource import now
@@ -295,6 +296,7 @@ def fill(world: World, route: str) -> str:
             "/Batch/Bulk/": app.bulk_id,
             "/Batch/BulkRetailCustomerInfo/": app.bulk_id,
             "/Batch/RetailCustomer/": auth.retail_customer_id,
+            "/RetailCustomer/": auth.retail_customer_id,
             "/ReadingType/": mr.reading_type_id,
             "/LocalTimeParameters/": ltp,
         }
@@ -345,10 +347,59 @@ def declared_access(world: World) -> dict[tuple[str, str], frozenset[str]]:
     return table
 
 
+#: Elements whose text is a link to a resource of ours.
+LINK_ELEMENTS = (
+    "{http://naesb.org/espi}resourceURI",
+    "{http://naesb.org/espi}authorizationURI",
+    "{http://naesb.org/espi}customerResourceURI",
+    "{http://naesb.org/espi}dataCustodianBulkRequestURI",
+    "{http://naesb.org/espi}registration_client_uri",
+    "{http://naesb.org/espi/customer}UsagePoint",
+)
+#: Whom a link is followed with when the reader's own token class may not: the first
+#: of these the linked route admits.
+ENTITLED = ("customer", "admin", "upload", "client", "registration")
+
+
+def links(doc: etree._Element) -> set[str]:
+    """Every href of a document: Atom links (self, up, related) and the ESPI elements
+    naming resources."""
+    found = {str(x.get("href")) for x in doc.iter("{http://www.w3.org/2005/Atom}link")}
+    for tag in LINK_ELEMENTS:
+        found.update(str(x.text).strip() for x in doc.iter(tag) if x.text)
+    return found
+
+
+def follow(
+    world: World, doc: etree._Element, reader: str, creds: dict[str, dict[str, str]], seen: set
+) -> None:
+    """Follow every link of ``doc`` (received by ``reader``) with the reader's token,
+    or, where the linked route does not admit the reader's class, with a token of a
+    class it admits: each must be served (200, a valid body)."""
+    base = world.settings.resource_base.rstrip("/")
+    routes = list(espi_routes(world.client.app.routes))  # type: ignore[attr-defined]
+    for href in sorted(links(doc)):
+        assert base in href, href
+        path = href[href.index(base) :]
+        scope = {"type": "http", "path": path, "method": "GET"}
+        admitted = next((r.allow for r in routes if r.matches(scope)[0] == Match.FULL), None)
+        assert admitted is not None, f"{href} (in a document {reader} read) leads nowhere"
+        name = reader if CLASS_OF[reader] in admitted else None
+        name = name or next(n for n in ENTITLED if CLASS_OF[n] in admitted)
+        if (path, name) in seen:
+            continue
+        seen.add((path, name))
+        r = world.client.get(path, headers=creds[name])
+        assert r.status_code == 200, (href, reader, name, r.text)
+        valid(r.content)
+
+
 def test_authorization_matrix(world: World) -> None:
     """Every route of the table x every credential: the expected status, and no data
-    in a refused response. Mutating routes are probed with refused credentials only."""
+    in a refused response. Mutating routes are probed with refused credentials only.
+    Every link of every document received is followed and must be served."""
     creds = _credentials(world)
+    seen: set[tuple[str, str]] = set()
     for (method, route), allowed in declared_access(world).items():
         path = world.url(fill(world, route))
         for name in CREDENTIALS:
@@ -367,8 +418,10 @@ def test_authorization_matrix(world: World) -> None:
             assert r.status_code == expected, (method, route, name, r.text)
             if expected != 200:
                 assert b"<" not in r.content and world.client_id.encode() not in r.content
+            elif route == "/DownloadSampleData":
+                valid(r.content)  # a sample: its hrefs name a tree of its own
             else:
-                valid(r.content)
+                follow(world, valid(r.content), name, creds, seen)
 
 
 def test_another_third_partys_authorization_is_not_found(world: World) -> None:
@@ -408,6 +461,8 @@ def test_no_resource_route_is_missing_from_the_access_table(world: World) -> Non
     """A new ESPI route must declare who may call it, or this test fails."""
     from starlette.routing import BaseRoute, Route
 
+    from gbconnect.api.routes import unknown_resource
+
     base = world.settings.resource_base.rstrip("/")
     import re
 
@@ -424,7 +479,11 @@ def test_no_resource_route_is_missing_from_the_access_table(world: World) -> Non
         ]
 
     for route in leaves(world.client.app.routes):  # type: ignore[attr-defined]
-        if isinstance(route, Route) and route.path.startswith(base):
+        if (
+            isinstance(route, Route)
+            and route.path.startswith(base)
+            and route.endpoint is not unknown_resource  # the 404/405 of any other path
+        ):
             path = route.path_format  # "{sid:int}" written "{sid}"
             for name in route.param_convertors:
                 path = path.replace("{" + name + "}", "{x}")
@@ -582,3 +641,111 @@ def test_authorization_and_application_documents_have_validators(world: World) -
     after = world.client.get(path, headers={**client, "If-None-Match": etag})
     assert after.status_code == 200 and after.headers["etag"] != etag  # even within the second
     assert valid(after.content).findtext(".//e:status", namespaces=NS) == "0"
+
+
+def test_mgt001_put_of_the_unchanged_get_body_is_accepted(world: World) -> None:
+    """Read-only fields may be present with their current values; a change to one is
+    refused (issue 15 item 3)."""
+    path = world.url(f"/ApplicationInformation/{world.app_id}")
+    headers = bearer(world.registration_token)
+    got = world.client.get(path, headers=headers)
+    assert got.status_code == 200
+    r = world.client.put(path, content=got.content, headers=headers)
+    assert r.status_code == 200, r.text
+    assert valid(r.content).findtext(".//e:client_id", namespaces=NS) == world.client_id
+    renamed = got.content.replace(b"<client_name>", b"<client_name>New ")
+    r = world.client.put(path, content=renamed, headers=headers)
+    assert r.status_code == 200, r.text
+    assert valid(r.content).findtext(".//e:client_name", namespaces=NS).startswith("New ")
+    for element in (b"dataCustodianId", b"dataCustodianBulkRequestURI", b"client_id"):
+        changed = r.content.replace(b"<" + element + b">", b"<" + element + b">x")
+        refused = world.client.put(path, content=changed, headers=headers)
+        assert refused.status_code == 400, element
+        assert refused.json() == {
+            "error": "invalid_client_metadata",
+            "error_description": f"{element.decode()} cannot be changed",
+        }
+
+
+def test_application_information_feed_stays_valid_with_a_public_client(world: World) -> None:
+    """espi.xsd cannot state a public client's method (``none``): the ESPI resource
+    leaves it out, RFC 7592 serves it (issue 15 item 4)."""
+    from gbconnect.oauth.clients import register
+    from tests.factories.world import REDIRECT, SCOPE
+
+    with world.factory() as s:
+        done = register(
+            s,
+            world.settings,
+            name="Phone App",
+            redirect_uris=[REDIRECT],
+            scopes=[SCOPE],
+            public=True,
+            approve=True,
+        )
+        s.commit()
+        public_id, app_id = done.application.client_id, done.application.id
+        registration = done.registration_access_token
+    admin = bearer(world.admin_token)
+    r = world.client.get(world.url("/ApplicationInformation"), headers=admin)
+    assert r.status_code == 200
+    doc = valid(r.content)
+    assert public_id not in [e.text for e in doc.findall(".//e:client_id", NS)]
+    assert world.client_id in [e.text for e in doc.findall(".//e:client_id", NS)]
+    for token in (world.admin_token, registration):
+        one = world.client.get(
+            world.url(f"/ApplicationInformation/{app_id}"), headers=bearer(token)
+        )
+        assert one.status_code == 404
+    own = world.client.get(f"/oauth/register/{public_id}", headers=bearer(registration))
+    assert own.status_code == 200 and own.json()["token_endpoint_auth_method"] == "none"
+
+
+def _offline_authorization(world: World, scope: str) -> int:
+    """An offline (paper, FB_40) authorization of alice for the world's third party, as
+    ``gbconnect authorization create`` records it; its id."""
+    from gbconnect.customer.services import find_customer
+    from gbconnect.espi import scope as espi_scope
+    from gbconnect.oauth import services as grants
+    from gbconnect.registration.models import ApplicationInformation
+    from gbconnect.usage.points import customer_usage_point_ids
+
+    with world.factory() as s:
+        app = s.get(ApplicationInformation, world.app_id)
+        alice = find_customer(s, "alice")
+        assert app is not None and alice is not None
+        request = grants.GrantRequest(
+            scope=espi_scope.parse(scope),
+            usage_point_ids=customer_usage_point_ids(s, alice.id),
+            end=None,
+        )
+        auth = grants.grant_customer_authorization(
+            s, world.settings, app, alice, request, offline=True
+        )
+        s.commit()
+        return auth.id
+
+
+def test_ofa001_offline_resource_uri_answers_the_client_token(world: World) -> None:
+    """Issue 15 item 5: the third party reads its offline authorization's resourceURI
+    with its client token, under that authorization's scope; the record says
+    client_credentials."""
+    auth_id = _offline_authorization(world, "FB=1_3_4_5_13_14_39_51;IntervalDuration=3600")
+    client = bearer(world.client_token())
+    r = world.client.get(world.url(f"/Authorization/{auth_id}"), headers=client)
+    doc = valid(r.content)
+    assert doc.findtext(".//e:grant_type", namespaces=NS) == "client_credentials"
+    resource = str(doc.findtext(".//e:resourceURI", namespaces=NS))
+    path = resource[resource.index(world.settings.resource_base) :]
+    batch = world.client.get(path, headers=client)
+    assert batch.status_code == 200, batch.text
+    entries = valid(batch.content)
+    assert entries.findall(".//e:IntervalBlock", NS)
+    assert not entries.findall(".//e:UsageSummary", NS)  # FB_15 not granted
+    point = world.alice_points[0]
+    one = world.client.get(f"{path}/UsagePoint/{point}", headers=client)
+    assert one.status_code == 200
+    assert valid(one.content).findall(".//e:UsagePoint", NS)
+    # Once revoked, it is not found.
+    world.client.delete(world.url(f"/Authorization/{auth_id}"), headers=client)
+    assert world.client.get(path, headers=client).status_code == 404
