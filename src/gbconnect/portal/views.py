@@ -25,6 +25,7 @@ from gbconnect.portal import authorize
 from gbconnect.portal.consent import groups_of
 from gbconnect.portal.pages import error_page
 from gbconnect.resource import now
+from gbconnect.web import access  # noqa: F401  (registers the espiid path convertor)
 from gbconnect.web.security import (
     LoginThrottle,
     client_address,
@@ -153,7 +154,8 @@ def build_router(
                 },
             )
 
-    @router.post("/account/authorizations/{auth_id}/revoke")
+    # An id the store cannot hold, or no number at all, matches no route: a 404 page.
+    @router.post("/account/authorizations/{auth_id:espiid}/revoke")
     async def revoke(request: Request, auth_id: int) -> Response:
         """Revocation by the customer takes effect at once: every token of the grant
         fails from the next call (REQ.21 Authorization status 0)."""

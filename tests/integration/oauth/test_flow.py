@@ -389,3 +389,20 @@ def test_oad013_access_token_lives_after_refresh_until_it_expires(world: World) 
         "/oauth/introspect", data={"token": tokens["access_token"]}, headers=world.basic()
     )
     assert r.json()["active"] is True
+
+
+def test_customer_revocation_of_an_id_beyond_int64_is_404(world: World) -> None:
+    """The account page's revocation form names an id: one the store cannot hold, or
+    no number, is an unknown authorization (404 page), never a 500."""
+    world.login()
+    page = world.client.get("/account")
+    csrf = __import__("re").search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    for bad in (str(2**63), str(2**64), "-1", "abc"):
+        r = world.client.post(
+            f"/account/authorizations/{bad}/revoke",
+            data={"csrf": csrf},
+            headers={"accept": "text/html"},
+            follow_redirects=False,
+        )
+        assert r.status_code == 404, (bad, r.status_code)
+        assert "Traceback" not in r.text
