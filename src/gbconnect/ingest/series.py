@@ -139,7 +139,20 @@ def pack_daily(ch: Channel, zone: ZoneInfo) -> list[PackedBlock]:
             regular=None if irregular[i] else True,
         )
         end = int(starts[b - 1] + durations[b - 1])
-        out.append(PackedBlock(block_start, int(block_ends[i]) - block_start, b - a, data, end))
+        lines = None if ch.lines is None else [int(x) for x in ch.lines[a:b]]
+        out.append(
+            PackedBlock(
+                block_start,
+                int(block_ends[i]) - block_start,
+                b - a,
+                data,
+                end,
+                lines,
+                None,
+                int(starts[a]),
+                int(starts[b - 1]),
+            )
+        )
     return out
 
 
@@ -157,7 +170,7 @@ def store_channel(
     packed = pack_daily(ch, zone)
     stats = store_blocks(session.connection(), mr.id, packed, now)
     summary.blocks.add(stats)
-    summary.readings += int(ch.starts.size)
+    summary.readings += stats.readings
     summary.meter_readings += 1
     if touched is not None:
         touched.add(up.id)

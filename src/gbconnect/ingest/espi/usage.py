@@ -326,7 +326,7 @@ class UsageResources:
             tiers=tiers if any_tier else None,
         )
         try:
-            packed = PackedBlock.pack(readings, block_start, block_duration)
+            packed = PackedBlock.pack(readings, block_start, block_duration, lines, p.sourceline)
         except codec.BlockCodecError as exc:
             raise self.ctx.fail(str(exc), p.sourceline) from None
         if readings.starts:
