@@ -272,11 +272,22 @@ def store_blocks(
     return stats
 
 
+#: start -> (what the stored reading held, the line of the block that took it over).
+_Pending = dict[int, tuple[tuple[object, ...], int | None]]
+
+
 def _take_over(
-    w: _Stored, lo: int, hi: int, b: PackedBlock, new: blocks.Readings, out: StoreStats
+    w: _Stored,
+    lo: int,
+    hi: int,
+    b: PackedBlock,
+    new: blocks.Readings,
+    out: StoreStats,
+    pending: _Pending,
 ) -> blocks.Readings:
-    """Remove from ``w`` its readings starting in [lo, hi), reporting each one that
-    ``b`` (with readings ``new``) replaces by something different; returns what is left."""
+    """Remove from ``w`` its readings starting in [lo, hi); each one of the blocks
+    being stored that ``b`` (readings ``new``) replaces is reported, each stored one
+    is kept in ``pending`` until the end tells whether what replaced it differs."""
     r = w.readings
     by_start = {s: i for i, s in enumerate(new.starts)}
     keep: list[int] = []
@@ -285,16 +296,36 @@ def _take_over(
             keep.append(i)
             continue
         j = by_start.get(s)
-        if w.lines is None and j is not None and _row(r, i) == _row(new, j):
-            continue  # stored before, and given again as it was
         by_line = b.lines[j] if b.lines is not None and j is not None else b.line
-        line = w.lines[i] if w.lines is not None else None
-        out.replaced_readings.append(ReplacedReading(s, r.values[i], line, by_line))
+        if w.lines is None:
+            pending.setdefault(s, (_row(r, i), by_line))
+        else:
+            out.replaced_readings.append(ReplacedReading(s, r.values[i], w.lines[i], by_line))
     if len(keep) == len(r):
         return r
     if w.lines is not None:
         w.lines = [w.lines[i] for i in keep]
     return _select(r, keep)
+
+
+def _report_stored(working: dict[int, _Stored], pending: _Pending, out: StoreStats) -> None:
+    """Report the stored readings whose start now holds something else, or nothing."""
+    if not pending:
+        return
+    now_at: dict[int, tuple[tuple[object, ...], int | None]] = {}
+    for w in working.values():
+        r = w.readings
+        for i, s in enumerate(r.starts):
+            if s in pending:
+                now_at[s] = (_row(r, i), w.lines[i] if w.lines is not None else None)
+    for s in sorted(pending):
+        row, by_line = pending[s]
+        final = now_at.get(s)
+        if final is not None and final[0] == row:
+            continue
+        if final is not None and final[1] is not None:
+            by_line = final[1]
+        out.replaced_readings.append(ReplacedReading(s, row[2], None, by_line))  # type: ignore[arg-type]
 
 
 def _merge(
@@ -313,6 +344,7 @@ def _merge(
         )
     working: dict[int, _Stored] = {s.start: s for s in original.values()}
     starts = sorted(working)
+    pending: _Pending = {}
     reach = max(max_duration, *(b.end - b.start for b in ordered)) + 1
     from_file = 0
     for b in ordered:
@@ -335,7 +367,7 @@ def _merge(
                 w_lo, w_hi = w.reach()
                 if w_lo >= hi or w_hi <= lo:
                     continue
-            left = _take_over(w, lo, hi, b, new, stats)
+            left = _take_over(w, lo, hi, b, new, stats, pending)
             if start == b.start:
                 w._readings = left
                 continue
@@ -369,6 +401,7 @@ def _merge(
         )
         from_file += b.reading_count
 
+    _report_stored(working, pending, stats)
     final = {w.id: w for w in working.values()}
     deleted = [i for i in original if i not in final]
     inserts = [w for w in final.values() if w.id not in original]

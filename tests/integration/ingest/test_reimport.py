@@ -56,3 +56,43 @@ def test_reimport_of_identical_file_changes_nothing(
     after = dump(engine)
     for table in before:
         assert after[table] == before[table], table
+
+
+READING_TYPES_ONLY = """<feed xmlns="http://www.w3.org/2005/Atom"><id>urn:uuid:2</id>
+<entry><id>urn:uuid:rt-1</id><title>kWh</title>
+<content><ReadingType xmlns="http://naesb.org/espi"><commodity>1</commodity><uom>72</uom>
+</ReadingType></content></entry>
+<entry><title>therm</title>
+<content><ReadingType xmlns="http://naesb.org/espi"><commodity>7</commodity><uom>169</uom>
+</ReadingType></content></entry>
+</feed>
+"""
+
+
+def test_reimport_of_overlapping_blocks_changes_nothing(
+    engine: Engine, factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    from tests.integration.ingest.test_replaced_readings import T0, block_entry, feed
+
+    first = [(T0 + i * 3600, 3600, 10 + i) for i in range(3)]
+    second = [(T0 + 2 * 3600 + i * 3600, 3600, 20 + i) for i in range(3)]
+    path = tmp_path / "overlap.xml"
+    path.write_text(
+        feed(block_entry(1, first, T0, 3 * 3600), block_entry(2, second, T0 + 7200, 3 * 3600))
+    )
+    ingest_file(factory, path, "alice", ZONE)
+    before = dump(engine)
+    again = ingest_file(factory, path, "alice", ZONE)
+    assert dump(engine) == before
+    assert not again.blocks.changed and len(again.blocks.replaced_readings) == 1
+
+
+def test_reimport_of_reading_types_alone_changes_nothing(
+    engine: Engine, factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    path = tmp_path / "types.xml"
+    path.write_text(READING_TYPES_ONLY)
+    ingest_file(factory, path, "alice", ZONE)
+    before = dump(engine)
+    ingest_file(factory, path, "alice", ZONE)
+    assert dump(engine) == before

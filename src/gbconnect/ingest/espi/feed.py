@@ -11,6 +11,7 @@ file waits for it (:class:`Parents`).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -158,6 +159,17 @@ def self_key(entry: Entry) -> str | None:
     if self_href:
         return href_key(self_href)
     return entry.id
+
+
+def content_key(entry: Entry) -> str:
+    """The key of a resource that has neither a ``self`` link nor an id: a digest of
+    its content, its title and its links, so that the same entry imported again finds
+    what it stored the first time."""
+    digest = hashlib.sha256()
+    for payload in entry.payloads:
+        digest.update(etree.tostring(payload, method="c14n"))
+    digest.update(repr((entry.title, sorted(entry.links))).encode())
+    return "content:" + digest.hexdigest()[:32]
 
 
 def entry_times(entry: Entry, now: int) -> tuple[int, int]:

@@ -22,7 +22,14 @@ from gbconnect.espi import schema
 from gbconnect.espi.namespaces import ESPI
 from gbconnect.espi.times import parse_timestamp
 from gbconnect.espi.xmlreader import Entry, element_to_data
-from gbconnect.ingest.espi.feed import ImportContext, Parents, href_key, local_name, self_key
+from gbconnect.ingest.espi.feed import (
+    ImportContext,
+    Parents,
+    content_key,
+    href_key,
+    local_name,
+    self_key,
+)
 from gbconnect.usage import blocks as codec
 from gbconnect.usage import models as um
 from gbconnect.usage.services import PackedBlock, store_blocks
@@ -110,7 +117,7 @@ class UsageResources:
         elif name == "LocalTimeParameters":
             self._local_time_parameters(entry)
         elif name == "ReadingType":
-            self._reading_type(entry, entry.payload, self_key(entry))
+            self._reading_type(entry, entry.payload, self_key(entry) or content_key(entry))
         elif name == "MeterReading":
             self.parents.place(entry, self._meter_reading, "UsagePoint")
         elif name == "IntervalBlock":
@@ -197,7 +204,7 @@ class UsageResources:
 
     def _local_time_parameters(self, entry: Entry) -> None:
         values = self._read(_LOCAL_TIME_PARAMETERS, entry.payload)
-        key = self_key(entry)
+        key = self_key(entry) or content_key(entry)
         owner = {"retail_customer_id": self.ctx.owner.id}
         ltp = self.ctx.upsert(um.LocalTimeParameters, owner, key, entry, values)
         if key is not None:
