@@ -99,6 +99,8 @@ class EspiImporter:
                         message = f"<{name}> is not a resource that carries data"
                         raise self.fail(message, entry.line)
                     self._customer.whole(entry, name)
+            elif name == "LocalTimeParameters":
+                self._usage.feed(entry, name)  # customer.xsd declares it too
             elif not self._customer.feed(entry, name):
                 raise self.fail(
                     f"<{name}> (customer.xsd) is not a resource that carries data", entry.line

@@ -73,7 +73,8 @@ _READING_TYPE = schema.by_element(schema.READING_TYPE)
 _LOCAL_TIME_PARAMETERS = schema.by_element(schema.LOCAL_TIME_PARAMETERS)
 _USAGE_SUMMARY = schema.by_element(schema.USAGE_SUMMARY)
 _QUALITY_SUMMARY = schema.by_element(schema.QUALITY_SUMMARY)
-_HEX8 = re.compile(r"[0-9A-Fa-f]{8}")
+#: espi.xsd DstRuleType: HexBinary32, an xs:hexBinary of at most 4 octets.
+_HEX32 = re.compile(r"(?:[0-9A-Fa-f]{2}){1,4}")
 
 
 def _blank(fields: dict[str, schema.Field]) -> dict[str, Any]:
@@ -159,8 +160,12 @@ class UsageResources:
                 values[col] = parse_timestamp(child.text, name)
             elif kind == schema.HEX8:
                 text = (child.text or "").strip()
-                if text and not _HEX8.fullmatch(text):
-                    raise ctx.fail(f"{name} {text!r} is not 8 hex digits", child.sourceline)
+                if text and not _HEX32.fullmatch(text):
+                    raise ctx.fail(
+                        f"{name} {text!r} is not hexBinary of at most 4 octets (espi.xsd "
+                        "HexBinary32)",
+                        child.sourceline,
+                    )
                 values[col] = text.upper() or None
             elif kind == schema.RATIO:
                 for part in ("numerator", "denominator"):
@@ -204,6 +209,14 @@ class UsageResources:
 
     def _local_time_parameters(self, entry: Entry) -> None:
         values = self._read(_LOCAL_TIME_PARAMETERS, entry.payload)
+        if values["tz_offset"] is None:
+            # Unknown is not UTC: without its tzOffset the entry says nothing of the
+            # zone, so it is not stored and no UsagePoint is tied to it.
+            self.ctx.summary.notes.append(
+                f"LocalTimeParameters at line {entry.line} has no tzOffset: not stored, "
+                "the time zone of its usage points stays unknown"
+            )
+            return
         key = self_key(entry) or content_key(entry)
         owner = {"retail_customer_id": self.ctx.owner.id}
         ltp = self.ctx.upsert(um.LocalTimeParameters, owner, key, entry, values)
@@ -437,8 +450,13 @@ class UsageResources:
                 "LocalTimeParameters", ltp_key
             )
             up = session.get(um.UsagePoint, up_id)
-            if up is not None and ltp_id is not None:
-                up.local_time_parameters_id = ltp_id
+            if up is None or ltp_id is None:
+                continue
+            ltp = session.get(um.LocalTimeParameters, ltp_id)
+            # One stored before tzOffset was required says nothing of the zone either.
+            wanted = ltp_id if ltp is not None and ltp.tz_offset is not None else None
+            if up.local_time_parameters_id != wanted:
+                up.local_time_parameters_id = wanted
         session.flush()
         self._infer_service_kinds()
         self.ctx.summary.usage_points = len(self._touched_up)
