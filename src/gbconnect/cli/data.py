@@ -56,7 +56,17 @@ def _progress_printer(path: str) -> Callable[[int, int], None]:
 def ingest(
     ctx: click.Context, paths: tuple[str, ...], customer: str | None, timezone: str | None
 ) -> None:
-    """Import ESPI XML and CSV files (folders are searched); each file whole or not at all."""
+    """Import ESPI XML and CSV files (folders are searched); each file whole or not at all.
+
+    \b
+    Rules of an import:
+    - when two readings share a start, the later one wins (the later in the file,
+      the newer file over stored data); each replaced reading is listed with its line
+      and the summary counts the readings stored;
+    - an IntervalBlock whose interval has duration 0 but holds readings is refused
+      with its line; a reading of duration 0 is stored with a warning naming its line;
+    - importing the same file again changes nothing.
+    """
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     from gbconnect.db import make_sessionmaker

@@ -171,6 +171,13 @@ def store_channel(
     stats = store_blocks(session.connection(), mr.id, packed, now)
     summary.blocks.add(stats)
     summary.readings += stats.readings
+    zero = np.flatnonzero(ch.durations == 0)
+    if zero.size and not any("duration 0" in n for n in summary.notes):
+        where = f"line {int(ch.lines[zero[0]])}" if ch.lines is not None else "a reading"
+        summary.notes.append(
+            f"{where}: {zero.size} reading(s) of duration 0 (stored; a reading should cover "
+            "a period)"
+        )
     summary.meter_readings += 1
     if touched is not None:
         touched.add(up.id)

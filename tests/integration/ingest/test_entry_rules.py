@@ -106,3 +106,57 @@ def test_empty_local_time_parameters_is_not_exported_as_utc(
     assert done.returncode == 0, done.stderr
     text = out.read_text()
     assert "<UsagePoint" in text and "LocalTimeParameters" not in text and "tzOffset" not in text
+
+
+def _block_feed(interval: str, readings: str) -> str:
+    return (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><id>urn:uuid:1</id>\n'
+        f'<entry><link rel="self" href="{BASE}"/>'
+        '<content><UsagePoint xmlns="http://naesb.org/espi"><ServiceCategory><kind>0</kind>'
+        "</ServiceCategory></UsagePoint></content></entry>\n"
+        f'<entry><link rel="self" href="{BASE}/MeterReading/1"/>'
+        '<content><MeterReading xmlns="http://naesb.org/espi"><ReadingType><commodity>1'
+        "</commodity><uom>72</uom></ReadingType></MeterReading></content></entry>\n"
+        f'<entry><link rel="self" href="{BASE}/MeterReading/1/IntervalBlock/1"/>\n'
+        '<content><IntervalBlock xmlns="http://naesb.org/espi">\n'
+        f"<interval>{interval}</interval>\n{readings}</IntervalBlock></content></entry>\n</feed>\n"
+    )
+
+
+def test_block_of_duration_zero_holding_readings_is_refused_with_its_line(
+    tmp_path: Path, factory: sessionmaker[Session]
+) -> None:
+    path = tmp_path / "zero-block.xml"
+    path.write_text(
+        _block_feed(
+            "<duration>0</duration><start>1730617200</start>",
+            "<IntervalReading><timePeriod><duration>3600</duration><start>1730617200</start>"
+            "</timePeriod><value>5</value></IntervalReading>\n",
+        )
+    )
+    try:
+        ingest_file(factory, path, "alice", ZONE)
+    except ValueError as exc:
+        assert "duration 0" in str(exc) and str(exc).startswith(f"{path}:5:")
+    else:
+        raise AssertionError("a block of duration 0 holding readings was accepted")
+    with factory() as s:
+        assert s.scalars(select(um.IntervalBlock)).first() is None
+
+
+def test_reading_of_duration_zero_is_stored_with_a_warning(
+    tmp_path: Path, factory: sessionmaker[Session]
+) -> None:
+    path = tmp_path / "zero-reading.xml"
+    path.write_text(
+        _block_feed(
+            "<duration>7200</duration><start>1730617200</start>",
+            "<IntervalReading><timePeriod><duration>3600</duration><start>1730617200</start>"
+            "</timePeriod><value>5</value></IntervalReading>\n"
+            "<IntervalReading><timePeriod><duration>0</duration><start>1730620800</start>"
+            "</timePeriod><value>6</value></IntervalReading>\n",
+        )
+    )
+    summary = ingest_file(factory, path, "alice", ZONE)
+    assert summary.readings == 2
+    assert any("line 8" in n and "duration 0" in n for n in summary.notes), summary.notes

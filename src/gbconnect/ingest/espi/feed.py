@@ -79,6 +79,7 @@ class ImportContext:
     #: kind -> self key -> id of the resources stored from this file.
     links: dict[str, dict[str, int]] = field(default_factory=dict)
     _ms_durations: bool = False
+    _zero_durations: int = 0
 
     def fail(self, message: str, line: int | None) -> IngestError:
         return IngestError(self.path, message, line)
@@ -106,6 +107,15 @@ class ImportContext:
                 )
             self._ms_durations = True
         return value
+
+    def zero_duration(self, lines: list[int]) -> None:
+        """Readings of duration 0 are stored, with one note per file naming the first."""
+        if not self._zero_durations:
+            self.summary.notes.append(
+                f"IntervalReading at line {lines[0]} has duration 0 (stored; a reading "
+                "should cover a period)"
+            )
+        self._zero_durations += len(lines)
 
     def table(self, kind: str) -> dict[str, int]:
         """The resources of ``kind`` stored from this file, by self key."""

@@ -349,6 +349,15 @@ class UsageResources:
             packed = PackedBlock.pack(readings, block_start, block_duration, lines, p.sourceline)
         except codec.BlockCodecError as exc:
             raise self.ctx.fail(str(exc), p.sourceline) from None
+        if packed.duration == 0 and readings.starts:
+            raise self.ctx.fail(
+                f"IntervalBlock has an interval of duration 0 but holds {len(readings)} "
+                "reading(s) (a block spans its readings, REQ.21 FB_4)",
+                p.sourceline,
+            )
+        zero = [line for d, line in zip(durations, lines, strict=True) if d == 0]
+        if zero:
+            self.ctx.zero_duration(zero)
         if readings.starts:
             self.ctx.summary.span(readings.starts[0], packed.readings_end)
         return packed
