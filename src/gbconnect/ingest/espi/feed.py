@@ -61,6 +61,18 @@ def parent_candidates(entry: Entry) -> list[str]:
     return list(dict.fromkeys(k for k in out if k))
 
 
+def parent_href(entry: Entry) -> str | None:
+    """The href of an entry's parent as the file writes it: its ``up`` collection's
+    owner, else its ``self`` link without its last two segments."""
+    up = entry.link("up")
+    if up and "/" in up.strip().rstrip("/"):
+        return up.strip().rstrip("/").rsplit("/", 1)[0]
+    self_href = entry.link("self")
+    if self_href and self_href.count("/") > 4:
+        return self_href.strip().rstrip("/").rsplit("/", 2)[0]
+    return None
+
+
 def local_name(el: Any) -> str:
     """An element's name without its namespace."""
     return str(etree.QName(el).localname)
@@ -276,9 +288,10 @@ class Parents:
                     progress = True
         if self._waiting:
             item = self._waiting[0]
+            needed = parent_href(item.entry) or item.candidates[0]
             raise self.ctx.fail(
                 f"{local_name(item.entry.payload)} belongs to {item.parent_kind} "
-                f"'{item.candidates[0]}', which is neither in this file nor already stored "
-                "for this customer",
+                f"'{needed}', which is neither in this file nor already stored "
+                f"for this customer: import the file holding {needed} first",
                 item.entry.line,
             )

@@ -23,6 +23,7 @@ from gbconnect.espi.namespaces import ESPI
 from gbconnect.espi.times import parse_timestamp
 from gbconnect.espi.xmlreader import Entry, element_to_data
 from gbconnect.ingest.espi.feed import (
+    PARENT_PATH_PARTS,
     ImportContext,
     Parents,
     content_key,
@@ -435,7 +436,33 @@ class UsageResources:
         else:
             stmt = stmt.where(model.retail_customer_id == self.ctx.owner.id)
         found = self.ctx.session.execute(stmt).scalars().first()
+        if found is None and kind in PARENT_PATH_PARTS:
+            found = self._stored_by_suffix(model, kind, key)
         return int(found) if found is not None else None
+
+    def _stored_by_suffix(self, model: Any, kind: str, key: str) -> int | None:
+        """A parent stored by an earlier import under another path to the same
+        resource (REQ.21: ``Subscription/5/UsagePoint/1`` and
+        ``RetailCustomer/1/UsagePoint/1`` name one UsagePoint): found by its own
+        trailing ``UsagePoint/{id}[/MeterReading/{id}]`` when one stored resource of
+        this customer ends so."""
+        parts = key.split("/")
+        n = PARENT_PATH_PARTS[kind]
+        if len(parts) < n or parts[-2] != kind:
+            return None
+        suffix = "/".join(parts[-n:])
+        pattern = "%/" + suffix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = select(model.id).where(
+            (model.source_key == suffix) | model.source_key.like(pattern, escape="\\")
+        )
+        if model is um.MeterReading:
+            stmt = stmt.join(um.UsagePoint).where(
+                um.UsagePoint.retail_customer_id == self.ctx.owner.id
+            )
+        else:
+            stmt = stmt.where(model.retail_customer_id == self.ctx.owner.id)
+        found = self.ctx.session.execute(stmt.limit(2)).scalars().all()
+        return int(found[0]) if len(found) == 1 else None
 
     def usage_point_id(self, key: str) -> int | None:
         """A UsagePoint of this file or of the store, by self key."""
