@@ -86,7 +86,14 @@ def ingest(
     failed = 0
     for path in expand(list(paths)):
         try:
-            summary = ingest_file(factory, path, customer, zone, _progress_printer(str(path)))
+            summary = ingest_file(
+                factory,
+                path,
+                customer,
+                zone,
+                _progress_printer(str(path)),
+                resource_base=settings.public_resource_base,
+            )
         except IngestError as exc:
             failed += 1
             click.echo(f"refused {exc}", err=True)

@@ -26,6 +26,7 @@ from gbconnect.customer import models as cm
 from gbconnect.espi.times import parse_atom_time, parse_duration
 from gbconnect.espi.xmlreader import Entry
 from gbconnect.ingest.errors import IngestError
+from gbconnect.ingest.espi.own import own_resource
 from gbconnect.ingest.summary import FileSummary
 
 #: How many trailing path segments name a parent of each kind (REQ.21 section 2 URIs:
@@ -90,6 +91,8 @@ class ImportContext:
     summary: FileSummary
     #: kind -> self key -> id of the resources stored from this file.
     links: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: Path of our own resource base (an export of ours names resources under it).
+    own_base: str | None = None
     _ms_durations: bool = False
     _zero_durations: int = 0
 
@@ -158,6 +161,8 @@ class ImportContext:
             for col, val in scope.items():
                 stmt = stmt.where(getattr(model, col) == val)
             obj = self.session.scalars(stmt).one_or_none()
+            if obj is None and self.own_base is not None:
+                obj = own_resource(self.session, model, key, self.own_base, self.owner.id, scope)
         values = {**values, "title": (entry.title or None) and entry.title[:256]}
         if obj is None:
             obj = model(source_key=key, published=published, updated=updated, **scope, **values)

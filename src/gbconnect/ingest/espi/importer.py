@@ -25,7 +25,7 @@ from gbconnect.espi.times import TimeValueError
 from gbconnect.espi.xmlreader import Entry, XmlInputError, iter_entries
 from gbconnect.ingest.errors import IngestError
 from gbconnect.ingest.espi.customer import CustomerResources
-from gbconnect.ingest.espi.feed import ImportContext, local_name
+from gbconnect.ingest.espi.feed import ImportContext, href_key, local_name
 from gbconnect.ingest.espi.usage import UsageResources
 from gbconnect.ingest.summary import FileSummary
 from gbconnect.resource import now as now_seconds
@@ -46,6 +46,8 @@ class EspiImporter:
     owner: cm.RetailCustomer
     path: str
     now: int = field(default_factory=now_seconds)
+    #: Our public resource base: an export of ours imported again updates what it names.
+    resource_base: str | None = None
     summary: FileSummary = field(init=False)
     _usage: UsageResources = field(init=False)
     _customer: CustomerResources = field(init=False)
@@ -53,7 +55,10 @@ class EspiImporter:
 
     def __post_init__(self) -> None:
         self.summary = FileSummary(self.path, "ESPI XML")
-        ctx = ImportContext(self.session, self.owner, self.path, self.now, self.summary)
+        own = href_key(self.resource_base) if self.resource_base else None
+        ctx = ImportContext(
+            self.session, self.owner, self.path, self.now, self.summary, own_base=own
+        )
         self._usage = UsageResources(ctx)
         self._customer = CustomerResources(ctx, self._usage.usage_point_id)
 
