@@ -52,9 +52,20 @@ def _progress_printer(path: str) -> Callable[[int, int], None]:
     "(created if new; default: 'unassigned').",
 )
 @click.option("--timezone", help="Time zone of CSV wall-clock times (default: the utility's).")
+@click.option(
+    "--skip-bad-entries",
+    is_flag=True,
+    help="Import every well-formed entry of an ESPI XML file and list each bad one with "
+    "its line, instead of refusing the file (a file that is not well-formed XML, or of "
+    "which no entry can be imported, is still refused).",
+)
 @click.pass_context
 def ingest(
-    ctx: click.Context, paths: tuple[str, ...], customer: str | None, timezone: str | None
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    customer: str | None,
+    timezone: str | None,
+    skip_bad_entries: bool,
 ) -> None:
     """Import ESPI XML and CSV files (folders are searched); each file whole or not at all.
 
@@ -65,7 +76,10 @@ def ingest(
       and the summary counts the readings stored;
     - an IntervalBlock whose interval has duration 0 but holds readings is refused
       with its line; a reading of duration 0 is stored with a warning naming its line;
-    - importing the same file again changes nothing.
+    - importing the same file again changes nothing;
+    - a file with a bad entry is refused, naming each bad entry with its line;
+      with --skip-bad-entries its good entries are imported, each bad one listed
+      (exit code 0 when something was imported).
     """
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -93,6 +107,7 @@ def ingest(
                 zone,
                 _progress_printer(str(path)),
                 resource_base=settings.public_resource_base,
+                skip_bad_entries=skip_bad_entries,
             )
         except IngestError as exc:
             failed += 1

@@ -25,6 +25,8 @@ class FileSummary:
     customer_records: int = 0
     blocks: StoreStats = field(default_factory=StoreStats)
     notes: list[str] = field(default_factory=list)
+    #: Entries left out (``--skip-bad-entries``): (line, why).
+    skipped: list[tuple[int | None, str]] = field(default_factory=list)
 
     def span(self, start: int, end: int) -> None:
         self.first = start if self.first is None else min(self.first, start)
@@ -54,7 +56,15 @@ class FileSummary:
                 f"{len(in_file)} reading(s) of the file replaced by a later one with the same "
                 f"start, {len(stored)} stored reading(s) replaced"
             )
+        if self.skipped:
+            parts.append(
+                f"{len(self.skipped)} bad entr{'y' if len(self.skipped) == 1 else 'ies'} skipped"
+            )
         notes = [*self.notes, *(_replaced(r) for r in in_file)]
+        notes.extend(
+            f"skipped the entry at line {ln}: {msg}" if ln else f"skipped an entry: {msg}"
+            for ln, msg in self.skipped
+        )
         notes.extend(_replaced(r) for r in stored[:STORED_SHOWN])
         if len(stored) > STORED_SHOWN:
             notes.append(f"... and {len(stored) - STORED_SHOWN} more stored reading(s) replaced")

@@ -15,6 +15,7 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -123,6 +124,17 @@ class ImportContext:
             self._ms_durations = True
         return value
 
+    def guarded(self, work: Callable[[], None], on_error: Callable[[IngestError], None]) -> None:
+        """Run ``work`` in a savepoint: an :class:`IngestError` undoes what it stored
+        (and the keys it recorded) and goes to ``on_error``."""
+        saved = {kind: dict(keys) for kind, keys in self.links.items()}
+        try:
+            with self.session.begin_nested():
+                work()
+        except IngestError as exc:
+            self.links = saved
+            on_error(exc)
+
     def zero_duration(self, lines: list[int]) -> None:
         """Readings of duration 0 are stored, with one note per file naming the first."""
         if not self._zero_durations:
@@ -229,6 +241,8 @@ class Parents:
 
     ctx: ImportContext
     stored: Callable[[str, str], int | None]
+    #: Called with the refusal of each entry whose parent is nowhere; None: raise it.
+    orphan: Callable[[IngestError], None] | None = None
     _waiting: list[_Waiting] = field(default_factory=list)
 
     def place(self, entry: Entry, handler: Handler, parent_kind: str) -> None:
@@ -289,14 +303,21 @@ class Parents:
                 if parent_id is None:
                     self._waiting.append(item)
                 else:
-                    item.handler(item.entry, parent_id)
                     progress = True
-        if self._waiting:
-            item = self._waiting[0]
+                    if self.orphan is None:
+                        item.handler(item.entry, parent_id)
+                    else:
+                        work = partial(item.handler, item.entry, parent_id)
+                        self.ctx.guarded(work, self.orphan)
+        for item in self._waiting:
             needed = parent_href(item.entry) or item.candidates[0]
-            raise self.ctx.fail(
+            error = self.ctx.fail(
                 f"{local_name(item.entry.payload)} belongs to {item.parent_kind} "
                 f"'{needed}', which is neither in this file nor already stored "
                 f"for this customer: import the file holding {needed} first",
                 item.entry.line,
             )
+            if self.orphan is None:
+                raise error
+            self.orphan(error)
+        self._waiting.clear()

@@ -268,13 +268,15 @@ class UsageResources:
     # -- interval blocks ------------------------------------------------------------------
 
     def _interval_block(self, entry: Entry, meter_reading_id: int) -> None:
-        for payload in entry.payloads:
+        parsed: list[PackedBlock] = []
+        for payload in entry.payloads:  # all read before any is kept: an entry is whole
             if local_name(payload) != "IntervalBlock":
                 raise self.ctx.fail(
                     "an entry mixes IntervalBlock with other resources", payload.sourceline
                 )
-            self._blocks[meter_reading_id].append(self._parse_block(payload))
-            self._buffered += 1
+            parsed.append(self._parse_block(payload))
+        self._blocks[meter_reading_id].extend(parsed)
+        self._buffered += len(parsed)
         self._touched_mr.add(meter_reading_id)
         if self._buffered >= FLUSH_BLOCKS:
             self._flush_blocks()
@@ -518,7 +520,8 @@ class UsageResources:
                     line,
                 )
             up = session.get(um.UsagePoint, up_id)
-            assert up is not None
+            if up is None:  # its entry was skipped
+                continue
             up.service_kind = kinds.pop()  # type: ignore[assignment]
             self.ctx.summary.notes.append(
                 "a UsagePoint without ServiceCategory kind took it from its commodity"
