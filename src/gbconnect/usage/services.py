@@ -57,6 +57,9 @@ class PackedBlock:
     @property
     def covers(self) -> tuple[int, int]:
         """[lo, hi): the reading starts this block speaks for."""
+        if self.first_start is None and self.reading_count:
+            starts = blocks.decode(self.data).starts
+            self.first_start, self.last_start = starts[0], starts[-1]
         lo, hi = self.start, self.start + self.duration
         if self.first_start is not None:
             lo = min(lo, self.first_start)
