@@ -76,7 +76,10 @@ def ingest(
       and the summary counts the readings stored;
     - an IntervalBlock whose interval has duration 0 but holds readings is refused
       with its line; a reading of duration 0 is stored with a warning naming its line;
-    - importing the same file again changes nothing;
+    - importing the same file again changes nothing; a customer's own export
+      imported again for that customer updates their usage points, not copies;
+    - a feed of IntervalBlocks or UsageSummaries alone attaches to the parent an
+      earlier import stored (else it is refused, naming the href it needs);
     - a file with a bad entry is refused, naming each bad entry with its line;
       with --skip-bad-entries its good entries are imported, each bad one listed
       (exit code 0 when something was imported).
