@@ -52,11 +52,38 @@ def _progress_printer(path: str) -> Callable[[int, int], None]:
     "(created if new; default: 'unassigned').",
 )
 @click.option("--timezone", help="Time zone of CSV wall-clock times (default: the utility's).")
+@click.option(
+    "--skip-bad-entries",
+    is_flag=True,
+    help="Import every well-formed entry of an ESPI XML file and list each bad one with "
+    "its line, instead of refusing the file (a file that is not well-formed XML, or of "
+    "which no entry can be imported, is still refused).",
+)
 @click.pass_context
 def ingest(
-    ctx: click.Context, paths: tuple[str, ...], customer: str | None, timezone: str | None
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    customer: str | None,
+    timezone: str | None,
+    skip_bad_entries: bool,
 ) -> None:
-    """Import ESPI XML and CSV files (folders are searched); each file whole or not at all."""
+    """Import ESPI XML and CSV files (folders are searched); each file whole or not at all.
+
+    \b
+    Rules of an import:
+    - when two readings share a start, the later one wins (the later in the file,
+      the newer file over stored data); each replaced reading is listed with its line
+      and the summary counts the readings stored;
+    - an IntervalBlock whose interval has duration 0 but holds readings is refused
+      with its line; a reading of duration 0 is stored with a warning naming its line;
+    - importing the same file again changes nothing; a customer's own export
+      imported again for that customer updates their usage points, not copies;
+    - a feed of IntervalBlocks or UsageSummaries alone attaches to the parent an
+      earlier import stored (else it is refused, naming the href it needs);
+    - a file with a bad entry is refused, naming each bad entry with its line;
+      with --skip-bad-entries its good entries are imported, each bad one listed
+      (exit code 0 when something was imported).
+    """
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     from gbconnect.db import make_sessionmaker
@@ -76,7 +103,15 @@ def ingest(
     failed = 0
     for path in expand(list(paths)):
         try:
-            summary = ingest_file(factory, path, customer, zone, _progress_printer(str(path)))
+            summary = ingest_file(
+                factory,
+                path,
+                customer,
+                zone,
+                _progress_printer(str(path)),
+                resource_base=settings.public_resource_base,
+                skip_bad_entries=skip_bad_entries,
+            )
         except IngestError as exc:
             failed += 1
             click.echo(f"refused {exc}", err=True)

@@ -139,7 +139,20 @@ def pack_daily(ch: Channel, zone: ZoneInfo) -> list[PackedBlock]:
             regular=None if irregular[i] else True,
         )
         end = int(starts[b - 1] + durations[b - 1])
-        out.append(PackedBlock(block_start, int(block_ends[i]) - block_start, b - a, data, end))
+        lines = None if ch.lines is None else [int(x) for x in ch.lines[a:b]]
+        out.append(
+            PackedBlock(
+                block_start,
+                int(block_ends[i]) - block_start,
+                b - a,
+                data,
+                end,
+                lines,
+                None,
+                int(starts[a]),
+                int(starts[b - 1]),
+            )
+        )
     return out
 
 
@@ -157,7 +170,14 @@ def store_channel(
     packed = pack_daily(ch, zone)
     stats = store_blocks(session.connection(), mr.id, packed, now)
     summary.blocks.add(stats)
-    summary.readings += int(ch.starts.size)
+    summary.readings += stats.readings
+    zero = np.flatnonzero(ch.durations == 0)
+    if zero.size and not any("duration 0" in n for n in summary.notes):
+        where = f"line {int(ch.lines[zero[0]])}" if ch.lines is not None else "a reading"
+        summary.notes.append(
+            f"{where}: {zero.size} reading(s) of duration 0 (stored; a reading should cover "
+            "a period)"
+        )
     summary.meter_readings += 1
     if touched is not None:
         touched.add(up.id)

@@ -40,8 +40,16 @@ def ingest_file(
     customer: str | None,
     zone: ZoneInfo,
     progress: Callable[[int, int], None] | None = None,
+    resource_base: str | None = None,
+    skip_bad_entries: bool = False,
 ) -> FileSummary:
-    """Import ``path`` whole or not at all (raises :class:`IngestError`)."""
+    """Import ``path`` whole or not at all (raises :class:`IngestError`).
+
+    ``resource_base`` is our public resource base: a customer's own export, imported
+    again for that customer, updates the resources its hrefs name under it.
+    ``skip_bad_entries``: an ESPI XML file's well-formed entries are imported and each
+    bad one is listed in the summary (CSV files stay whole or nothing).
+    """
     name = str(path)
     if not path.is_file():
         raise IngestError(name, "no such file")
@@ -55,7 +63,14 @@ def ingest_file(
     with factory() as session, session.begin():
         owner = retail_customer(session, customer)
         if kind == "xml":
-            importer = EspiImporter(session, owner, name, now=now)
+            importer = EspiImporter(
+                session,
+                owner,
+                name,
+                now=now,
+                resource_base=resource_base,
+                skip_bad_entries=skip_bad_entries,
+            )
             with path.open("rb") as stream:
                 report = (lambda pos: progress(pos, size)) if progress else None
                 summary = importer.run(stream, report)

@@ -1,11 +1,15 @@
-"""What an import did, per file, for the CLI's summary line."""
+"""What an import did, per file, for the CLI's summary line.
+
+``readings`` counts the readings stored from the file: a reading that a later one of
+the same file replaced (same start) is not counted, and is listed with its line.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from gbconnect.espi.times import iso
-from gbconnect.usage.services import StoreStats
+from gbconnect.usage.services import ReplacedReading, StoreStats
 
 
 @dataclass(slots=True)
@@ -21,6 +25,8 @@ class FileSummary:
     customer_records: int = 0
     blocks: StoreStats = field(default_factory=StoreStats)
     notes: list[str] = field(default_factory=list)
+    #: Entries left out (``--skip-bad-entries``): (line, why).
+    skipped: list[tuple[int | None, str]] = field(default_factory=list)
 
     def span(self, start: int, end: int) -> None:
         self.first = start if self.first is None else min(self.first, start)
@@ -43,4 +49,33 @@ class FileSummary:
             parts.append(f"{self.summaries} usage summar{'y' if self.summaries == 1 else 'ies'}")
         if self.customer_records:
             parts.append(f"{self.customer_records} customer record(s)")
-        return "; ".join(parts) + "".join(f"\n  note: {n}" for n in self.notes)
+        in_file = [r for r in b.replaced_readings if r.line is not None]
+        stored = [r for r in b.replaced_readings if r.line is None]
+        if b.replaced_readings:
+            parts.append(
+                f"{len(in_file)} reading(s) of the file replaced by a later one with the same "
+                f"start, {len(stored)} stored reading(s) replaced"
+            )
+        if self.skipped:
+            parts.append(
+                f"{len(self.skipped)} bad entr{'y' if len(self.skipped) == 1 else 'ies'} skipped"
+            )
+        notes = [*self.notes, *(_replaced(r) for r in in_file)]
+        notes.extend(
+            f"skipped the entry at line {ln}: {msg}" if ln else f"skipped an entry: {msg}"
+            for ln, msg in self.skipped
+        )
+        notes.extend(_replaced(r) for r in stored[:STORED_SHOWN])
+        if len(stored) > STORED_SHOWN:
+            notes.append(f"... and {len(stored) - STORED_SHOWN} more stored reading(s) replaced")
+        return "; ".join(parts) + "".join(f"\n  note: {n}" for n in notes)
+
+
+#: How many replaced stored readings (corrections of earlier files) the line lists.
+STORED_SHOWN = 20
+
+
+def _replaced(r: ReplacedReading) -> str:
+    what = f"the reading at line {r.line}" if r.line is not None else "the stored reading"
+    by = f"line {r.by_line}" if r.by_line is not None else "a newer one"
+    return f"{what} ({iso(r.start)}, value {r.value}) was replaced by {by}"

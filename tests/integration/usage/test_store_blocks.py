@@ -90,3 +90,23 @@ def test_store_nothing_is_a_no_op(factory: sessionmaker[Session]) -> None:
     with factory() as session, session.begin():
         mr = _meter_reading(session)
         assert not store_blocks(session.connection(), mr, [], now=1).changed
+
+
+def test_reading_running_past_its_block_survives_the_next_block(
+    factory: sessionmaker[Session],
+) -> None:
+    # Daily readings at 07:00 lasting 25 hours: each overlaps the next by an hour.
+    def day(d: int) -> PackedBlock:
+        r = blocks.Readings(starts=[d * DAY + 7 * 3600], durations=[25 * 3600], values=[d])
+        packed = PackedBlock.pack(r, d * DAY, DAY)
+        # As a caller that gives only the interval builds it.
+        return PackedBlock(packed.start, packed.duration, 1, packed.data, packed.readings_end)
+
+    with factory() as session, session.begin():
+        mr = _meter_reading(session)
+        stats = store_blocks(session.connection(), mr, [day(1), day(2), day(3)], now=1)
+        assert stats.readings == 3 and not stats.replaced_readings
+        assert [row[2] for row in _stored(session, mr)] == [[1], [2], [3]]
+        stats = store_blocks(session.connection(), mr, [day(2)], now=2)  # again, alone
+        assert not stats.changed and not stats.replaced_readings
+        assert [row[2] for row in _stored(session, mr)] == [[1], [2], [3]]

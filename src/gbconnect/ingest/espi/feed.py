@@ -11,9 +11,11 @@ file waits for it (:class:`Parents`).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,6 +27,7 @@ from gbconnect.customer import models as cm
 from gbconnect.espi.times import parse_atom_time, parse_duration
 from gbconnect.espi.xmlreader import Entry
 from gbconnect.ingest.errors import IngestError
+from gbconnect.ingest.espi.own import own_resource
 from gbconnect.ingest.summary import FileSummary
 
 #: How many trailing path segments name a parent of each kind (REQ.21 section 2 URIs:
@@ -60,6 +63,18 @@ def parent_candidates(entry: Entry) -> list[str]:
     return list(dict.fromkeys(k for k in out if k))
 
 
+def parent_href(entry: Entry) -> str | None:
+    """The href of an entry's parent as the file writes it: its ``up`` collection's
+    owner, else its ``self`` link without its last two segments."""
+    up = entry.link("up")
+    if up and "/" in up.strip().rstrip("/"):
+        return up.strip().rstrip("/").rsplit("/", 1)[0]
+    self_href = entry.link("self")
+    if self_href and self_href.count("/") > 4:
+        return self_href.strip().rstrip("/").rsplit("/", 2)[0]
+    return None
+
+
 def local_name(el: Any) -> str:
     """An element's name without its namespace."""
     return str(etree.QName(el).localname)
@@ -77,7 +92,10 @@ class ImportContext:
     summary: FileSummary
     #: kind -> self key -> id of the resources stored from this file.
     links: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: Path of our own resource base (an export of ours names resources under it).
+    own_base: str | None = None
     _ms_durations: bool = False
+    _zero_durations: int = 0
 
     def fail(self, message: str, line: int | None) -> IngestError:
         return IngestError(self.path, message, line)
@@ -105,6 +123,26 @@ class ImportContext:
                 )
             self._ms_durations = True
         return value
+
+    def guarded(self, work: Callable[[], None], on_error: Callable[[IngestError], None]) -> None:
+        """Run ``work`` in a savepoint: an :class:`IngestError` undoes what it stored
+        (and the keys it recorded) and goes to ``on_error``."""
+        saved = {kind: dict(keys) for kind, keys in self.links.items()}
+        try:
+            with self.session.begin_nested():
+                work()
+        except IngestError as exc:
+            self.links = saved
+            on_error(exc)
+
+    def zero_duration(self, lines: list[int]) -> None:
+        """Readings of duration 0 are stored, with one note per file naming the first."""
+        if not self._zero_durations:
+            self.summary.notes.append(
+                f"IntervalReading at line {lines[0]} has duration 0 (stored; a reading "
+                "should cover a period)"
+            )
+        self._zero_durations += len(lines)
 
     def table(self, kind: str) -> dict[str, int]:
         """The resources of ``kind`` stored from this file, by self key."""
@@ -135,6 +173,8 @@ class ImportContext:
             for col, val in scope.items():
                 stmt = stmt.where(getattr(model, col) == val)
             obj = self.session.scalars(stmt).one_or_none()
+            if obj is None and self.own_base is not None:
+                obj = own_resource(self.session, model, key, self.own_base, self.owner.id, scope)
         values = {**values, "title": (entry.title or None) and entry.title[:256]}
         if obj is None:
             obj = model(source_key=key, published=published, updated=updated, **scope, **values)
@@ -158,6 +198,17 @@ def self_key(entry: Entry) -> str | None:
     if self_href:
         return href_key(self_href)
     return entry.id
+
+
+def content_key(entry: Entry) -> str:
+    """The key of a resource that has neither a ``self`` link nor an id: a digest of
+    its content, its title and its links, so that the same entry imported again finds
+    what it stored the first time."""
+    digest = hashlib.sha256()
+    for payload in entry.payloads:
+        digest.update(etree.tostring(payload, method="c14n"))
+    digest.update(repr((entry.title, sorted(entry.links))).encode())
+    return "content:" + digest.hexdigest()[:32]
 
 
 def entry_times(entry: Entry, now: int) -> tuple[int, int]:
@@ -190,6 +241,8 @@ class Parents:
 
     ctx: ImportContext
     stored: Callable[[str, str], int | None]
+    #: Called with the refusal of each entry whose parent is nowhere; None: raise it.
+    orphan: Callable[[IngestError], None] | None = None
     _waiting: list[_Waiting] = field(default_factory=list)
 
     def place(self, entry: Entry, handler: Handler, parent_kind: str) -> None:
@@ -250,13 +303,21 @@ class Parents:
                 if parent_id is None:
                     self._waiting.append(item)
                 else:
-                    item.handler(item.entry, parent_id)
                     progress = True
-        if self._waiting:
-            item = self._waiting[0]
-            raise self.ctx.fail(
+                    if self.orphan is None:
+                        item.handler(item.entry, parent_id)
+                    else:
+                        work = partial(item.handler, item.entry, parent_id)
+                        self.ctx.guarded(work, self.orphan)
+        for item in self._waiting:
+            needed = parent_href(item.entry) or item.candidates[0]
+            error = self.ctx.fail(
                 f"{local_name(item.entry.payload)} belongs to {item.parent_kind} "
-                f"'{item.candidates[0]}', which is neither in this file nor already stored "
-                "for this customer",
+                f"'{needed}', which is neither in this file nor already stored "
+                f"for this customer: import the file holding {needed} first",
                 item.entry.line,
             )
+            if self.orphan is None:
+                raise error
+            self.orphan(error)
+        self._waiting.clear()

@@ -22,7 +22,15 @@ from gbconnect.espi import schema
 from gbconnect.espi.namespaces import ESPI
 from gbconnect.espi.times import parse_timestamp
 from gbconnect.espi.xmlreader import Entry, element_to_data
-from gbconnect.ingest.espi.feed import ImportContext, Parents, href_key, local_name, self_key
+from gbconnect.ingest.espi.feed import (
+    PARENT_PATH_PARTS,
+    ImportContext,
+    Parents,
+    content_key,
+    href_key,
+    local_name,
+    self_key,
+)
 from gbconnect.usage import blocks as codec
 from gbconnect.usage import models as um
 from gbconnect.usage.services import PackedBlock, store_blocks
@@ -66,7 +74,8 @@ _READING_TYPE = schema.by_element(schema.READING_TYPE)
 _LOCAL_TIME_PARAMETERS = schema.by_element(schema.LOCAL_TIME_PARAMETERS)
 _USAGE_SUMMARY = schema.by_element(schema.USAGE_SUMMARY)
 _QUALITY_SUMMARY = schema.by_element(schema.QUALITY_SUMMARY)
-_HEX8 = re.compile(r"[0-9A-Fa-f]{8}")
+#: espi.xsd DstRuleType: HexBinary32, an xs:hexBinary of at most 4 octets.
+_HEX32 = re.compile(r"(?:[0-9A-Fa-f]{2}){1,4}")
 
 
 def _blank(fields: dict[str, schema.Field]) -> dict[str, Any]:
@@ -110,7 +119,7 @@ class UsageResources:
         elif name == "LocalTimeParameters":
             self._local_time_parameters(entry)
         elif name == "ReadingType":
-            self._reading_type(entry, entry.payload, self_key(entry))
+            self._reading_type(entry, entry.payload, self_key(entry) or content_key(entry))
         elif name == "MeterReading":
             self.parents.place(entry, self._meter_reading, "UsagePoint")
         elif name == "IntervalBlock":
@@ -152,8 +161,12 @@ class UsageResources:
                 values[col] = parse_timestamp(child.text, name)
             elif kind == schema.HEX8:
                 text = (child.text or "").strip()
-                if text and not _HEX8.fullmatch(text):
-                    raise ctx.fail(f"{name} {text!r} is not 8 hex digits", child.sourceline)
+                if text and not _HEX32.fullmatch(text):
+                    raise ctx.fail(
+                        f"{name} {text!r} is not hexBinary of at most 4 octets (espi.xsd "
+                        "HexBinary32)",
+                        child.sourceline,
+                    )
                 values[col] = text.upper() or None
             elif kind == schema.RATIO:
                 for part in ("numerator", "denominator"):
@@ -197,7 +210,15 @@ class UsageResources:
 
     def _local_time_parameters(self, entry: Entry) -> None:
         values = self._read(_LOCAL_TIME_PARAMETERS, entry.payload)
-        key = self_key(entry)
+        if values["tz_offset"] is None:
+            # Unknown is not UTC: without its tzOffset the entry says nothing of the
+            # zone, so it is not stored and no UsagePoint is tied to it.
+            self.ctx.summary.notes.append(
+                f"LocalTimeParameters at line {entry.line} has no tzOffset: not stored, "
+                "the time zone of its usage points stays unknown"
+            )
+            return
+        key = self_key(entry) or content_key(entry)
         owner = {"retail_customer_id": self.ctx.owner.id}
         ltp = self.ctx.upsert(um.LocalTimeParameters, owner, key, entry, values)
         if key is not None:
@@ -247,13 +268,15 @@ class UsageResources:
     # -- interval blocks ------------------------------------------------------------------
 
     def _interval_block(self, entry: Entry, meter_reading_id: int) -> None:
-        for payload in entry.payloads:
+        parsed: list[PackedBlock] = []
+        for payload in entry.payloads:  # all read before any is kept: an entry is whole
             if local_name(payload) != "IntervalBlock":
                 raise self.ctx.fail(
                     "an entry mixes IntervalBlock with other resources", payload.sourceline
                 )
-            self._blocks[meter_reading_id].append(self._parse_block(payload))
-            self._buffered += 1
+            parsed.append(self._parse_block(payload))
+        self._blocks[meter_reading_id].extend(parsed)
+        self._buffered += len(parsed)
         self._touched_mr.add(meter_reading_id)
         if self._buffered >= FLUSH_BLOCKS:
             self._flush_blocks()
@@ -326,9 +349,18 @@ class UsageResources:
             tiers=tiers if any_tier else None,
         )
         try:
-            packed = PackedBlock.pack(readings, block_start, block_duration)
+            packed = PackedBlock.pack(readings, block_start, block_duration, lines, p.sourceline)
         except codec.BlockCodecError as exc:
             raise self.ctx.fail(str(exc), p.sourceline) from None
+        if packed.duration == 0 and readings.starts:
+            raise self.ctx.fail(
+                f"IntervalBlock has an interval of duration 0 but holds {len(readings)} "
+                "reading(s) (a block spans its readings, REQ.21 FB_4)",
+                p.sourceline,
+            )
+        zero = [line for d, line in zip(durations, lines, strict=True) if d == 0]
+        if zero:
+            self.ctx.zero_duration(zero)
         if readings.starts:
             self.ctx.summary.span(readings.starts[0], packed.readings_end)
         return packed
@@ -406,7 +438,33 @@ class UsageResources:
         else:
             stmt = stmt.where(model.retail_customer_id == self.ctx.owner.id)
         found = self.ctx.session.execute(stmt).scalars().first()
+        if found is None and kind in PARENT_PATH_PARTS:
+            found = self._stored_by_suffix(model, kind, key)
         return int(found) if found is not None else None
+
+    def _stored_by_suffix(self, model: Any, kind: str, key: str) -> int | None:
+        """A parent stored by an earlier import under another path to the same
+        resource (REQ.21: ``Subscription/5/UsagePoint/1`` and
+        ``RetailCustomer/1/UsagePoint/1`` name one UsagePoint): found by its own
+        trailing ``UsagePoint/{id}[/MeterReading/{id}]`` when one stored resource of
+        this customer ends so."""
+        parts = key.split("/")
+        n = PARENT_PATH_PARTS[kind]
+        if len(parts) < n or parts[-2] != kind:
+            return None
+        suffix = "/".join(parts[-n:])
+        pattern = "%/" + suffix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = select(model.id).where(
+            (model.source_key == suffix) | model.source_key.like(pattern, escape="\\")
+        )
+        if model is um.MeterReading:
+            stmt = stmt.join(um.UsagePoint).where(
+                um.UsagePoint.retail_customer_id == self.ctx.owner.id
+            )
+        else:
+            stmt = stmt.where(model.retail_customer_id == self.ctx.owner.id)
+        found = self.ctx.session.execute(stmt.limit(2)).scalars().all()
+        return int(found[0]) if len(found) == 1 else None
 
     def usage_point_id(self, key: str) -> int | None:
         """A UsagePoint of this file or of the store, by self key."""
@@ -430,8 +488,13 @@ class UsageResources:
                 "LocalTimeParameters", ltp_key
             )
             up = session.get(um.UsagePoint, up_id)
-            if up is not None and ltp_id is not None:
-                up.local_time_parameters_id = ltp_id
+            if up is None or ltp_id is None:
+                continue
+            ltp = session.get(um.LocalTimeParameters, ltp_id)
+            # One stored before tzOffset was required says nothing of the zone either.
+            wanted = ltp_id if ltp is not None and ltp.tz_offset is not None else None
+            if up.local_time_parameters_id != wanted:
+                up.local_time_parameters_id = wanted
         session.flush()
         self._infer_service_kinds()
         self.ctx.summary.usage_points = len(self._touched_up)
@@ -457,7 +520,8 @@ class UsageResources:
                     line,
                 )
             up = session.get(um.UsagePoint, up_id)
-            assert up is not None
+            if up is None:  # its entry was skipped
+                continue
             up.service_kind = kinds.pop()  # type: ignore[assignment]
             self.ctx.summary.notes.append(
                 "a UsagePoint without ServiceCategory kind took it from its commodity"

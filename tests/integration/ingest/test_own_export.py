@@ -1,0 +1,66 @@
+"""A customer's own export imported again for that customer (issue 15 item 17): the
+identity of each usage point survives export and import, nothing is duplicated."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from gbconnect.customer.services import create_customer
+from gbconnect.usage import models as um
+from tests.factories.world import store_usage
+from tests.integration.ingest.test_replaced_readings import stored_readings
+
+MODELS = (um.UsagePoint, um.MeterReading, um.ReadingType, um.LocalTimeParameters)
+
+
+def _cli(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from gbconnect.cli import main; main()",
+            "--database-url",
+            db_url,
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _counts(factory: sessionmaker[Session]) -> list[int]:
+    with factory() as s:
+        return [int(s.scalar(select(func.count()).select_from(m)) or 0) for m in MODELS]
+
+
+def test_own_export_imported_again_updates_the_same_usage_points(
+    db_url: str, factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    with factory() as s:
+        store_usage(s, create_customer(s, "alice", None))
+        s.commit()
+    with factory() as s:
+        ids = sorted(s.scalars(select(um.UsagePoint.id)))
+    counts = _counts(factory)
+    readings = stored_readings(factory, "alice")
+    out = tmp_path / "alice.xml"
+    done = _cli(db_url, "export", "--customer", "alice", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    for _ in range(2):
+        done = _cli(db_url, "ingest", "--customer", "alice", str(out))
+        assert done.returncode == 0, done.stderr
+        assert "0 new" in done.stdout, done.stdout
+        assert _counts(factory) == counts
+        with factory() as s:
+            assert sorted(s.scalars(select(um.UsagePoint.id))) == ids
+        assert stored_readings(factory, "alice") == readings
+    # For another customer the same file is a copy, not a move.
+    done = _cli(db_url, "ingest", "--customer", "bob", str(out))
+    assert done.returncode == 0, done.stderr
+    assert _counts(factory)[0] == 2 * counts[0]
