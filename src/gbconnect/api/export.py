@@ -26,6 +26,8 @@ from gbconnect.web.query import FeedQuery
 #: ReadingType uom -> (CSV unit, scale from the stored value at powerOfTenMultiplier 0).
 CSV_UNITS = {72: ("kWh", 1e-3), 169: ("therm", 1.0), 42: ("m3", 1.0), 128: ("gal", 1.0)}
 CSV_FLOWS = {1: "forward", 19: "reverse", 4: "net"}
+#: AccumulationKind of the readings the CSV carries: deltaData (4), or unstated.
+CSV_KINDS = (None, 4)
 
 
 class ExportError(InputError):
@@ -93,7 +95,9 @@ def export_csv(
         name = (up.title or f"UP-{up.id}").replace(",", " ").replace('"', "'")
         for mr in feeds.meter_readings(session, up_id):
             rt = mr.reading_type
-            if rt is None or rt.uom not in CSV_UNITS:
+            # The CSV carries interval quantities (deltaData, AccumulationKind 4) only:
+            # a register's cumulative reads would be read back as consumption.
+            if rt is None or rt.uom not in CSV_UNITS or rt.accumulation_behaviour not in CSV_KINDS:
                 continue
             unit, scale = CSV_UNITS[rt.uom]
             scale *= 10.0 ** (rt.power_of_ten_multiplier or 0)

@@ -103,6 +103,16 @@ def resource_entry(
     )
 
 
+def known_zone(up: um.UsagePoint) -> bool:
+    """The usage point links LocalTimeParameters that name a zone (FB_1). One stored
+    without ``tzOffset`` (before such entries were left out at import) is unknown, and
+    unknown is not UTC: neither it nor the link to it is written."""
+    if up.local_time_parameters_id is None:
+        return False
+    ltp = up.local_time_parameters
+    return ltp is not None and ltp.tz_offset is not None
+
+
 def usage_point_entry(up: um.UsagePoint, grant: Grant, paths: Paths) -> str:
     related = []
     if grant.intervals:
@@ -111,8 +121,8 @@ def usage_point_entry(up: um.UsagePoint, grant: Grant, paths: Paths) -> str:
         related.append(paths.summaries(up.id))
     if grant.quality:
         related.append(paths.qualities(up.id))
-    if up.local_time_parameters_id is not None:
-        related.append(paths.local_time(up.local_time_parameters_id))
+    if known_zone(up):
+        related.append(paths.local_time(up.local_time_parameters_id))  # type: ignore[arg-type]
     return resource_entry(
         up, paths.usage_point(up.id), paths.usage_points(), usage_xml.usage_point(up), related
     )
@@ -158,16 +168,19 @@ def block_entry(
     lo: int | None,
     hi: int | None,
 ) -> str | None:
-    xml, count, _, _ = usage_xml.interval_readings(row.data, grant.interval_cost, lo, hi)
+    xml, count, _, last_end = usage_xml.interval_readings(row.data, grant.interval_cost, lo, hi)
     if not count:
         return None
+    # A block stored with duration 0 (before such blocks were refused at import) is
+    # written with the span of its readings: a block of duration 0 holds nothing.
+    duration = row.duration or max(last_end - row.start, 0)
     return entry(
         self_href=f"{paths.blocks(up_id, mr_id)}/{row.id}",
         up_href=paths.blocks(up_id, mr_id),
         title=None,
         published=row.published,
         updated=row.updated,
-        content=usage_xml.interval_block(xml, row.start, row.duration),
+        content=usage_xml.interval_block(xml, row.start, duration),
     )
 
 
@@ -257,8 +270,8 @@ def usage_point_tree(
     """Every entry of one usage point's tree that the grant shows (Batch feeds)."""
     lo, hi = window(grant, query)
     yield usage_point_entry(up, grant, paths)
-    if up.local_time_parameters is not None:
-        yield local_time_entry(up.local_time_parameters, paths)
+    if known_zone(up):
+        yield local_time_entry(up.local_time_parameters, paths)  # type: ignore[arg-type]
     if grant.intervals:
         for mr in meter_readings(session, up.id):
             yield meter_reading_entry(mr, up.id, paths)

@@ -371,7 +371,13 @@ async def post_customer_upload(request: Request, rcid: int) -> Response:
         def run() -> Response:
             zone = responder.settings.zone
             try:
-                summary = ingest_file(responder.sessions, Path(tmp.name), checked, zone)
+                summary = ingest_file(
+                    responder.sessions,
+                    Path(tmp.name),
+                    checked,
+                    zone,
+                    resource_base=responder.settings.public_resource_base,
+                )
             except IngestError as exc:
                 return invalid_request(str(exc).replace(tmp.name, "upload"))
             return JSONResponse(upload_summary(summary))

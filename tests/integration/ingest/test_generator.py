@@ -288,3 +288,23 @@ def test_history_of_48_months(factory: sessionmaker[Session]) -> None:
             select(func.count()).select_from(um.UsageSummary).where(um.UsageSummary.commodity == 1)
         ).scalar_one()
         assert bills == 48
+
+
+def test_csv_export_leaves_register_reads_out(factory: sessionmaker[Session]) -> None:
+    """The gbconnect CSV carries interval quantities only: a register's cumulative
+    reads (FB_9) written as rows would be read back as consumption."""
+    from gbconnect.api.export import export_csv
+
+    with _generated(factory) as session:
+        registers = _channels(session, accumulation_behaviour=1)
+        up_id = registers[0][0].usage_point_id
+        owner = session.get(um.UsagePoint, up_id).retail_customer_id  # type: ignore[union-attr]
+        delta = sum(
+            len(_values(session, mr).values)
+            for mr, rt in _channels(session)
+            if mr.usage_point_id == up_id
+            and rt.accumulation_behaviour in (None, 4)
+            and rt.uom in (72, 169)
+        )
+        lines = "".join(export_csv(session, owner, [up_id])).splitlines()
+        assert len(lines) - 1 == delta  # the header, then one row per interval reading

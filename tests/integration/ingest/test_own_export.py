@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gbconnect.customer.services import create_customer
 from gbconnect.usage import models as um
-from tests.factories.world import store_usage
+from tests.factories.world import World, store_usage
 from tests.integration.ingest.test_replaced_readings import stored_readings
 
 MODELS = (um.UsagePoint, um.MeterReading, um.ReadingType, um.LocalTimeParameters)
@@ -64,3 +64,27 @@ def test_own_export_imported_again_updates_the_same_usage_points(
     done = _cli(db_url, "ingest", "--customer", "bob", str(out))
     assert done.returncode == 0, done.stderr
     assert _counts(factory)[0] == 2 * counts[0]
+
+
+def test_own_export_uploaded_again_updates_the_same_usage_points(world: World) -> None:
+    """The same through the API: Download My Data fetched with the upload token and
+    posted back to ``Batch/RetailCustomer/{id}/UsagePoint`` adds no usage point."""
+    with world.factory() as s:
+        rcid = s.scalar(
+            select(um.UsagePoint.retail_customer_id).where(
+                um.UsagePoint.id == world.alice_points[0]
+            )
+        )
+    token = {"Authorization": f"Bearer {world.upload_token}"}
+    url = world.url(f"/Batch/RetailCustomer/{rcid}/UsagePoint")
+    export = world.client.get(url, headers=token)
+    assert export.status_code == 200
+    counts = _counts(world.factory)
+    posted = world.client.post(
+        url, content=export.content, headers={**token, "content-type": "application/atom+xml"}
+    )
+    assert posted.status_code == 200, posted.text
+    assert _counts(world.factory) == counts
+    with world.factory() as s:
+        points = s.scalars(select(um.UsagePoint.id).where(um.UsagePoint.retail_customer_id == rcid))
+        assert sorted(points) == sorted(world.alice_points)
