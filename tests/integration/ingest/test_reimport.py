@@ -20,13 +20,6 @@ from tests.shared import sample_names
 
 ZONE = ZoneInfo("America/Los_Angeles")
 IMPORTED = [n for n in sample_names() if n not in REFUSED]
-#: A handful run on PostgreSQL too (all of them on SQLite).
-ON_POSTGRESQL = {
-    "Coastal_Multi_Family_Jan_1_2011_to_Jan_1_2012_RetailCustomer_5.xml",
-    "ESPIReadingTypes.xml",
-    "ESPILocalTimeParameters.xml",
-    "threeusagepointsonecustomer.xml",
-}
 
 
 def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
@@ -45,10 +38,8 @@ def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
 
 @pytest.mark.parametrize("name", IMPORTED)
 def test_reimport_of_identical_file_changes_nothing(
-    name: str, engine: Engine, factory: sessionmaker[Session], samples: Path, db_url: str
+    name: str, engine: Engine, factory: sessionmaker[Session], samples: Path
 ) -> None:
-    if db_url.startswith("postgresql") and name not in ON_POSTGRESQL:
-        pytest.skip("run on SQLite; a handful on PostgreSQL")
     path = samples / name
     ingest_file(factory, path, "sample", ZONE)
     before = dump(engine)
