@@ -139,7 +139,7 @@ def pack_daily(ch: Channel, zone: ZoneInfo) -> list[PackedBlock]:
             regular=None if irregular[i] else True,
         )
         end = int(starts[b - 1] + durations[b - 1])
-        lines = None if ch.lines is None else [int(x) for x in ch.lines[a:b]]
+        lines = None if ch.lines is None else ch.lines[a:b].tolist()
         out.append(
             PackedBlock(
                 block_start,

@@ -223,8 +223,9 @@ def store_blocks(
     if not new:
         return stats
     ordered = sorted(new, key=lambda b: b.start)
-    lo = min(b.covers[0] for b in ordered)
-    hi = max(max(b.covers[1], b.end) for b in ordered)
+    spans = [b.covers for b in ordered]  # computed once: a property, read per block
+    lo = min(span[0] for span in spans)
+    hi = max(max(span[1], b.end) for span, b in zip(spans, ordered, strict=True))
     max_duration = conn.execute(
         select(_mr.c.max_block_duration).where(_mr.c.id == meter_reading_id)
     ).scalar_one()
@@ -242,7 +243,8 @@ def store_blocks(
         .where(_ib.c.start < hi)
     ).all()
     disjoint = all(
-        a.covers[1] <= b.covers[0] and a.start != b.start for a, b in itertools.pairwise(ordered)
+        sa[1] <= sb[0] and a.start != b.start
+        for (sa, a), (sb, b) in itertools.pairwise(zip(spans, ordered, strict=True))
     )
     new_max = max(max_duration, *(b.end - b.start for b in ordered))
 
