@@ -15,8 +15,6 @@ import hashlib
 import json
 import secrets
 import shutil
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,6 +24,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pytest
 
+from tests.clirun import run_cli
 from tests.serverproc import free_port, serving
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -36,19 +35,7 @@ SCOPE = (
 
 
 def _cli(db_url: str, *args: str) -> str:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from gbconnect.cli import main; main()",
-            "--database-url",
-            db_url,
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_cli(db_url, *args)
     assert done.returncode == 0, done.stderr
     return done.stdout
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 from sqlalchemy import select
@@ -13,23 +12,12 @@ from gbconnect.customer.models import RetailCustomer
 from gbconnect.ingest.services import ingest_file
 from gbconnect.usage import blocks
 from gbconnect.usage import models as um
+from tests.clirun import run_cli
 from tests.factories.world import ZONE, store_usage
 
 
 def _cli(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from gbconnect.cli import main; main()",
-            "--database-url",
-            db_url,
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_cli(db_url, *args)
 
 
 def _readings(

@@ -4,7 +4,6 @@ identity of each usage point survives export and import, nothing is duplicated."
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -12,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gbconnect.customer.services import create_customer
 from gbconnect.usage import models as um
+from tests.clirun import run_cli
 from tests.factories.world import World, store_usage
 from tests.integration.ingest.test_replaced_readings import stored_readings
 
@@ -19,19 +19,7 @@ MODELS = (um.UsagePoint, um.MeterReading, um.ReadingType, um.LocalTimeParameters
 
 
 def _cli(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from gbconnect.cli import main; main()",
-            "--database-url",
-            db_url,
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_cli(db_url, *args)
 
 
 def _counts(factory: sessionmaker[Session]) -> list[int]:

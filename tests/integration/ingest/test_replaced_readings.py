@@ -10,7 +10,6 @@ around a DST change included).
 from __future__ import annotations
 
 import subprocess
-import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from gbconnect.customer.models import RetailCustomer
 from gbconnect.ingest.services import ingest_file
 from gbconnect.usage import blocks
 from gbconnect.usage import models as um
+from tests.clirun import run_cli
 from tests.factories.world import ZONE
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -120,19 +120,7 @@ def test_newer_file_replacing_stored_readings_reports_them(
 
 
 def _cli(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from gbconnect.cli import main; main()",
-            "--database-url",
-            db_url,
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_cli(db_url, *args)
 
 
 def _gas_csv(days: int, first: datetime) -> str:
