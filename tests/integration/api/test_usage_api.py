@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from gbconnect.oauth import models as om
 from gbconnect.usage import blocks
 from gbconnect.usage import models as um
+from tests.factories.usage import ELECTRIC
 from tests.factories.world import DAYS, TODAY, World
 from tests.integration.oauth.test_espi_access import NS, bearer, valid
 
@@ -291,17 +292,7 @@ def test_etag_last_modified_and_304(world: World) -> None:
             usage_point_key="alice-electric",
             usage_point_title="Home electric",
             service_kind=0,
-            reading_type={
-                "accumulation_behaviour": 4,
-                "commodity": 1,
-                "flow_direction": 1,
-                "interval_length": 900,
-                "kind": 12,
-                "uom": 72,
-                "power_of_ten_multiplier": 0,
-                "currency": 840,
-                "phase": 769,
-            },
+            reading_type=dict(ELECTRIC),
             starts=np.array([TODAY], dtype=np.int64),
             durations=np.array([900], dtype=np.int64),
             values=np.array([7], dtype=np.int64),
