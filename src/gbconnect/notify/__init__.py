@@ -2,6 +2,8 @@
 
 :mod:`gbconnect.notify.events` names what a third party is told about;
 :mod:`gbconnect.notify.outbox` records each event with the transaction that caused
-it. Delivery (a ``BatchList`` POSTed to the third party's ``thirdPartyNotifyUri``,
-retried, a failed POST detected as GBA PSH004 asks) is not written yet.
+it; :mod:`gbconnect.notify.delivery` makes one POST of a ``BatchList`` to the third
+party's ``thirdPartyNotifyUri`` and detects a failed one (GBA PSH004), and guards that
+URI against the Data Custodian's own network. Durable delivery (a job per
+notification, retries with backoff, a dead letter) is not written yet.
 """
