@@ -10,6 +10,7 @@ from gbconnect.customer.models import (
     ServiceLocation,
     agreement_usage_point,
 )
+from gbconnect.notify.models import Notification, NotificationAttempt, NotifyEvent
 from gbconnect.oauth.models import (
     Authorization,
     AuthorizationCode,
@@ -41,6 +42,9 @@ __all__ = [
     "LocalTimeParameters",
     "Meter",
     "MeterReading",
+    "Notification",
+    "NotificationAttempt",
+    "NotifyEvent",
     "ReadingType",
     "RetailCustomer",
     "ServiceLocation",

@@ -39,6 +39,8 @@ from gbconnect.ingest.localtime import local_day_starts, offsets_at, transitions
 from gbconnect.ingest.owners import retail_customer
 from gbconnect.ingest.series import Channel, meter_reading_for, store_channel
 from gbconnect.ingest.summary import FileSummary
+from gbconnect.notify.events import NewData
+from gbconnect.notify.outbox import publish
 from gbconnect.resource import now as now_seconds
 from gbconnect.usage import blocks as codec
 from gbconnect.usage import models as um
@@ -817,6 +819,8 @@ def _one_customer(
     for up in session.scalars(select(um.UsagePoint).where(um.UsagePoint.id.in_(touched))):
         up.local_time_parameters_id = ltp.id
     summary.usage_points += len(touched)
+    summary.usage_point_ids.update(touched)
+    publish(session, NewData(tuple(sorted(touched))))
 
     # Monthly bills priced by the time-of-use tariff.
     month_of = np.array(

@@ -15,6 +15,8 @@ from gbconnect.ingest.espi import EspiImporter
 from gbconnect.ingest.owners import retail_customer
 from gbconnect.ingest.series import store_channel
 from gbconnect.ingest.summary import FileSummary
+from gbconnect.notify.events import NewData
+from gbconnect.notify.outbox import publish
 from gbconnect.resource import now as now_seconds
 
 #: CSV files are read whole; larger ones should be split (XML streams at any size).
@@ -87,6 +89,10 @@ def ingest_file(
             for ch in channels:
                 store_channel(session, owner, ch, zone, summary, now, touched)
             summary.usage_points = len(touched)
+            summary.usage_point_ids.update(touched)
+        if summary.usage_point_ids:
+            # Written with the import: its third parties are told once it commits (FB_39).
+            publish(session, NewData(tuple(sorted(summary.usage_point_ids))))
     return summary
 
 

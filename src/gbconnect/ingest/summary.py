@@ -27,6 +27,8 @@ class FileSummary:
     notes: list[str] = field(default_factory=list)
     #: Entries left out (``--skip-bad-entries``): (line, why).
     skipped: list[tuple[int | None, str]] = field(default_factory=list)
+    #: The usage points whose data this import changed (third parties are notified).
+    usage_point_ids: set[int] = field(default_factory=set)
 
     def span(self, start: int, end: int) -> None:
         self.first = start if self.first is None else min(self.first, start)

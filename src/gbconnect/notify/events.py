@@ -14,7 +14,8 @@ with its transaction (:func:`gbconnect.notify.outbox.publish`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,24 @@ class ThirdPartyStatusChanged:
 
 
 @dataclass(frozen=True)
+class ApplicationChanged:
+    """A third party's ApplicationInformation changed (its own PUT through dynamic
+    registration, or the utility's edit): GBA PSH001 notifies the ApplicationInformation."""
+
+    application_id: int
+    by: str
+
+
+@dataclass(frozen=True)
+class BatchReady:
+    """An asynchronous batch (a request answered 202) was packaged: the third party is
+    told the package's path under the resource base, fetched with the same token."""
+
+    application_id: int
+    path: str
+
+
+@dataclass(frozen=True)
 class NewData:
     """New readings were stored for these usage points (PG&E's daily "new data is
     ready" notification); delivery finds the subscriptions that cover them."""
@@ -75,15 +94,53 @@ Event = (
     | AuthorizationRevoked
     | AuthorizationExpired
     | ThirdPartyStatusChanged
+    | ApplicationChanged
+    | BatchReady
     | NewData
 )
 """Any event a third party may be notified of."""
 
+KINDS: dict[str, type[Event]] = {
+    cls.__name__: cls
+    for cls in (
+        AuthorizationGranted,
+        AuthorizationRevoked,
+        AuthorizationExpired,
+        ThirdPartyStatusChanged,
+        ApplicationChanged,
+        BatchReady,
+        NewData,
+    )
+}
+"""Event classes by the name stored in ``notify_event.kind``."""
+
+
+def to_row(event: Event) -> tuple[str, dict[str, Any]]:
+    """The kind and JSON payload that store ``event``."""
+    payload = asdict(event)
+    if isinstance(event, NewData):
+        payload["usage_point_ids"] = list(event.usage_point_ids)
+    return type(event).__name__, payload
+
+
+def from_row(kind: str, payload: dict[str, Any]) -> Event:
+    """The event stored as ``kind`` and ``payload`` (KeyError for an unknown kind)."""
+    cls = KINDS[kind]
+    if cls is NewData:
+        return NewData(tuple(int(i) for i in payload["usage_point_ids"]))
+    return cls(**payload)
+
+
 __all__ = [
+    "KINDS",
+    "ApplicationChanged",
     "AuthorizationExpired",
     "AuthorizationGranted",
     "AuthorizationRevoked",
+    "BatchReady",
     "Event",
     "NewData",
     "ThirdPartyStatusChanged",
+    "from_row",
+    "to_row",
 ]

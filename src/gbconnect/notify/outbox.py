@@ -6,24 +6,29 @@ released when the transaction commits and dropped when it rolls back (a savepoin
 rollback drops only what was published inside it), so a notification never tells of
 a change that did not happen.
 
-Released events go to the sinks registered with :func:`subscribe` (the process's
-listeners; :func:`recorded` collects them for a test). Nothing is delivered yet:
-there is no queue, no table and no HTTP here; durable delivery of a ``BatchList`` to
-the third party's notify URI replaces the sinks with a job written in the same
-transaction.
+Each event is also written as a ``notify_event`` row just before the transaction
+commits, in that transaction (the transactional outbox): the change and the record
+that a third party must hear of it are committed together or not at all, so a crash
+after the commit loses no notification. The job engine (:mod:`gbconnect.jobs`) turns
+those rows into deliveries.
+
+Released events also go to the sinks registered with :func:`subscribe` (the process's
+listeners; :func:`recorded` collects them for a test).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session, SessionTransaction
 
-from gbconnect.notify.events import Event
+from gbconnect.notify.events import Event, to_row
+from gbconnect.notify.models import NotifyEvent
 
 Sink = Callable[[Event], None]
 
@@ -75,6 +80,19 @@ def _within(tx: SessionTransaction | None, ended: SessionTransaction) -> bool:
             return True
         tx = tx.parent
     return False
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _write(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint is released; its events are written with the outer commit
+    held = session.info.get(_PENDING)
+    if not held:
+        return
+    now = time.time()
+    for _, e in held:
+        kind, payload = to_row(e)
+        session.add(NotifyEvent(kind=kind, payload=payload, created_at=now))
 
 
 @sa_event.listens_for(Session, "after_commit")

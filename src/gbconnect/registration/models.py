@@ -9,7 +9,7 @@ Status codes are those of espi.xsd: ``dataCustodianApplicationStatus`` 1 review,
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, String
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Float, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gbconnect.db import Base
@@ -56,6 +56,13 @@ class ApplicationInformation(ResourceMixin, Base):
     software_id: Mapped[str | None] = mapped_column(String(256))
     software_version: Mapped[str | None] = mapped_column(String(64))
     contacts: Mapped[list[str] | None] = mapped_column(JSON)
+    #: The key of the HMAC-SHA256 signature of this third party's notifications
+    #: (gbconnect.notify.signing). Kept in clear, since signing needs it; made at the
+    #: first notification and shown to the third party only. After a rotation the
+    #: previous key also signs until ``notify_secret_previous_until``.
+    notify_secret: Mapped[str | None] = mapped_column(String(64))
+    notify_secret_previous: Mapped[str | None] = mapped_column(String(64))
+    notify_secret_previous_until: Mapped[float | None] = mapped_column(Float)
 
     @property
     def is_public(self) -> bool:

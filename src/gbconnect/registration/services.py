@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from gbconnect.config import Settings
 from gbconnect.espi import scope as espi_scope
 from gbconnect.espi.blocks import not_offered
+from gbconnect.notify.events import ApplicationChanged
+from gbconnect.notify.outbox import publish
 from gbconnect.registration import models as rm
 from gbconnect.registration.errors import RegistrationError
 from gbconnect.resource import now
@@ -149,10 +151,11 @@ def update_application(
     settings: Settings,
     app: rm.ApplicationInformation,
     fields: dict[str, list[str]],
+    by: str = "third party",
 ) -> None:
     """Apply a third party's changes (element name -> values). Identity (client_id),
     credentials and status set by the utility cannot be changed this way; a scope
-    may only be narrowed."""
+    may only be narrowed. ``by`` says who changed it, for the notification."""
     frozen = {
         "client_id",
         "client_secret",
@@ -207,6 +210,8 @@ def update_application(
             app.scopes = wanted
     app.updated = now()
     session.flush()
+    # GBA PSH001: the third party is notified of its changed ApplicationInformation.
+    publish(session, ApplicationChanged(app.id, by))
 
 
 def _current(app: rm.ApplicationInformation, name: str) -> str:

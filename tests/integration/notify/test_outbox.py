@@ -6,16 +6,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.orm import Session
 
-from gbconnect.notify.events import AuthorizationRevoked, NewData, ThirdPartyStatusChanged
+from gbconnect.notify.events import (
+    AuthorizationRevoked,
+    NewData,
+    ThirdPartyStatusChanged,
+    from_row,
+)
+from gbconnect.notify.models import NotifyEvent
 from gbconnect.notify.outbox import pending, publish, recorded, subscribe
 
 
 @pytest.fixture
 def engine() -> Iterator[Engine]:
     engine = create_engine("sqlite://")
+    NotifyEvent.__table__.create(engine)
     yield engine
     engine.dispose()
 
@@ -74,3 +81,25 @@ def test_a_failing_listener_does_not_stop_the_others(engine: Engine) -> None:
     finally:
         unsubscribe()
     assert events == [ThirdPartyStatusChanged(1, 2, 3)]
+
+
+def test_each_event_is_written_in_the_transaction_that_published_it(engine: Engine) -> None:
+    """The outbox row commits with the change or not at all (a crash after the commit
+    loses nothing; a rollback leaves no row)."""
+    with Session(engine) as s:
+        s.execute(text("SELECT 1"))
+        publish(s, NewData((3, 4)))
+        inner = s.begin_nested()
+        publish(s, AuthorizationRevoked(1, 2, "customer"))
+        inner.rollback()
+        publish(s, ThirdPartyStatusChanged(9, 2, 3))
+        s.commit()
+        publish(s, NewData((5,)))
+        s.rollback()
+    with Session(engine) as s:
+        rows = s.scalars(select(NotifyEvent).order_by(NotifyEvent.id)).all()
+        assert [from_row(r.kind, r.payload) for r in rows] == [
+            NewData((3, 4)),
+            ThirdPartyStatusChanged(9, 2, 3),
+        ]
+        assert all(r.expanded_at is None and r.created_at > 0 for r in rows)

@@ -498,6 +498,7 @@ class UsageResources:
         session.flush()
         self._infer_service_kinds()
         self.ctx.summary.usage_points = len(self._touched_up)
+        self.ctx.summary.usage_point_ids.update(self._touched_up)
         self.ctx.summary.meter_readings = len(self._touched_mr)
 
     def _infer_service_kinds(self) -> None:
