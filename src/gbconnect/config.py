@@ -88,6 +88,25 @@ class Settings(BaseSettings):
     #: first trusted hop (gbconnect.web.security.client_address).
     trusted_proxies: str = ""
 
+    # -- Notifications (REQ.21 FB_39; gbconnect.jobs) --
+    #: Hours a notification is retried (exponential backoff with jitter) before it is
+    #: dead-lettered; UtilityAPI retries for 72 h.
+    notify_retry_hours: float = Field(default=72.0, gt=0, le=24 * 30)
+    #: Seconds to connect to a notify URI, and to wait for its answer.
+    notify_connect_timeout: float = Field(default=5.0, gt=0, le=60)
+    notify_read_timeout: float = Field(default=10.0, gt=0, le=120)
+    #: Deliveries in flight at once in one worker process (each a thread).
+    notify_concurrency: int = Field(default=8, ge=1, le=256)
+    #: Seconds an idle worker waits before it looks for work again (a commit in the
+    #: same process, or a PostgreSQL NOTIFY, wakes it at once).
+    notify_poll_interval: float = Field(default=0.5, gt=0, le=60)
+    #: Run a worker inside ``gbconnect serve``: the default on SQLite (so the demo
+    #: notifies); on PostgreSQL run ``gbconnect worker`` processes instead.
+    notify_in_process: bool | None = None
+    #: Notify URIs resolving to loopback or private addresses are refused (SSRF),
+    #: except in development unless this says otherwise.
+    notify_allow_private: bool | None = None
+
     @field_validator("trusted_proxies")
     @classmethod
     def _networks(cls, value: str) -> str:
@@ -193,6 +212,20 @@ class Settings(BaseSettings):
         if self.worker_threads is not None:
             return self.worker_threads
         return 4 if self.database_url.startswith("sqlite") else 16
+
+    @property
+    def notify_worker_in_process(self) -> bool:
+        """Whether ``serve`` runs a notification worker (default: on SQLite)."""
+        if self.notify_in_process is not None:
+            return self.notify_in_process
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def notify_private_allowed(self) -> bool:
+        """Whether a notify URI may resolve to a private address (default: development)."""
+        if self.notify_allow_private is not None:
+            return self.notify_allow_private
+        return self.env == "development"
 
     @property
     def supported_blocks(self) -> frozenset[int]:

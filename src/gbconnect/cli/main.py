@@ -1,7 +1,8 @@
 """The ``gbconnect`` command group: its options and its commands, one module per group
 (:mod:`~gbconnect.cli.serve`, :mod:`~gbconnect.cli.data`,
 :mod:`~gbconnect.cli.thirdparty`, :mod:`~gbconnect.cli.customer`,
-:mod:`~gbconnect.cli.authorization`, :mod:`~gbconnect.cli.token`)."""
+:mod:`~gbconnect.cli.authorization`, :mod:`~gbconnect.cli.token`,
+:mod:`~gbconnect.cli.worker`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import click
 
-from gbconnect.cli import authorization, customer, data, serve, thirdparty, token
+from gbconnect.cli import authorization, customer, data, serve, thirdparty, token, worker
 
 
 @click.group()
@@ -29,7 +30,7 @@ def main(ctx: click.Context, database_url: str | None) -> None:
     ctx.obj = {"overrides": overrides}
 
 
-for _module in (serve, data, thirdparty, customer, authorization, token):
+for _module in (serve, data, thirdparty, customer, authorization, token, worker):
     for _command in _module.COMMANDS:
         main.add_command(_command)
 

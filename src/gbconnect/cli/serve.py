@@ -48,8 +48,6 @@ def run_server(settings: Settings, host: str, port: int) -> None:
     """Serve ``create_app(settings)`` with uvicorn until interrupted."""
     import gc
 
-    import uvicorn
-
     from gbconnect.app import create_app
     from gbconnect.logs import configure
 
@@ -60,12 +58,30 @@ def run_server(settings: Settings, host: str, port: int) -> None:
     # then under load (benchmarks/api_load.py, on PostgreSQL).
     gc.collect()
     gc.freeze()
+    # The notification worker inside the server (the default on SQLite, so that the
+    # demo notifies; on PostgreSQL `gbconnect worker` processes do it).
+    worker = None
+    if settings.notify_worker_in_process:
+        from gbconnect.jobs.worker import Worker
+
+        worker = Worker(settings, app.state.sessions)
+        worker.start()
+    try:
+        _run_uvicorn(app, settings, host, port)
+    finally:
+        if worker is not None:
+            worker.stop()
+
+
+def _run_uvicorn(app: object, settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
     # uvicorn's access log follows the configured level (INFO logs every request).
     # The standard asyncio loop, not uvloop: uvloop is 2-4 % faster on the hot path but
     # stalls a response now and then for 140-200 ms under load (the bare /livez too);
     # asyncio's slowest stays under 45 ms (benchmarks/api_load.py).
     uvicorn.run(
-        app,
+        app,  # type: ignore[arg-type]
         host=host,
         port=port,
         log_level=settings.log_level.lower(),

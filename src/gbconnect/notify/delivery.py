@@ -18,6 +18,7 @@ letter for ``dead`` attempts and for retries that run out.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
 import time
@@ -77,6 +78,7 @@ def deliver(
     connect_timeout: float = 5,
     read_timeout: float = 10,
     max_response_bytes: int = 64 * 1024,
+    client: httpx.Client | None = None,
 ) -> Attempt:
     """POST ``body`` (a ``BatchList``, ``Content-Type: application/xml``) to ``url``
     once (GBA PSH001-PSH004) and classify the result.
@@ -84,6 +86,8 @@ def deliver(
     A refused or reset connection, a timeout, 408, 429, a 3xx (redirects are not
     followed) and a 5xx are ``retry``; any other 4xx is ``dead``; a 2xx is
     ``delivered``. At most ``max_response_bytes`` of the answer are read.
+    ``client`` is a kept-alive client to reuse (made with :func:`notify_client`); its
+    timeouts are replaced by the ones given here.
     """
     sent = httpx.Headers(dict(headers))
     sent["Content-Type"] = "application/xml"
@@ -94,8 +98,8 @@ def deliver(
     status: int | None = None
     try:
         with (
-            httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client,
-            client.stream("POST", url, content=body, headers=sent) as response,
+            contextlib.nullcontext(client) if client is not None else notify_client() as http,
+            http.stream("POST", url, content=body, headers=sent, timeout=timeout) as response,
         ):
             status = response.status_code
             _read_at_most(response, max_response_bytes)
@@ -112,6 +116,12 @@ def deliver(
     outcome = outcome_of(status)
     error = None if outcome == "delivered" else f"HTTP {status}"
     return Attempt(outcome, status, _since(start), error)
+
+
+def notify_client() -> httpx.Client:
+    """An HTTP client for notifications: redirects not followed (a 3xx is a failed
+    attempt), no proxy or credentials taken from the environment."""
+    return httpx.Client(follow_redirects=False, trust_env=False)
 
 
 def _read_at_most(response: httpx.Response, limit: int) -> None:

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import event as sa_event
+from sqlalchemy import text
 from sqlalchemy.orm import Session, SessionTransaction
 
 from gbconnect.notify.events import Event, to_row
@@ -33,6 +34,9 @@ from gbconnect.notify.models import NotifyEvent
 Sink = Callable[[Event], None]
 
 _PENDING = "gbconnect.notify.pending"
+#: The PostgreSQL channel notified by a commit that wrote events: worker processes
+#: LISTEN on it and wake at once (the notification is sent only if the commit is).
+CHANNEL = "gbconnect_jobs"
 _log = logging.getLogger(__name__)
 _sinks: list[Sink] = []
 _lock = threading.Lock()
@@ -93,6 +97,8 @@ def _write(session: Session) -> None:
     for _, e in held:
         kind, payload = to_row(e)
         session.add(NotifyEvent(kind=kind, payload=payload, created_at=now))
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
 
 
 @sa_event.listens_for(Session, "after_commit")
@@ -125,4 +131,4 @@ def _drop_uncommitted(session: Session, transaction: SessionTransaction) -> None
         session.info.pop(_PENDING, None)  # rolled back or closed: it did not happen
 
 
-__all__ = ["Event", "Sink", "pending", "publish", "recorded", "subscribe"]
+__all__ = ["CHANNEL", "Event", "Sink", "pending", "publish", "recorded", "subscribe"]

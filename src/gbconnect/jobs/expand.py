@@ -1,0 +1,204 @@
+"""From committed events to notifications: who is told what (REQ.21 FB_39).
+
+Each ``notify_event`` row (written with the change, :mod:`gbconnect.notify.outbox`)
+becomes at most one ``BatchList`` per third party, naming the resources it can fetch
+with its own tokens (STANDARD.md section 3; GBA PSH001-PSH003):
+
+- an authorization granted: its ``Authorization`` and its ``Batch/Subscription``;
+- an authorization revoked or expired: its ``Authorization``;
+- an ApplicationInformation changed: the ``ApplicationInformation``;
+- an asynchronous batch ready: the package's URL;
+- new data for usage points: per third party with an active authorization covering
+  them, its ``Batch/Bulk/{bulkId}`` when it was registered for Bulk (FB_35), else the
+  ``Batch/Subscription`` of each authorization concerned (at most
+  :data:`MAX_URIS` per BatchList). One import is one event: never one POST per usage
+  point.
+
+A third party on hold or revoked, or without a notify URI, is told nothing; putting
+it on hold or revoking it cancels its queued notifications.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from gbconnect.config import Settings
+from gbconnect.espi import scope as espi_scope
+from gbconnect.notify import events as ev
+from gbconnect.notify.models import CANCELLED, QUEUED, Notification, NotifyEvent
+from gbconnect.oauth import models as om
+from gbconnect.registration import models as rm
+
+_log = logging.getLogger(__name__)
+
+#: Resource URIs in one BatchList at most; more are sent in several.
+MAX_URIS = 1000
+#: Usage point ids per query (SQLite allows 32766 bound parameters).
+_CHUNK = 5000
+#: The Bulk function block (REQ.21 FB_35).
+_BULK = 35
+
+
+def expand_pending(session: Session, settings: Settings, now: float, limit: int = 200) -> int:
+    """Turn up to ``limit`` unexpanded events into notifications, in the caller's
+    transaction; returns how many events were taken. Two workers never take the same
+    event: the first statement marks the batch (``SKIP LOCKED`` on PostgreSQL)."""
+    pending = (
+        select(NotifyEvent.id)
+        .where(NotifyEvent.expanded_at.is_(None))
+        .order_by(NotifyEvent.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        pending = pending.with_for_update(skip_locked=True)
+    taken = session.execute(
+        update(NotifyEvent)
+        .where(NotifyEvent.id.in_(pending.scalar_subquery()), NotifyEvent.expanded_at.is_(None))
+        .values(expanded_at=now)
+        .returning(NotifyEvent.id, NotifyEvent.kind, NotifyEvent.payload)
+    ).all()
+    for event_id, kind, payload in sorted(taken):
+        try:
+            event = ev.from_row(kind, payload)
+        except (KeyError, TypeError, ValueError):
+            _log.error("notify_event %s: unknown event %r, left out", event_id, kind)
+            continue
+        for app_id, uris in targets(session, settings, event, now).items():
+            for start in range(0, len(uris), MAX_URIS):
+                session.add(
+                    Notification(
+                        application_id=app_id,
+                        event_id=event_id,
+                        reason=kind,
+                        uris=uris[start : start + MAX_URIS],
+                        idempotency_key=uuid.uuid4().hex,
+                        state=QUEUED,
+                        attempts=0,
+                        created_at=now,
+                        next_attempt_at=now,
+                    )
+                )
+    session.flush()
+    return len(taken)
+
+
+def targets(
+    session: Session, settings: Settings, event: ev.Event, now: float
+) -> dict[int, list[str]]:
+    """The resource URIs each third party (application id) is to be sent for ``event``."""
+    url = settings.resource_url
+    if isinstance(event, ev.NewData):
+        return _new_data(session, settings, event.usage_point_ids, now)
+    if isinstance(event, ev.ThirdPartyStatusChanged):
+        if event.new_status in (rm.ON_HOLD, rm.REVOKED):
+            cancel_queued(session, event.application_id, _held(event.new_status), now)
+            return {}
+        uris = [url(f"ApplicationInformation/{event.application_id}")]
+        return _if_listening(session, event.application_id, uris)
+    if isinstance(event, ev.ApplicationChanged):
+        uris = [url(f"ApplicationInformation/{event.application_id}")]
+        return _if_listening(session, event.application_id, uris)
+    if isinstance(event, ev.AuthorizationGranted):
+        uris = [url(f"Authorization/{event.authorization_id}")]
+        if event.subscription_id is not None:
+            uris.append(url(f"Batch/Subscription/{event.subscription_id}"))
+        return _if_listening(session, event.application_id, uris)
+    if isinstance(event, ev.AuthorizationRevoked | ev.AuthorizationExpired):
+        uris = [url(f"Authorization/{event.authorization_id}")]
+        return _if_listening(session, event.application_id, uris)
+    if isinstance(event, ev.BatchReady):
+        return _if_listening(session, event.application_id, [url(event.path)])
+    return {}
+
+
+def cancel_queued(session: Session, application_id: int, reason: str, now: float) -> int:
+    """Cancel the third party's queued notifications (it is on hold or revoked)."""
+    result = session.execute(
+        update(Notification)
+        .where(Notification.application_id == application_id, Notification.state == QUEUED)
+        .values(state=CANCELLED, finished_at=now, last_error=reason[:500], lease_until=None)
+    )
+    count: int = result.rowcount  # type: ignore[attr-defined]
+    if count:
+        _log.info(
+            "cancelled %d queued notification(s) of application %s: %s",
+            count,
+            application_id,
+            reason,
+        )
+    return count
+
+
+def listening(app: rm.ApplicationInformation | None) -> bool:
+    """Whether a third party is notified at all: it has a notify URI and the utility
+    has not put it on hold or revoked it."""
+    return (
+        app is not None
+        and bool(app.notify_uri)
+        and app.data_custodian_status in (rm.REVIEW, rm.PRODUCTION)
+    )
+
+
+def _held(status: int) -> str:
+    return f"third party {rm.STATUS_NAMES.get(status, str(status))}"
+
+
+def _if_listening(session: Session, app_id: int, uris: list[str]) -> dict[int, list[str]]:
+    return {app_id: uris} if listening(session.get(rm.ApplicationInformation, app_id)) else {}
+
+
+def _bulk(app: rm.ApplicationInformation) -> bool:
+    for text in app.scopes or ():
+        try:
+            if _BULK in espi_scope.parse(text).function_blocks:
+                return True
+        except espi_scope.ScopeError:
+            continue
+    return False
+
+
+def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
+    for start in range(0, len(ids), _CHUNK):
+        yield ids[start : start + _CHUNK]
+
+
+def _new_data(
+    session: Session, settings: Settings, usage_point_ids: Sequence[int], now: float
+) -> dict[int, list[str]]:
+    sup = om.subscription_usage_point
+    auth = om.Authorization
+    ended = auth.authorized_start + auth.authorized_duration
+    subscriptions: dict[int, set[int]] = defaultdict(set)
+    for chunk in _chunks(sorted(set(usage_point_ids))):
+        rows = session.execute(
+            select(om.Subscription.application_id, om.Subscription.id)
+            .join(sup, sup.c.subscription_id == om.Subscription.id)
+            .join(auth, auth.id == om.Subscription.authorization_id)
+            .where(
+                sup.c.usage_point_id.in_(chunk),
+                auth.status == om.ACTIVE,
+                or_(auth.authorized_duration.is_(None), ended > int(now)),
+            )
+            .distinct()
+        )
+        for app_id, sub_id in rows:
+            subscriptions[app_id].add(sub_id)
+    out: dict[int, list[str]] = {}
+    for app_id, subs in sorted(subscriptions.items()):
+        app = session.get(rm.ApplicationInformation, app_id)
+        if app is None or not listening(app):
+            continue
+        if _bulk(app):
+            out[app_id] = [settings.resource_url(f"Batch/Bulk/{app.bulk_id}")]
+        else:
+            out[app_id] = [settings.resource_url(f"Batch/Subscription/{s}") for s in sorted(subs)]
+    return out
+
+
+__all__ = ["MAX_URIS", "cancel_queued", "expand_pending", "listening", "targets"]
