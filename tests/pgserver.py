@@ -77,6 +77,11 @@ class PostgresServer:
             "start",
         )
 
+    def restart(self) -> None:
+        """Stop the server (fast shutdown: sessions are cut) and start it again on the
+        same port and data."""
+        self._run(_bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "restart")
+
     def stop(self) -> None:
         try:
             self._run(_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")

@@ -200,7 +200,7 @@ def test_psh004_a_failing_receiver_is_retried_and_each_failure_recorded(world: W
         drain(worker, now=job.next_attempt_at + 1)
         (job,) = notifications(world.factory)
         assert job.state == QUEUED and job.attempts == 2 and job.last_status == 500
-        first, second = (a.at for a in attempts(world.factory, job.id))
+        _first, second = (a.at for a in attempts(world.factory, job.id))
         # The second wait is about twice the first (30 s then 60 s, with jitter).
         assert 30 <= job.next_attempt_at - second <= 61
         r.behaviour = lambda h: answer(h, 200)
