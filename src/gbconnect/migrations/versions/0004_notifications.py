@@ -108,10 +108,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("application_information") as batch:
-        batch.drop_column("notify_secret_previous_until")
-        batch.drop_column("notify_secret_previous")
-        batch.drop_column("notify_secret")
+    # Plain DROP COLUMNs (SQLite 3.35+): a batch copy would drop application_information
+    # and cascade to every row that references it.
+    op.drop_column("application_information", "notify_secret_previous_until")
+    op.drop_column("application_information", "notify_secret_previous")
+    op.drop_column("application_information", "notify_secret")
     op.drop_table("notification_attempt")
     op.drop_table("notification")
     op.drop_table("notify_event")
