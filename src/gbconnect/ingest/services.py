@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from gbconnect.ingest.csv import read_csv
@@ -63,6 +64,7 @@ def ingest_file(
     size = path.stat().st_size
     now = now_seconds()
     with factory() as session, session.begin():
+        changes = _Changes(session)
         owner = retail_customer(session, customer)
         if kind == "xml":
             importer = EspiImporter(
@@ -90,10 +92,29 @@ def ingest_file(
                 store_channel(session, owner, ch, zone, summary, now, touched)
             summary.usage_points = len(touched)
             summary.usage_point_ids.update(touched)
-        if summary.usage_point_ids:
-            # Written with the import: its third parties are told once it commits (FB_39).
+        session.flush()
+        if summary.usage_point_ids and (changes.count or _blocks_changed(summary)):
+            # Written with the import: its third parties are told once it commits
+            # (FB_39); an import that changed nothing tells nobody.
             publish(session, NewData(tuple(sorted(summary.usage_point_ids))))
     return summary
+
+
+class _Changes:
+    """Counts the rows a session inserts, changes or deletes through the ORM."""
+
+    def __init__(self, session: Session) -> None:
+        self.count = 0
+        event.listen(session, "before_flush", self._before_flush)
+
+    def _before_flush(self, session: Session, _context: object, _instances: object) -> None:
+        self.count += len(session.new) + len(session.deleted)
+        self.count += sum(1 for obj in session.dirty if session.is_modified(obj))
+
+
+def _blocks_changed(summary: FileSummary) -> bool:
+    b = summary.blocks
+    return bool(b.inserted or b.replaced or b.trimmed)
 
 
 def expand(paths: list[str]) -> list[Path]:

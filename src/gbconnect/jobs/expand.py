@@ -24,8 +24,9 @@ import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from typing import cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, or_, select, update
 from sqlalchemy.orm import Session
 
 from gbconnect.config import Settings
@@ -63,35 +64,45 @@ def expand_pending(session: Session, settings: Settings, now: float, limit: int 
         .values(expanded_at=now)
         .returning(NotifyEvent.id, NotifyEvent.kind, NotifyEvent.payload)
     ).all()
+    rows: list[dict[str, object]] = []
+    apps = load_applications(session, (p.get("application_id") for _, _, p in taken))
     for event_id, kind, payload in sorted(taken):
         try:
             event = ev.from_row(kind, payload)
         except (KeyError, TypeError, ValueError):
             _log.error("notify_event %s: unknown event %r, left out", event_id, kind)
             continue
-        for app_id, uris in targets(session, settings, event, now).items():
+        for app_id, uris in targets(session, settings, event, now, apps).items():
             for start in range(0, len(uris), MAX_URIS):
-                session.add(
-                    Notification(
-                        application_id=app_id,
-                        event_id=event_id,
-                        reason=kind,
-                        uris=uris[start : start + MAX_URIS],
-                        idempotency_key=uuid.uuid4().hex,
-                        state=QUEUED,
-                        attempts=0,
-                        created_at=now,
-                        next_attempt_at=now,
-                    )
+                rows.append(
+                    {
+                        "application_id": app_id,
+                        "event_id": event_id,
+                        "reason": kind,
+                        "uris": uris[start : start + MAX_URIS],
+                        "idempotency_key": uuid.uuid4().hex,
+                        "state": QUEUED,
+                        "attempts": 0,
+                        "created_at": now,
+                        "next_attempt_at": now,
+                    }
                 )
-    session.flush()
+    if rows:
+        session.connection().execute(cast(Table, Notification.__table__).insert(), rows)
     return len(taken)
 
 
 def targets(
-    session: Session, settings: Settings, event: ev.Event, now: float
+    session: Session, settings: Settings, event: ev.Event, now: float, apps: Apps | None = None
 ) -> dict[int, list[str]]:
-    """The resource URIs each third party (application id) is to be sent for ``event``."""
+    """The resource URIs each third party (application id) is to be sent for ``event``
+    (``apps``: applications already read)."""
+    apps = {} if apps is None else apps
+
+    def _if_listening(app_id: int, uris: list[str]) -> dict[int, list[str]]:
+        app = apps.get(app_id) or session.get(rm.ApplicationInformation, app_id)
+        return {app_id: uris} if listening(app) else {}
+
     url = settings.resource_url
     if isinstance(event, ev.NewData):
         return _new_data(session, settings, event.usage_point_ids, now)
@@ -100,20 +111,20 @@ def targets(
             cancel_queued(session, event.application_id, _held(event.new_status), now)
             return {}
         uris = [url(f"ApplicationInformation/{event.application_id}")]
-        return _if_listening(session, event.application_id, uris)
+        return _if_listening(event.application_id, uris)
     if isinstance(event, ev.ApplicationChanged):
         uris = [url(f"ApplicationInformation/{event.application_id}")]
-        return _if_listening(session, event.application_id, uris)
+        return _if_listening(event.application_id, uris)
     if isinstance(event, ev.AuthorizationGranted):
         uris = [url(f"Authorization/{event.authorization_id}")]
         if event.subscription_id is not None:
             uris.append(url(f"Batch/Subscription/{event.subscription_id}"))
-        return _if_listening(session, event.application_id, uris)
+        return _if_listening(event.application_id, uris)
     if isinstance(event, ev.AuthorizationRevoked | ev.AuthorizationExpired):
         uris = [url(f"Authorization/{event.authorization_id}")]
-        return _if_listening(session, event.application_id, uris)
+        return _if_listening(event.application_id, uris)
     if isinstance(event, ev.BatchReady):
-        return _if_listening(session, event.application_id, [url(event.path)])
+        return _if_listening(event.application_id, [url(event.path)])
     return {}
 
 
@@ -135,6 +146,22 @@ def cancel_queued(session: Session, application_id: int, reason: str, now: float
     return count
 
 
+Apps = dict[int, rm.ApplicationInformation]
+
+
+def load_applications(session: Session, ids: Iterable[object]) -> Apps:
+    """These applications by id, read in one query (not one per notification)."""
+    wanted = sorted({i for i in ids if isinstance(i, int)})
+    out: Apps = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        for app in session.scalars(
+            select(rm.ApplicationInformation).where(rm.ApplicationInformation.id.in_(chunk))
+        ):
+            out[app.id] = app
+    return out
+
+
 def listening(app: rm.ApplicationInformation | None) -> bool:
     """Whether a third party is notified at all: it has a notify URI and the utility
     has not put it on hold or revoked it."""
@@ -147,10 +174,6 @@ def listening(app: rm.ApplicationInformation | None) -> bool:
 
 def _held(status: int) -> str:
     return f"third party {rm.STATUS_NAMES.get(status, str(status))}"
-
-
-def _if_listening(session: Session, app_id: int, uris: list[str]) -> dict[int, list[str]]:
-    return {app_id: uris} if listening(session.get(rm.ApplicationInformation, app_id)) else {}
 
 
 def _bulk(app: rm.ApplicationInformation) -> bool:
@@ -190,8 +213,9 @@ def _new_data(
         for app_id, sub_id in rows:
             subscriptions[app_id].add(sub_id)
     out: dict[int, list[str]] = {}
+    apps = load_applications(session, subscriptions)
     for app_id, subs in sorted(subscriptions.items()):
-        app = session.get(rm.ApplicationInformation, app_id)
+        app = apps.get(app_id)
         if app is None or not listening(app):
             continue
         if _bulk(app):
@@ -201,4 +225,11 @@ def _new_data(
     return out
 
 
-__all__ = ["MAX_URIS", "cancel_queued", "expand_pending", "listening", "targets"]
+__all__ = [
+    "MAX_URIS",
+    "cancel_queued",
+    "expand_pending",
+    "listening",
+    "load_applications",
+    "targets",
+]

@@ -18,16 +18,18 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import httpx
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from gbconnect import __version__
 from gbconnect.config import Settings
 from gbconnect.espi.batchlist import batch_list
-from gbconnect.jobs.expand import cancel_queued, listening
+from gbconnect.jobs.expand import cancel_queued, listening, load_applications
 from gbconnect.jobs.retry import next_attempt
 from gbconnect.notify.delivery import Attempt, NotifyUriError, check_notify_uri, deliver
 from gbconnect.notify.models import (
@@ -93,8 +95,9 @@ def claim(session: Session, settings: Settings, owner: str, now: float, limit: i
         .execution_options(synchronize_session=False)
     ).all()
     jobs: list[Job] = []
+    apps = load_applications(session, (row[1] for row in rows))
     for nid, app_id, uris, key, attempts, created in sorted(rows):
-        app = session.get(rm.ApplicationInformation, app_id)
+        app = apps.get(app_id)
         if app is None or not listening(app) or app.notify_uri is None:
             why = "no notify URI" if app is not None and not app.notify_uri else None
             status = rm.STATUS_NAMES.get(app.data_custodian_status, "?") if app else "gone"
@@ -129,62 +132,98 @@ def send(job: Job, settings: Settings, client: httpx.Client | None = None) -> At
 def record(
     session: Session,
     settings: Settings,
-    job: Job,
-    attempt: Attempt,
-    now: float,
+    results: Sequence[tuple[Job, Attempt, float]],
     rng: random.Random | None = None,
-) -> str:
-    """Log ``attempt`` and move the notification on; returns its new state. A row
-    cancelled meanwhile stays cancelled (the attempt is still logged)."""
-    session.add(
-        NotificationAttempt(
-            notification_id=job.id,
-            at=now,
-            outcome=attempt.outcome,
-            status=attempt.status,
-            latency_ms=attempt.latency_ms,
-            error=attempt.error[:500] if attempt.error else None,
+) -> list[str]:
+    """Log each attempt and move its notification on, in the caller's transaction;
+    returns the new states. A row cancelled meanwhile stays cancelled (its attempt is
+    still logged).
+
+    A delivery to a third party whose earlier notifications failed means its receiver
+    is back: those are made due at once rather than at their backoff's end.
+    """
+    if not results:
+        return []
+    log: list[dict[str, object]] = []
+    moves: list[dict[str, object]] = []
+    states: list[str] = []
+    recovered: set[int] = set()
+    for job, attempt, now in results:
+        error = attempt.error[:500] if attempt.error else None
+        log.append(
+            {
+                "notification_id": job.id,
+                "at": now,
+                "outcome": attempt.outcome,
+                "status": attempt.status,
+                "latency_ms": attempt.latency_ms,
+                "error": error,
+            }
         )
-    )
-    attempts = job.attempts + 1
-    values: dict[str, object] = {
-        "attempts": attempts,
-        "last_status": attempt.status,
-        "last_error": attempt.error[:500] if attempt.error else None,
-        "lease_until": None,
-        "lease_owner": None,
-    }
-    if attempt.outcome == "delivered":
-        state = DELIVERED
-        values.update(state=DELIVERED, finished_at=now)
-    elif attempt.outcome == "dead":
-        state = DEAD
-        values.update(state=DEAD, finished_at=now)
-        if attempt.status is not None:
-            values["last_error"] = f"HTTP {attempt.status}: refused by the receiver, not retried"
-    else:
-        retry = settings.notify_retry_hours * 3600
-        at = next_attempt(job.created_at, attempts, now, retry, rng)
-        if at is None:
-            state = DEAD
-            values.update(
-                state=DEAD,
-                finished_at=now,
-                last_error=(
+        attempts = job.attempts + 1
+        state, finished, due = QUEUED, None, now
+        if attempt.outcome == "delivered":
+            state, finished = DELIVERED, now
+            recovered.add(job.application_id)
+        elif attempt.outcome == "dead":
+            state, finished = DEAD, now
+            if attempt.status is not None:
+                error = f"HTTP {attempt.status}: refused by the receiver, not retried"
+        else:
+            retry = settings.notify_retry_hours * 3600
+            at = next_attempt(job.created_at, attempts, now, retry, rng)
+            if at is None:
+                state, finished = DEAD, now
+                error = (
                     f"gave up after {attempts} attempt(s) in "
                     f"{settings.notify_retry_hours:g} h: {attempt.error}"
-                )[:500],
-            )
-        else:
-            state = QUEUED
-            values.update(next_attempt_at=at)
-    session.execute(
-        update(Notification)
-        .where(Notification.id == job.id, Notification.state == QUEUED)
-        .values(**values)
-        .execution_options(synchronize_session=False)
+                )[:500]
+            else:
+                due = at
+        states.append(state)
+        moves.append(
+            {
+                "b_id": job.id,
+                "state": state,
+                "attempts": attempts,
+                "last_status": attempt.status,
+                "last_error": error,
+                "finished_at": finished,
+                "next_attempt_at": due,
+            }
+        )
+    table = cast(Table, Notification.__table__)
+    conn = session.connection()
+    conn.execute(cast(Table, NotificationAttempt.__table__).insert(), log)
+    conn.execute(
+        table.update()
+        .where(table.c.id == bindparam("b_id"), table.c.state == QUEUED)
+        .values(
+            state=bindparam("state"),
+            attempts=bindparam("attempts"),
+            last_status=bindparam("last_status"),
+            last_error=bindparam("last_error"),
+            finished_at=bindparam("finished_at"),
+            next_attempt_at=bindparam("next_attempt_at"),
+            lease_until=None,
+            lease_owner=None,
+        ),
+        moves,
     )
-    return state
+    if recovered:
+        now = max(t for _, _, t in results)
+        conn.execute(
+            table.update()
+            .where(
+                table.c.state == QUEUED,
+                table.c.application_id.in_(sorted(recovered)),
+                table.c.attempts > 0,
+                table.c.next_attempt_at > now,
+                or_(table.c.lease_until.is_(None), table.c.lease_until < now),
+            )
+            .values(next_attempt_at=now)
+        )
+    return states
 
 
 __all__ = ["IDEMPOTENCY_HEADER", "Job", "claim", "lease_seconds", "record", "send"]

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import socket
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
@@ -37,7 +37,7 @@ from gbconnect.config import Settings
 from gbconnect.db import session_scope
 from gbconnect.jobs.expand import expand_pending
 from gbconnect.jobs.queue import Job, claim, record, send
-from gbconnect.notify.delivery import notify_client
+from gbconnect.notify.delivery import Attempt, notify_client
 from gbconnect.notify.outbox import CHANNEL, subscribe
 from gbconnect.oauth.revocation import expire_authorizations
 
@@ -68,79 +68,92 @@ class Worker:
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._slots = threading.Semaphore(self.concurrency)
-        self._inflight = 0
-        self._lock = threading.Lock()
+        #: Claimed notifications waiting for a delivery thread, and finished attempts
+        #: waiting to be recorded (the loop records them together, in one transaction).
+        self._todo: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self._done: queue.SimpleQueue[tuple[Job, Attempt, float]] = queue.SimpleQueue()
+        self._outstanding = 0  # claimed and not yet recorded
+        self._events = True  # an event may wait to be expanded
+        self._threads: list[threading.Thread] = []
         self._thread: threading.Thread | None = None
-        self._listener: threading.Thread | None = None
-        self._pool: ThreadPoolExecutor | None = None
         self._client: httpx.Client | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._next_expiry = 0.0
+        self._next_poll = 0.0
 
     # -- life cycle --
 
     def start(self) -> None:
-        """Run the loop in a background thread (returns at once)."""
+        """Run the loop and the delivery threads in the background (returns at once)."""
         if self._thread is not None:
             return
         self._stop.clear()
-        self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="gbconnect-notify")
         self._client = notify_client()
-        self._unsubscribe = subscribe(lambda _event: self._wake.set())
+        self._unsubscribe = subscribe(lambda _event: self._event_committed())
+        self._threads = [
+            threading.Thread(target=self._deliveries, name=f"gbconnect-notify-{i}", daemon=True)
+            for i in range(self.concurrency)
+        ]
+        for t in self._threads:
+            t.start()
         if self.factory.kw["bind"].dialect.name == "postgresql":
-            self._listener = threading.Thread(
-                target=self._listen, name="gbconnect-notify-listen", daemon=True
-            )
-            self._listener.start()
+            threading.Thread(target=self._listen, name="gbconnect-listen", daemon=True).start()
         self._thread = threading.Thread(target=self._loop, name="gbconnect-worker", daemon=True)
         self._thread.start()
         _log.info("notification worker %s started (%d threads)", self.name, self.concurrency)
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop claiming, let the deliveries in flight finish (up to ``timeout``)."""
+        """Stop claiming; deliver and record what was claimed (up to ``timeout``)."""
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+        for _ in self._threads:
+            self._todo.put(None)
+        for t in self._threads:
+            t.join(timeout)
+        self._flush()
         if self._client is not None:
             self._client.close()
         if self._unsubscribe is not None:
             self._unsubscribe()
-        self._thread = self._pool = self._client = self._unsubscribe = None
+        self._thread = self._client = self._unsubscribe = None
+        self._threads = []
         _log.info("notification worker %s stopped", self.name)
 
     def wake(self) -> None:
         """Look for work now rather than at the end of the poll interval."""
+        self._events = True
         self._wake.set()
 
-    @property
-    def idle(self) -> bool:
-        """No delivery in flight."""
-        with self._lock:
-            return self._inflight == 0
+    def _event_committed(self) -> None:
+        self._events = True
+        self._wake.set()
 
-    # -- one pass --
+    # -- one pass, in the caller's thread --
 
     def run_once(self, now: float | None = None) -> int:
-        """One pass of the loop in the calling thread: expand, run the hooks, claim
-        and deliver what is due, waiting for those deliveries. Returns the work done
-        (events, hook items and notifications). For tests and ``worker --once``."""
+        """One pass in the calling thread: expand, run the hooks, claim and deliver
+        what is due at ``now``, and record it. Returns the work done (events, hook
+        items and notifications). For tests and ``gbconnect worker --once``."""
         now = time.time() if now is None else now
-        done = self._expand_and_hooks(now)
+        done = self._expand(now) + self._periodic(now)
         with session_scope(self.factory) as session:
             jobs = claim(session, self.settings, self.name, now, self.concurrency)
+        results = []
         with notify_client() as client:
             for job in jobs:
-                self._deliver(job, client)
+                results.append((job, send(job, self.settings, client), time.time()))
+        with session_scope(self.factory) as session:
+            record(session, self.settings, results)
         return done + len(jobs)
 
-    def _expand_and_hooks(self, now: float) -> int:
-        done = 0
+    def _expand(self, now: float) -> int:
         with session_scope(self.factory) as session:
-            done += expand_pending(session, self.settings, now)
+            return expand_pending(session, self.settings, now)
+
+    def _periodic(self, now: float) -> int:
+        done = 0
         if now >= self._next_expiry:
             self._next_expiry = now + EXPIRY_EVERY
             with session_scope(self.factory) as session:
@@ -158,62 +171,83 @@ class Worker:
             except Exception:
                 _log.exception("notification worker pass failed; trying again")
                 busy = False
-            if not busy:
+                self._stop.wait(1.0)
+            if self._outstanding:
+                # Deliveries in flight: come back soon to record them together.
+                self._wake.wait(0.02)
+            elif not busy:
                 self._wake.wait(self.settings.notify_poll_interval)
-                self._wake.clear()
+            self._wake.clear()
+        try:
+            self._flush()
+        except Exception:
+            _log.exception("recording the last attempts failed; their claims will expire")
 
     def _pass(self) -> bool:
         now = time.time()
-        done = self._expand_and_hooks(now)
-        free = 0
-        while self._slots.acquire(blocking=False):
-            free += 1
-        if not free:
-            return done > 0
-        try:
+        self._flush()
+        done = 0
+        if now >= self._next_poll:
+            self._next_poll = now + self.settings.notify_poll_interval
+            self._events = True
+            done += self._periodic(now)
+        if self._events:
+            self._events = False
+            expanded = self._expand(now)
+            if expanded:
+                self._events = True  # there may be more
+            done += expanded
+        room = 2 * self.concurrency - self._outstanding
+        if room >= self.concurrency:
             with session_scope(self.factory) as session:
-                jobs = claim(session, self.settings, self.name, now, free)
-        except Exception:
-            self._release(free)
-            raise
-        self._release(free - len(jobs))
-        assert self._pool is not None
-        for job in jobs:
-            with self._lock:
-                self._inflight += 1
-            self._pool.submit(self._run, job)
-        # New notifications may have been made: look again at once. Otherwise wait
-        # for a free thread, a commit or the poll interval.
+                jobs = claim(session, self.settings, self.name, now, room)
+            self._outstanding += len(jobs)
+            for job in jobs:
+                self._todo.put(job)
+            done += len(jobs)
         return done > 0
 
-    def _release(self, n: int) -> None:
-        for _ in range(n):
-            self._slots.release()
-
-    def _run(self, job: Job) -> None:
+    def _flush(self) -> None:
+        """Record the finished attempts, all in one transaction."""
+        results = []
+        while True:
+            try:
+                results.append(self._done.get_nowait())
+            except queue.Empty:
+                break
+        if not results:
+            return
         try:
-            self._deliver(job, self._client)
+            with session_scope(self.factory) as session:
+                states = record(session, self.settings, results)
         except Exception:
-            _log.exception("notification %s: delivery failed", job.id)
-        finally:
-            with self._lock:
-                self._inflight -= 1
-            self._slots.release()
-            self._wake.set()
+            for r in results:  # not lost: recorded at the next pass
+                self._done.put(r)
+            raise
+        self._outstanding -= len(results)
+        for (job, attempt, _), state in zip(results, states, strict=True):
+            _log.info(
+                "notification %s to application %s: %s (%s, %d ms) -> %s",
+                job.id,
+                job.application_id,
+                attempt.outcome,
+                attempt.status or attempt.error,
+                attempt.latency_ms,
+                state,
+            )
 
-    def _deliver(self, job: Job, client: httpx.Client | None) -> None:
-        attempt = send(job, self.settings, client)
-        with session_scope(self.factory) as session:
-            state = record(session, self.settings, job, attempt, time.time())
-        _log.info(
-            "notification %s to application %s: %s (%s, %d ms) -> %s",
-            job.id,
-            job.application_id,
-            attempt.outcome,
-            attempt.status or attempt.error,
-            attempt.latency_ms,
-            state,
-        )
+    def _deliveries(self) -> None:
+        while True:
+            job = self._todo.get()
+            if job is None:
+                return
+            try:
+                attempt = send(job, self.settings, self._client)
+            except Exception as exc:  # a bug, not the receiver: retried like a failure
+                _log.exception("notification %s: delivery failed", job.id)
+                attempt = Attempt("retry", None, 0, f"internal error: {type(exc).__name__}")
+            self._done.put((job, attempt, time.time()))
+            self._wake.set()
 
     def _listen(self) -> None:
         """Wake on PostgreSQL NOTIFY (a commit with events in any process)."""
@@ -226,7 +260,7 @@ class Worker:
                     conn.execute(f"LISTEN {CHANNEL}")
                     while not self._stop.is_set():
                         for _ in conn.notifies(timeout=1.0, stop_after=1):
-                            self._wake.set()
+                            self._event_committed()
             except Exception as exc:
                 _log.warning("LISTEN %s: %s; polling until it reconnects", CHANNEL, exc)
                 self._stop.wait(5.0)

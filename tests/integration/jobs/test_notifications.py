@@ -111,11 +111,22 @@ def test_psh001_an_application_information_change_notifies_it(world: World) -> N
     assert valid(again.content).findtext(".//e:client_name", namespaces=NS).startswith("Renamed")
 
 
+def corrected(sample: Path, tmp_path: Path, n: int) -> Path:
+    """``sample`` with its first reading's value changed (the utility's correction)."""
+    text = sample.read_text()
+    start = text.index("<value>") + len("<value>")
+    end = text.index("</value>", start)
+    out = tmp_path / f"corrected{n}.xml"
+    out.write_text(text[:start] + str(int(text[start:end]) + n) + text[end:])
+    return out
+
+
 def test_an_import_notifies_each_third_party_once_with_what_changed(
-    world: World, samples: Path
+    world: World, samples: Path, tmp_path: Path
 ) -> None:
     """One BatchList per third party per import, however many usage points changed;
-    Batch/Subscription for a third party without Bulk, Batch/Bulk with it."""
+    Batch/Subscription for a third party without Bulk, Batch/Bulk with it; an import
+    that changes nothing notifies nobody."""
     listen_at(world, None)
     sample = samples / "15minLP_15Days.xml"
     first = ingest_file(world.factory, sample, "alice", world.settings.zone)
@@ -127,8 +138,13 @@ def test_an_import_notifies_each_third_party_once_with_what_changed(
     assert notifications(world.factory) == []
     with receiving() as r:
         listen_at(world, r.url)
-        # The utility imports the file again (corrected readings, say).
-        again = ingest_file(world.factory, sample, "alice", world.settings.zone)
+        # The same file again: nothing changed, nobody is told.
+        ingest_file(world.factory, sample, "alice", world.settings.zone)
+        drain(worker)
+        assert notifications(world.factory) == []
+        # A corrected reading: the third party is told.
+        fixed = corrected(sample, tmp_path, 1)
+        again = ingest_file(world.factory, fixed, "alice", world.settings.zone)
         assert again.usage_point_ids == first.usage_point_ids
         drain(worker)
         r.wait_for(1)
@@ -143,7 +159,7 @@ def test_an_import_notifies_each_third_party_once_with_what_changed(
             assert app is not None
             scopes = [app.scopes[0].replace("FB=1_", "FB=1_35_")]
         listen_at(world, r.url, scopes)
-        ingest_file(world.factory, sample, "alice", world.settings.zone)
+        ingest_file(world.factory, corrected(sample, tmp_path, 2), "alice", world.settings.zone)
         drain(worker)
         r.wait_for(2)
         (bulk,) = only_uris(r, 1)
