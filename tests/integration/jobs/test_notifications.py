@@ -313,3 +313,24 @@ def test_a_receiver_that_hangs_does_not_hold_up_the_others(world: World) -> None
             worker.stop()
     first = notifications(world.factory)[0]
     assert first.state == QUEUED and "timeout" in (first.last_error or "")
+
+
+def test_a_receiver_back_gets_its_failed_notifications_at_once(world: World) -> None:
+    """After an outage the first notification delivered to a third party brings its
+    failed ones forward: they do not wait for their backoff (up to an hour)."""
+    with receiving() as r:
+        listen_at(world, r.url)
+        r.stop()
+        world.code_tokens()  # a grant: one notification
+        worker = Worker(world.settings, world.factory)
+        drain(worker)
+        (failed,) = notifications(world.factory)
+        assert failed.state == QUEUED and failed.next_attempt_at > time.time() + 10
+        r.start()
+        path = world.url(f"/ApplicationInformation/{world.app_id}")
+        headers = bearer(world.registration_token)
+        got = world.client.get(path, headers=headers)
+        assert world.client.put(path, content=got.content, headers=headers).status_code == 200
+        drain(worker)  # the new one is delivered, and so, at once, is the failed one
+        r.wait_for(2)
+    assert {n.state for n in notifications(world.factory)} == {DELIVERED}
