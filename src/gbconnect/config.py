@@ -62,11 +62,11 @@ class Settings(BaseSettings):
 
     # -- OAuth (REQ.21 section 2; STANDARD.md section 2) --
     #: Function blocks this Data Custodian offers; a requested scope must stay inside
-    #: (older retail customer numbers count as their current ones, FB_46 as FB_51;
-    #: FB_39 is accepted in a scope though not offered: gbconnect.espi.blocks). The
-    #: default covers PG&E's and UtilityAPI's certified sets (STANDARD.md section 5).
+    #: (older retail customer numbers count as their current ones, FB_46 as FB_51:
+    #: gbconnect.espi.blocks). The default covers PG&E's and UtilityAPI's certified
+    #: sets (STANDARD.md section 5), FB_39 push notification included.
     function_blocks: str = (
-        "1_3_4_5_6_7_8_9_10_12_13_14_15_16_17_18_19_27_28_31_32_33_35_36_37_38_40_41_44_51_53_57"
+        "1_3_4_5_6_7_8_9_10_12_13_14_15_16_17_18_19_27_28_31_32_33_35_36_37_38_39_40_41_44_51_53_57"
     )
     #: The scope a third party gets when it registers without naming one.
     default_scope: str = (

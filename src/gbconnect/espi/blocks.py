@@ -38,10 +38,9 @@ FB_38 "on-demand requests" is what ``GET Batch/Subscription/{id}`` and
 ``GET Batch/Bulk/{bulkId}`` already do: the data is answered at once (200) whenever
 the third party asks, with no scheduled delivery needed.
 
-FB_39 (push notification) is in :data:`ACCEPTED_NOT_OFFERED`: certified scopes ask
-for it, so a scope naming it is accepted, but it is not offered (not in the default
-``GBCONNECT_FUNCTION_BLOCKS`` nor in the server metadata) until notifications are
-delivered.
+FB_39 (push notification) is offered: a ``BatchList`` is POSTed to the third party's
+``thirdPartyNotifyUri`` when its data, authorizations or registration change
+(:mod:`gbconnect.jobs`).
 """
 
 from __future__ import annotations
@@ -126,10 +125,6 @@ _CUSTOMER_NAMES = {
 #: The retail customer blocks' numbers before ESPI 4.0 and their current blocks
 #: (STANDARD.md section 5, "older numbering: 46-50"; see the module docstring).
 OLDER_NUMBERS: dict[int, int] = {46: 51, 47: 57, 48: 58, 49: 60, 50: 56}
-
-#: Blocks a scope may name though they are not offered: FB_39 (push notification),
-#: asked for by certified scopes, not delivered yet (see the module docstring).
-ACCEPTED_NOT_OFFERED: frozenset[int] = frozenset({39})
 
 
 def _customer_block(n: int) -> FunctionBlock:
@@ -291,14 +286,12 @@ def current_numbers(blocks: frozenset[int]) -> frozenset[int]:
 def not_offered(asked: frozenset[int], offered: frozenset[int]) -> list[int]:
     """The asked blocks a Data Custodian does not offer, in order (REQ.21: a requested
     scope stays inside the declared function blocks). An older retail customer number
-    is offered when its current block is (:data:`OLDER_NUMBERS`), and the blocks of
-    :data:`ACCEPTED_NOT_OFFERED` are never refused."""
-    known = with_current_numbers(offered) | ACCEPTED_NOT_OFFERED
+    is offered when its current block is (:data:`OLDER_NUMBERS`)."""
+    known = with_current_numbers(offered)
     return sorted(n for n in asked if n not in known and OLDER_NUMBERS.get(n) not in offered)
 
 
 __all__ = [
-    "ACCEPTED_NOT_OFFERED",
     "CUSTOMER_RECORD_BLOCKS",
     "DATA_BLOCKS",
     "DATA_GROUPS",

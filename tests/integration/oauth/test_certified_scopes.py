@@ -1,6 +1,6 @@
 """The certified scope strings of real Data Custodians (STANDARD.md section 5) under the
 default configuration: a third party registers with each and gets it, is authorized
-with it, and the metadata advertises FB_36 and FB_38 but not FB_39 (REQ.21 section 5)."""
+with it, and the metadata advertises FB_36, FB_38 and FB_39 (REQ.21 section 5)."""
 
 from __future__ import annotations
 
@@ -56,10 +56,10 @@ def test_pge_scope_with_older_customer_numbers_is_authorized(world: World) -> No
     assert r.status_code == 200 and "CustomerAccount" in r.text
 
 
-def test_metadata_offers_registration_and_on_demand_but_not_push_yet(world: World) -> None:
+def test_metadata_offers_registration_on_demand_and_push(world: World) -> None:
     meta = world.client.get("/.well-known/oauth-authorization-server").json()
     offered = set(meta["espi_function_blocks_supported"])
-    assert {36, 38} <= offered and 39 not in offered
+    assert {36, 38, 39} <= offered
     for certified in CERTIFIED.values():
         asked = espi_scope.parse(certified).function_blocks
         assert fb.not_offered(asked, frozenset(offered)) == []

@@ -220,7 +220,6 @@ def test_scope_within_compares_current_numbers() -> None:
     assert not espi_scope.parse("FB=58").within(cap)
 
 
-def test_push_notification_is_accepted_but_not_offered_by_default() -> None:
-    assert 39 not in _default_offered() and 36 in _default_offered()
-    assert 38 in _default_offered()
-    assert fb.not_offered(frozenset({39}), frozenset({1})) == []
+def test_push_notification_is_offered_by_default_and_refused_when_not_configured() -> None:
+    assert {36, 38, 39} <= _default_offered()
+    assert fb.not_offered(frozenset({39}), frozenset({1})) == [39]
