@@ -31,7 +31,7 @@ from gbconnect.config import Settings
 from gbconnect.espi.batchlist import batch_list
 from gbconnect.jobs.expand import cancel_queued, listening, load_applications
 from gbconnect.jobs.retry import next_attempt
-from gbconnect.notify.delivery import Attempt, NotifyUriError, check_notify_uri, deliver
+from gbconnect.notify.delivery import Attempt, NotifyUriError, deliver, resolve_notify_uri
 from gbconnect.notify.models import (
     DEAD,
     DELIVERED,
@@ -109,23 +109,28 @@ def claim(session: Session, settings: Settings, owner: str, now: float, limit: i
 
 
 def send(job: Job, settings: Settings, client: httpx.Client | None = None) -> Attempt:
-    """POST the job's BatchList once, signed, with its idempotency key (never raises
-    for the receiver's fault; a URI now resolving to a private address is refused)."""
+    """POST the job's BatchList once, signed, with its idempotency key, to the address
+    its URI resolves to now (never raises for the receiver's fault; a URI now resolving
+    to a private address is refused, one that does not resolve is tried again)."""
     try:
-        url = check_notify_uri(job.notify_uri, settings.notify_private_allowed)
+        target = resolve_notify_uri(job.notify_uri, settings.notify_private_allowed)
     except NotifyUriError as exc:
+        if "does not resolve" in str(exc):  # DNS may answer later
+            return Attempt("retry", None, 0, str(exc))
         return Attempt("dead", None, 0, f"notify URI refused: {exc}")
     body = batch_list(job.uris)
     headers = signature_headers(job.keys, body, int(time.time()))
     headers[IDEMPOTENCY_HEADER] = job.idempotency_key
     headers["User-Agent"] = f"gbconnect/{__version__} (notification)"
+    headers["Host"] = target.host
     return deliver(
-        url,
+        target.url,
         body,
         headers,
         connect_timeout=settings.notify_connect_timeout,
         read_timeout=settings.notify_read_timeout,
         client=client,
+        sni=target.sni,
     )
 
 

@@ -79,6 +79,7 @@ def deliver(
     read_timeout: float = 10,
     max_response_bytes: int = 64 * 1024,
     client: httpx.Client | None = None,
+    sni: str | None = None,
 ) -> Attempt:
     """POST ``body`` (a ``BatchList``, ``Content-Type: application/xml``) to ``url``
     once (GBA PSH001-PSH004) and classify the result.
@@ -87,7 +88,8 @@ def deliver(
     followed) and a 5xx are ``retry``; any other 4xx is ``dead``; a 2xx is
     ``delivered``. At most ``max_response_bytes`` of the answer are read.
     ``client`` is a kept-alive client to reuse (made with :func:`notify_client`); its
-    timeouts are replaced by the ones given here.
+    timeouts are replaced by the ones given here. ``sni``: the host name TLS checks the
+    certificate against when ``url`` names an address (:func:`resolve_notify_uri`).
     """
     sent = httpx.Headers(dict(headers))
     sent["Content-Type"] = "application/xml"
@@ -99,7 +101,14 @@ def deliver(
     try:
         with (
             contextlib.nullcontext(client) if client is not None else notify_client() as http,
-            http.stream("POST", url, content=body, headers=sent, timeout=timeout) as response,
+            http.stream(
+                "POST",
+                url,
+                content=body,
+                headers=sent,
+                timeout=timeout,
+                extensions={"sni_hostname": sni} if sni else None,
+            ) as response,
         ):
             status = response.status_code
             _read_at_most(response, max_response_bytes)
@@ -166,6 +175,46 @@ def check_notify_uri(uri: str, allow_private: bool) -> str:
                 "only public hosts may be notified"
             )
     return uri
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a notification goes, resolved once: ``url`` names the address that was
+    checked, ``host`` is the ``Host`` header of the URI as registered, and ``sni`` the
+    server name TLS is checked against (https with a host name). Connecting to the
+    checked address closes the gap between the check and the connection that a DNS
+    answer changed in between (DNS rebinding) would use."""
+
+    url: str
+    host: str
+    sni: str | None
+
+
+def resolve_notify_uri(uri: str, allow_private: bool) -> Target:
+    """Check ``uri`` as :func:`check_notify_uri` does and pin it to an address its
+    host resolves to, IPv4 first (raises :class:`NotifyUriError`)."""
+    check_notify_uri(uri, allow_private=True)  # the form; the addresses below
+    parts = urlsplit(uri)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    addresses = _addresses(uri, host, port)
+    if not allow_private:
+        for address in addresses:
+            problem = _non_public(address)
+            if problem:
+                raise NotifyUriError(
+                    f"notify URI {uri!r} resolves to {problem} address {address}; "
+                    "only public hosts may be notified"
+                )
+    if not addresses:
+        raise NotifyUriError(f"notify URI {uri!r}: host {host!r} does not resolve")
+    address = min(addresses, key=lambda a: a.version)  # IPv4 first, else the first
+    literal = f"[{address}]" if address.version == 6 else str(address)
+    netloc = f"{literal}:{parts.port}" if parts.port else literal
+    pinned = parts._replace(netloc=netloc).geturl()
+    named = host != str(address) and not host.startswith("[")
+    header = parts.netloc.rsplit("@", 1)[-1]
+    return Target(pinned, header, host if parts.scheme == "https" and named else None)
 
 
 def _addresses(uri: str, host: str, port: int) -> list[IPAddress]:

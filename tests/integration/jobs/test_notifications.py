@@ -334,3 +334,26 @@ def test_a_receiver_back_gets_its_failed_notifications_at_once(world: World) -> 
         drain(worker)  # the new one is delivered, and so, at once, is the failed one
         r.wait_for(2)
     assert {n.state for n in notifications(world.factory)} == {DELIVERED}
+
+
+def test_the_post_goes_to_the_checked_address_with_the_registered_host(world: World) -> None:
+    with receiving() as r:
+        listen_at(world, f"http://localhost:{r.port}/notify")
+        world.code_tokens()
+        drain(Worker(world.settings, world.factory))
+        (got,) = r.wait_for(1)
+    assert got.headers["host"] == f"localhost:{r.port}"
+
+
+def test_a_notify_uri_that_resolves_to_a_private_address_is_refused_outside_development(
+    world: World,
+) -> None:
+    settings = world.settings.model_copy(update={"notify_allow_private": False})
+    with receiving() as r:
+        listen_at(world, r.url)
+        world.code_tokens()
+        worker = Worker(settings, world.factory)
+        drain(worker)
+    assert r.received == []
+    (job,) = notifications(world.factory)
+    assert job.state == DEAD and "loopback" in (job.last_error or "")

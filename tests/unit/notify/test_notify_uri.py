@@ -74,3 +74,28 @@ def test_the_error_is_an_input_error() -> None:
 )
 def test_outcome_of_each_status(status: int, outcome: str) -> None:
     assert outcome_of(status) == outcome
+
+
+def test_a_notify_uri_is_pinned_to_the_address_it_was_checked_at() -> None:
+    """The POST connects to the address checked, with the registered Host and TLS
+    server name, so a DNS answer that changes in between is not used (rebinding)."""
+    from gbconnect.notify.delivery import resolve_notify_uri
+
+    t = resolve_notify_uri("http://localhost:8123/notify?x=1", allow_private=True)
+    assert t.url == "http://127.0.0.1:8123/notify?x=1"
+    assert t.host == "localhost:8123" and t.sni is None
+    t = resolve_notify_uri("https://localhost/n", allow_private=True)
+    assert t.url == "https://127.0.0.1/n" and t.host == "localhost" and t.sni == "localhost"
+    t = resolve_notify_uri("https://93.184.215.14:8443/n", allow_private=False)
+    assert t.url == "https://93.184.215.14:8443/n" and t.sni is None
+    t = resolve_notify_uri("http://[2606:4700::1]/n", allow_private=False)
+    assert t.url == "http://[2606:4700::1]/n" and t.host == "[2606:4700::1]"
+
+
+def test_a_pinned_uri_is_still_refused_when_private() -> None:
+    from gbconnect.notify.delivery import resolve_notify_uri
+
+    with pytest.raises(NotifyUriError, match="loopback"):
+        resolve_notify_uri("http://localhost:8123/notify", allow_private=False)
+    with pytest.raises(NotifyUriError, match="does not resolve"):
+        resolve_notify_uri("http://no-such-host.invalid/n", allow_private=False)
