@@ -107,6 +107,11 @@ class Settings(BaseSettings):
     #: except in development unless this says otherwise.
     notify_allow_private: bool | None = None
 
+    #: PG&E's daily "data ready" notice: from this local hour (0-23) each day, every
+    #: third party with active authorizations is sent one BatchList naming its Bulk
+    #: URL (or its subscriptions); unset, none is sent.
+    notify_daily_hour: int | None = Field(default=None, ge=0, le=23)
+
     @field_validator("trusted_proxies")
     @classmethod
     def _networks(cls, value: str) -> str:

@@ -212,6 +212,15 @@ def _new_data(
         )
         for app_id, sub_id in rows:
             subscriptions[app_id].add(sub_id)
+    return data_uris(session, settings, subscriptions)
+
+
+def data_uris(
+    session: Session, settings: Settings, subscriptions: dict[int, set[int]]
+) -> dict[int, list[str]]:
+    """For each listening third party (application id -> its subscriptions concerned),
+    the URIs that serve their data: its Bulk URL when registered for Bulk (FB_35),
+    else each ``Batch/Subscription``."""
     out: dict[int, list[str]] = {}
     apps = load_applications(session, subscriptions)
     for app_id, subs in sorted(subscriptions.items()):
@@ -228,6 +237,7 @@ def _new_data(
 __all__ = [
     "MAX_URIS",
     "cancel_queued",
+    "data_uris",
     "expand_pending",
     "listening",
     "load_applications",

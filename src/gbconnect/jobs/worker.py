@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gbconnect.config import Settings
 from gbconnect.db import session_scope
+from gbconnect.jobs.daily import DailyNotices
 from gbconnect.jobs.expand import expand_pending
 from gbconnect.jobs.queue import Job, claim, record, send
 from gbconnect.notify.delivery import Attempt, notify_client
@@ -62,9 +63,9 @@ class Worker:
         self.settings = settings
         self.factory = factory
         self.concurrency = concurrency or settings.notify_concurrency
-        #: Extra periodic work run by the loop (e.g. packaging asynchronous batches):
-        #: each returns how much it did.
-        self.hooks = hooks
+        #: Periodic work run by the loop (the daily notices, and e.g. packaging
+        #: asynchronous batches): each returns how much it did.
+        self.hooks: tuple[Hook, ...] = (DailyNotices(), *hooks)
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._wake = threading.Event()
         self._stop = threading.Event()

@@ -357,3 +357,35 @@ def test_a_notify_uri_that_resolves_to_a_private_address_is_refused_outside_deve
     assert r.received == []
     (job,) = notifications(world.factory)
     assert job.state == DEAD and "loopback" in (job.last_error or "")
+
+
+def test_the_daily_data_ready_notice_is_sent_once_a_day(world: World) -> None:
+    """PG&E's opt-in daily notice: from the configured local hour, one BatchList per
+    third party with active authorizations, once, however many workers run."""
+    from datetime import datetime, timedelta
+
+    tokens = world.code_tokens()
+    zone = world.settings.zone
+    today = datetime.now(zone).replace(hour=6, minute=0, second=0, microsecond=0)
+    settings = world.settings.model_copy(update={"notify_daily_hour": 6})
+    with receiving() as r:
+        listen_at(world, r.url)
+        first, second = Worker(settings, world.factory), Worker(settings, world.factory)
+        before = (today - timedelta(minutes=1)).timestamp()
+        drain(first, before)  # the grant's own notification; no notice before 6:00
+        assert len(r.wait_for(1)) == 1
+        at = today.timestamp() + 60
+        drain(first, at)
+        drain(second, at)  # another worker the same day: nothing more
+        drain(first, at + 3600)
+        got = r.wait_for(2)
+        time.sleep(0.3)
+        assert len(r.received) == 2
+        (uri,) = read_batch_list(got[1].body)
+        assert "/Batch/Subscription/" in uri
+        drain(second, at + 86400)  # the next day: a new notice
+        r.wait_for(3)
+    feed = world.client.get(path_of(world, uri), headers=bearer(tokens["access_token"]))
+    assert feed.status_code == 200
+    keys = [x.headers["idempotency-key"] for x in r.received]
+    assert len(set(keys)) == 3
