@@ -212,7 +212,8 @@ def update_registration(call: Call, app_id: int, body: bytes) -> Response:
         raise invalid("the body must be an ApplicationInformation document")
     fields = unchanged_read_only_removed(fields, app, call.settings)
     try:
-        update_application(call.session, call.settings, app, fields)
+        by = "third party" if call.caller.token_class == REGISTRATION else "data custodian"
+        update_application(call.session, call.settings, app, fields, by=by)
     except RegistrationError as exc:
         raise AccessDenied(400, exc.error, str(exc)) from None
     return xml(standalone(application_entry(call.settings, app)))
