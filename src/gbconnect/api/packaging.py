@@ -24,6 +24,7 @@ leaves a lease that lapses, and the package is built again.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import logging
 import os
@@ -231,6 +232,12 @@ def _fail(factory: sessionmaker[Session], package_id: int, error: str, final: bo
         session.commit()
 
 
+def _remove(path: Path) -> None:
+    """Delete ``path`` if it is there (a folder gone or unusable is not an error here)."""
+    with contextlib.suppress(OSError):
+        path.unlink()
+
+
 def build_package(factory: sessionmaker[Session], settings: Settings, package_id: int) -> bool:
     """Claim and build one pending package; True when this call finished it (ready or
     failed), False when another worker holds it."""
@@ -243,25 +250,25 @@ def build_package(factory: sessionmaker[Session], settings: Settings, package_id
             select(BatchPackage.attempts).where(BatchPackage.id == package_id)
         )
     folder = Path(settings.batch_dir)
-    folder.mkdir(parents=True, exist_ok=True)
     name = f"{package_id}-{secrets.token_hex(4)}.xml.gz"
     tmp = folder / f"{name}.tmp"
     try:
+        folder.mkdir(parents=True, exist_ok=True)
         size = write_feed(factory, settings, package_id, tmp)
         os.replace(tmp, folder / name)
     except PackageFailed as exc:
-        tmp.unlink(missing_ok=True)
+        _remove(tmp)
         log.info("batch package %s failed: %s", package_id, exc)
         _fail(factory, package_id, str(exc), final=True)
         return True
     except Exception as exc:  # a fault: logged, retried up to MAX_ATTEMPTS
-        tmp.unlink(missing_ok=True)
+        _remove(tmp)
         log.exception("batch package %s could not be built", package_id)
         final = (attempts or 0) >= MAX_ATTEMPTS
         _fail(factory, package_id, f"internal error: {type(exc).__name__}", final=final)
         return final
     if not _finish(factory, settings, package_id, name, size):
-        (folder / name).unlink(missing_ok=True)
+        _remove(folder / name)
         return False
     return True
 

@@ -439,3 +439,44 @@ def test_an_empty_window_answers_204_before_any_package(
         accepted(w, bulk, client)
         with w.factory() as s:
             assert len(s.scalars(select(BatchPackage)).all()) == 1
+
+
+def test_a_build_that_fails_is_retried_then_failed(
+    world: World, engine: Engine, tmp_path: Path
+) -> None:
+    """The folder cannot be written (a file stands where it should be): each run logs
+    the fault and frees the package for the next; the third fails it, never a 500."""
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_bytes(b"")
+    with serving(world, engine, blocked) as w:
+        client = w.client_token()
+        w.code_tokens()
+        package = accepted(w, bulk_path(w), client)
+        with recorded() as events:
+            assert run_pending_packages(w.factory, w.settings) == 0
+            assert w.client.get(package, headers=bearer(client)).status_code == 202
+            assert run_pending_packages(w.factory, w.settings) == 0
+            assert run_pending_packages(w.factory, w.settings) == 1
+        assert events == []
+        with w.factory() as s:
+            row = s.get(BatchPackage, package_id(package))
+            assert row is not None and row.state == FAILED and row.attempts == 3
+            assert row.error is not None and row.error.startswith("internal error")
+        assert w.client.get(package, headers=bearer(client)).status_code == 410
+
+
+def test_the_data_custodian_reads_its_own_package_and_nobody_is_notified(
+    world: World, deferred: World
+) -> None:
+    tokens = deferred.code_tokens()
+    path = subscription_path(deferred, tokens)
+    sync = world.client.get(path, headers=bearer(deferred.admin_token))
+    assert sync.status_code == 200
+    package = accepted(deferred, path, deferred.admin_token)
+    with recorded() as events:
+        assert run_pending_packages(deferred.factory, deferred.settings) == 1
+    assert events == []
+    r = deferred.client.get(package, headers=bearer(deferred.admin_token))
+    assert r.status_code == 200 and r.content == sync.content
+    client = deferred.client_token()
+    assert deferred.client.get(package, headers=bearer(client)).status_code == 404
