@@ -211,9 +211,7 @@ def defer(responder: Responder, deferral: Deferral) -> Response:
     ``GBCONNECT_BATCH_DUPLICATE`` is ``reject``."""
     settings = responder.settings
     caller = deferral.caller
-    grant = caller.grant.id if caller.grant is not None else None
-    owner = owner_of(caller.token_class, caller.application_id, grant)
-    key = digest_of(owner, deferral.path, deferral.query)
+    key = digest_of(owner_of(caller), deferral.path, deferral.query)
     with responder.sessions() as session:
         existing = pending_for(session, key)
         if existing is None:

@@ -8,8 +8,8 @@ A ``batch_package`` row is one such deferred answer (migration 0005):
 - **who asked**: the token class, the third party and the grant of the token that
   made the request (and its own scope, which a narrowing refresh may have made
   narrower than the grant's). Only a token of the same class, the same third party
-  and, for a customer token, the same Authorization reads the package; anyone else
-  gets 404, as for any resource of someone else (:func:`readable_by`);
+  and, for a customer token, the same Authorization and scope reads the package
+  (a refreshed token reads it); anyone else gets 404, as for any resource of someone else (:func:`readable_by`);
 - **what was asked**: ``path`` under the resource base (``Batch/Bulk/5``) and the
   normalised query (``published-min=...``): the feed is built from them exactly as
   the synchronous request would have built it (:mod:`gbconnect.api.packaging`).
@@ -114,22 +114,38 @@ def package_path(package_id: int) -> str:
     return f"Batch/Package/{package_id}"
 
 
-def owner_of(token_class: str, application_id: int | None, authorization_id: int | None) -> str:
-    """Who may read a package: a customer token's Authorization, a client token's
-    third party, or the Data Custodian's admin."""
+def _owner(
+    token_class: str, application_id: int | None, authorization_id: int | None, scope: str
+) -> str:
     if token_class == om.CUSTOMER:
-        return f"A:{authorization_id}"
+        return f"A:{authorization_id}:{scope}"
     if token_class == om.CLIENT:
         return f"C:{application_id}"
     return f"{token_class}:"
 
 
+def owner_of(caller: Caller) -> str:
+    """Who may read what ``caller`` asks for: a customer token's Authorization under
+    the token's own scope (a refreshed token of the same scope reads it; one narrowed
+    by its refresh does not read what the wider one asked for), a client token's third
+    party, or the Data Custodian's admin."""
+    grant = caller.grant
+    authorization = grant.id if grant is not None else None
+    scope = grant.scope if grant is not None else ""
+    return _owner(caller.token_class, caller.application_id, authorization, scope)
+
+
+def package_owner(package: BatchPackage) -> str:
+    """Who may read ``package`` (:func:`owner_of` the caller that asked for it)."""
+    return _owner(
+        package.token_class, package.application_id, package.authorization_id, package.scope
+    )
+
+
 def readable_by(package: BatchPackage, caller: Caller) -> bool:
     """Whether ``caller`` may read ``package`` (the same token class, third party and,
-    for a customer token, Authorization as the request that made it)."""
-    grant = caller.grant.id if caller.grant is not None else None
-    mine = owner_of(caller.token_class, caller.application_id, grant)
-    return mine == owner_of(package.token_class, package.application_id, package.authorization_id)
+    for a customer token, Authorization and scope as the request that made it)."""
+    return owner_of(caller) == package_owner(package)
 
 
 def digest_of(owner: str, path: str, query: str) -> str:
@@ -150,7 +166,7 @@ def new_package(
 ) -> BatchPackage:
     """A pending package for ``caller``'s request of ``path?query`` (not yet added)."""
     grant = caller.grant.id if caller.grant is not None else None
-    owner = owner_of(caller.token_class, caller.application_id, grant)
+    owner = owner_of(caller)
     scope = caller.grant.scope if caller.grant is not None else ""
     return BatchPackage(
         id=new_id(),
@@ -208,6 +224,7 @@ __all__ = [
     "file_path",
     "new_package",
     "owner_of",
+    "package_owner",
     "package_path",
     "pending_for",
     "readable_by",

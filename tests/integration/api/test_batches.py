@@ -38,7 +38,7 @@ from gbconnect.notify.outbox import recorded
 from gbconnect.oauth import models as om
 from gbconnect.registration.models import ApplicationInformation
 from tests.factories.app import SECRET_KEY, app_client
-from tests.factories.parties import make_third_party
+from tests.factories.parties import SCOPE, make_third_party
 from tests.factories.world import World
 from tests.integration.oauth.test_espi_access import NS, bearer, valid
 
@@ -179,6 +179,20 @@ def test_a_subscription_is_read_with_the_same_authorization_only(
     assert refreshed.status_code == 200, refreshed.text
     again = deferred.client.get(package, headers=bearer(refreshed.json()["access_token"]))
     assert again.status_code == 200 and again.content == sync.content
+    # A token its refresh narrowed (no gas, FB_10) does not read what the wider asked for.
+    narrowed = deferred.client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": refreshed.json()["refresh_token"],
+            "scope": SCOPE.replace("_10_", "_"),
+        },
+        headers=deferred.basic(),
+    )
+    assert narrowed.status_code == 200, narrowed.text
+    assert narrowed.json()["scope"] != SCOPE
+    narrow = bearer(narrowed.json()["access_token"])
+    assert deferred.client.get(package, headers=narrow).status_code == 404
 
 
 def test_one_usage_point_of_a_subscription_is_deferred_too(world: World, deferred: World) -> None:
