@@ -214,6 +214,12 @@ def defer(responder: Responder, deferral: Deferral) -> Response:
     key = digest_of(owner_of(caller), deferral.path, deferral.query)
     with responder.sessions() as session:
         existing = pending_for(session, key)
+        if existing is not None and existing.expires_at <= now():
+            # No worker made it in time: it is given up, and this request starts anew.
+            existing.state, existing.pending_key = FAILED, None
+            existing.error = "expired before a worker made it"
+            session.flush()
+            existing = None
         if existing is None:
             package = new_package(caller, deferral.path, deferral.query, settings, now())
             session.add(package)

@@ -9,7 +9,8 @@ A ``batch_package`` row is one such deferred answer (migration 0005):
   made the request (and its own scope, which a narrowing refresh may have made
   narrower than the grant's). Only a token of the same class, the same third party
   and, for a customer token, the same Authorization and scope reads the package
-  (a refreshed token reads it); anyone else gets 404, as for any resource of someone else (:func:`readable_by`);
+  (a refreshed token reads it); anyone else gets 404, as for any resource of
+  someone else (:func:`readable_by`);
 - **what was asked**: ``path`` under the resource base (``Batch/Bulk/5``) and the
   normalised query (``published-min=...``): the feed is built from them exactly as
   the synchronous request would have built it (:mod:`gbconnect.api.packaging`).

@@ -494,3 +494,21 @@ def test_the_data_custodian_reads_its_own_package_and_nobody_is_notified(
     assert r.status_code == 200 and r.content == sync.content
     client = deferred.client_token()
     assert deferred.client.get(package, headers=bearer(client)).status_code == 404
+
+
+def test_a_pending_package_no_worker_made_in_time_is_given_up(deferred: World) -> None:
+    client = deferred.client_token()
+    deferred.code_tokens()
+    bulk = bulk_path(deferred)
+    first = accepted(deferred, bulk, client)
+    with deferred.factory() as s:
+        s.execute(update(BatchPackage).values(expires_at=time.time() - 1))
+        s.commit()
+    assert deferred.client.get(first, headers=bearer(client)).status_code == 410
+    second = accepted(deferred, bulk, client)
+    assert second != first
+    with deferred.factory() as s:
+        old = s.get(BatchPackage, package_id(first))
+        assert old is not None and old.state == FAILED
+    assert run_pending_packages(deferred.factory, deferred.settings) == 1
+    assert deferred.client.get(second, headers=bearer(client)).status_code == 200
