@@ -282,19 +282,17 @@ def run_pending_packages(factory: sessionmaker[Session], settings: Settings) -> 
     tried: set[int] = set()
     while True:
         at = time.time()
+        due = select(BatchPackage.id).where(
+            BatchPackage.state == PENDING,
+            BatchPackage.expires_at > at,
+            (BatchPackage.lease_until.is_(None)) | (BatchPackage.lease_until < at),
+        )
+        if tried:  # a fault freed them for the next call, not for this one
+            due = due.where(BatchPackage.id.notin_(tried))
         with factory() as session:
-            t = BatchPackage
-            ids = session.scalars(
-                select(t.id)
-                .where(
-                    BatchPackage.state == PENDING,
-                    t.expires_at > at,
-                    (BatchPackage.lease_until.is_(None)) | (BatchPackage.lease_until < at),
-                )
-                .order_by(t.created_at, t.id)
-                .limit(100)
+            todo = session.scalars(
+                due.order_by(BatchPackage.created_at, BatchPackage.id).limit(100)
             ).all()
-        todo = [i for i in ids if i not in tried]
         if not todo:
             return finished
         for package_id in todo:
