@@ -112,6 +112,29 @@ class Settings(BaseSettings):
     #: URL (or its subscriptions); unset, none is sent.
     notify_daily_hour: int | None = Field(default=None, ge=0, le=23)
 
+    # -- asynchronous batches (GBA 2024: any resource GET may answer 202; PG&E) --
+    #: A Batch/Bulk or Batch/Subscription request covering more IntervalBlocks than
+    #: this (a block is one day of one channel; counted before anything streams, and
+    #: no further than this number) answers 202 Accepted and is packaged by the worker
+    #: (gbconnect.api.batches). 0: never asynchronous. The default (about 55
+    #: channel-years, some 400 MB of XML) leaves every ordinary request synchronous.
+    batch_async_blocks: int = Field(default=20_000, ge=0)
+    #: Days a package is kept once made (and a pending one waits for a worker); then
+    #: its URL answers 410 and the purge deletes it (Con Edison keeps files 2 days).
+    batch_retention_days: int = Field(default=7, ge=1, le=365)
+    #: A second request for a resource whose package is still pending: ``same`` (202
+    #: naming the same package) or ``reject`` (400 "An unprocessed batch request for
+    #: the same resource already exists", which GBA's tester counts as a 202).
+    batch_duplicate: Literal["same", "reject"] = "same"
+    #: Folder of the packages' gzip files (created on first use). Every server that
+    #: answers the package URL and every worker must see the same folder (a shared
+    #: volume when there are several machines: docs/batches.md).
+    batch_dir: Path = Path("gbconnect-batches")
+    #: PG&E's practice: a Batch request whose window (published-min/max,
+    #: updated-min/max) holds no data answers 204 No Content instead of a feed of
+    #: empty usage points. Off by default (the feed, as before).
+    empty_window_204: bool = False
+
     @field_validator("trusted_proxies")
     @classmethod
     def _networks(cls, value: str) -> str:

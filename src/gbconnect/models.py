@@ -1,5 +1,6 @@
 """Every table, imported in one place (Alembic and tests import this module)."""
 
+from gbconnect.api.packages import BatchPackage
 from gbconnect.customer.models import (
     Customer,
     CustomerAccount,
@@ -33,6 +34,7 @@ __all__ = [
     "ApplicationInformation",
     "Authorization",
     "AuthorizationCode",
+    "BatchPackage",
     "Customer",
     "CustomerAccount",
     "CustomerAgreement",

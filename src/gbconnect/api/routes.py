@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Match
 
-from gbconnect.api import customer, management, thirdparty, usage
+from gbconnect.api import batches, customer, management, thirdparty, usage
 from gbconnect.config import Settings
 from gbconnect.oauth.guard import NotFound
 from gbconnect.web.access import EspiRoutes, espi_routes
@@ -33,6 +33,7 @@ METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 #: Every table of ESPI routes, in the order they are matched.
 TABLES: tuple[EspiRoutes, ...] = (
     usage.routes,
+    batches.routes,
     thirdparty.routes,
     customer.routes,
     management.routes,

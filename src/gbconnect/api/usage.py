@@ -1,6 +1,8 @@
 """The usage-data resources (REQ.21 section 1; STANDARD.md section 1): the Subscription
-tree, the RetailCustomer tree (the hrefs of Download My Data), Batch/Subscription,
-Batch/Bulk, Batch/RetailCustomer, ReadingType and LocalTimeParameters.
+tree, the RetailCustomer tree (the hrefs of Download My Data), the Batch feeds
+(Batch/Subscription and Batch/Bulk are resolved here as a :class:`BatchSpec` and
+routed by :mod:`gbconnect.api.batches`, which may answer them 202), Batch/RetailCustomer,
+ReadingType and LocalTimeParameters.
 
 Each route is a handler declared with its path and token classes (:data:`routes`); the
 handler hands a *plan* to the one request path (:mod:`gbconnect.web.serving`). A plan
@@ -236,20 +238,28 @@ async def get_interval_block(request: Request) -> Response:
 # -- Batch feeds ------------------------------------------------------------------------
 
 
-def batch(
-    call: Call,
-    path: str,
-    title: str,
-    ids: list[int],
-    scoped: Callable[[int], tuple[Grant, feeds.Paths]],
-) -> Prepared:
-    """A Batch feed at ``path`` (REQ.21 FB_35): the whole tree of each usage point of
-    ``ids``, each seen under its own grant and hrefs (``scoped``).
+@dataclass(frozen=True)
+class BatchSpec:
+    """A Batch feed resolved under the caller's grant, not yet written: its path under
+    the resource base, its title, its usage points by id, and the grant and hrefs each
+    is seen under (``scoped``). What an asynchronous batch measures before it decides
+    to answer 202 (:mod:`gbconnect.api.batches`), and what :func:`batch` writes."""
+
+    path: str
+    title: str
+    ids: list[int]
+    scoped: Callable[[int], tuple[Grant, feeds.Paths]]
+
+
+def batch(call: Call, spec: BatchSpec) -> Prepared:
+    """The Batch feed of ``spec`` (REQ.21 FB_35): the whole tree of each of its usage
+    points, each seen under its own grant and hrefs.
 
     ``start-index`` and ``max-results`` (FB_37) count the entries of the feed, whatever
     their kind (UsagePoint, MeterReading, ReadingType, IntervalBlock, ...), as in every
     other feed: a third party pages a large Batch feed by its entries."""
     query = call.query
+    ids, scoped = spec.ids, spec.scoped
 
     def entries(s: Session) -> Iterator[str]:
         for up_id in ids:
@@ -259,27 +269,27 @@ def batch(
                 yield from feeds.usage_point_tree(s, up, grant, paths, query)
             s.expunge_all()
 
-    href = call.settings.resource_url(path)
-    return paged(href, title, entries, query, feeds.last_modified(call.session, ids))
+    href = call.settings.resource_url(spec.path)
+    return paged(href, spec.title, entries, query, feeds.last_modified(call.session, ids))
 
 
-def subscription_batch(call: Call, sid: int) -> Prepared:
+def subscription_spec(call: Call, sid: int) -> BatchSpec:
     """FND005: the whole tree of one customer's authorization."""
     grant = subscription_grant(call, sid)
     ids = subscription_point_ids(call.session, sid, grant)
     paths = subscription_paths(call.settings, sid)
     path = f"Batch/Subscription/{sid}"
-    return batch(call, path, "Green Button Subscription", ids, lambda _: (grant, paths))
+    return BatchSpec(path, "Green Button Subscription", ids, lambda _: (grant, paths))
 
 
-def subscription_point_batch(call: Call, sid: int, upid: int) -> Prepared:
+def subscription_point_spec(call: Call, sid: int, upid: int) -> BatchSpec:
     """The whole tree of one usage point of a Subscription."""
     grant, paths = point_in(call, sid, upid)
     path = f"Batch/Subscription/{sid}/UsagePoint/{upid}"
-    return batch(call, path, "Green Button UsagePoint", [upid], lambda _: (grant, paths))
+    return BatchSpec(path, "Green Button UsagePoint", [upid], lambda _: (grant, paths))
 
 
-def bulk_batch(call: Call, bulk_id: int) -> Prepared:
+def bulk_spec(call: Call, bulk_id: int) -> BatchSpec:
     """RBK001: every usage point of every active authorization of the third party."""
     own_bulk(call, bulk_id)
     grants = visibility(call.session, call.caller).grants
@@ -289,7 +299,22 @@ def bulk_batch(call: Call, bulk_id: int) -> Prepared:
         grant = grants[up_id]
         return grant, subscription_paths(settings, grant.subscription_id)
 
-    return batch(call, f"Batch/Bulk/{bulk_id}", "Green Button Bulk", sorted(grants), scoped)
+    return BatchSpec(f"Batch/Bulk/{bulk_id}", "Green Button Bulk", sorted(grants), scoped)
+
+
+def subscription_batch(call: Call, sid: int) -> Prepared:
+    """The Batch/Subscription feed (:func:`subscription_spec`)."""
+    return batch(call, subscription_spec(call, sid))
+
+
+def subscription_point_batch(call: Call, sid: int, upid: int) -> Prepared:
+    """The Batch/Subscription/{id}/UsagePoint/{id} feed (:func:`subscription_point_spec`)."""
+    return batch(call, subscription_point_spec(call, sid, upid))
+
+
+def bulk_batch(call: Call, bulk_id: int) -> Prepared:
+    """The Batch/Bulk feed (:func:`bulk_spec`)."""
+    return batch(call, bulk_spec(call, bulk_id))
 
 
 def customer_batch(call: Call, rcid: int, upid: int | None = None) -> Prepared:
@@ -301,22 +326,12 @@ def customer_batch(call: Call, rcid: int, upid: int | None = None) -> Prepared:
             raise NotFound()
         ids, path = [upid], f"{path}/{upid}"
     paths = customer_paths(call.settings, rcid)
-    return batch(call, path, "Green Button Download My Data", ids, lambda _: (FULL, paths))
+    title = "Green Button Download My Data"
+    return batch(call, BatchSpec(path, title, ids, lambda _: (FULL, paths)))
 
 
-@routes.get("/Batch/Subscription/{sid}", allow={CUSTOMER, CLIENT, ADMIN})
-async def get_subscription_batch(request: Request, sid: int) -> Response:
-    return await serve(request, lambda call: subscription_batch(call, sid))
-
-
-@routes.get("/Batch/Subscription/{sid}/UsagePoint/{upid}", allow={CUSTOMER, CLIENT, ADMIN})
-async def get_subscription_point_batch(request: Request, sid: int, upid: int) -> Response:
-    return await serve(request, lambda call: subscription_point_batch(call, sid, upid))
-
-
-@routes.get("/Batch/Bulk/{bulk_id}", allow={CLIENT})
-async def get_bulk_batch(request: Request, bulk_id: int) -> Response:
-    return await serve(request, lambda call: bulk_batch(call, bulk_id))
+# Batch/Subscription and Batch/Bulk are routed by gbconnect.api.batches: they may be
+# answered asynchronously (202).
 
 
 @routes.get("/Batch/RetailCustomer/{rcid}/UsagePoint", allow={UPLOAD, ADMIN})

@@ -7,7 +7,10 @@ claims as many due notifications as it has free threads
 result in its own short transaction. A receiver that hangs holds one thread for at
 most its timeouts; every other third party's notifications go on through the others.
 Once a minute it also ends the authorizations whose period is over (REQ.21 FB_3
-``authorizedPeriod``; their third parties are notified).
+``authorizedPeriod``; their third parties are notified); every poll it packages the
+asynchronous batches asked for (:mod:`gbconnect.api.packaging`), hourly it purges the
+expired ones, and daily it may send PG&E's data-ready notice
+(:mod:`gbconnect.jobs.daily`).
 
 Idle, the loop waits ``GBCONNECT_NOTIFY_POLL_INTERVAL`` seconds, or less: a commit in
 the same process that published an event wakes it (``gbconnect serve`` with its
@@ -33,6 +36,7 @@ from collections.abc import Callable
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
+from gbconnect.api.packaging import purge_expired_packages, run_pending_packages
 from gbconnect.config import Settings
 from gbconnect.db import session_scope
 from gbconnect.jobs.daily import DailyNotices
@@ -50,6 +54,27 @@ EXPIRY_EVERY = 60.0
 Hook = Callable[[sessionmaker[Session], Settings, float], int]
 
 
+def _packages(factory: sessionmaker[Session], settings: Settings, _now: float) -> int:
+    """Package the asynchronous batches asked for (a 202; GBA 2024); each one ready
+    publishes its BatchReady notification."""
+    return run_pending_packages(factory, settings)
+
+
+class _Hourly:
+    def __init__(self, hook: Hook) -> None:
+        self.hook, self.next = hook, 0.0
+
+    def __call__(self, factory: sessionmaker[Session], settings: Settings, now: float) -> int:
+        if now < self.next:
+            return 0
+        self.next = now + 3600
+        return self.hook(factory, settings, now)
+
+
+def _purge(factory: sessionmaker[Session], settings: Settings, now: float) -> int:
+    return purge_expired_packages(factory, settings, now)
+
+
 class Worker:
     """Delivers notifications until stopped (see the module docstring)."""
 
@@ -65,7 +90,7 @@ class Worker:
         self.concurrency = concurrency or settings.notify_concurrency
         #: Periodic work run by the loop (the daily notices, and e.g. packaging
         #: asynchronous batches): each returns how much it did.
-        self.hooks: tuple[Hook, ...] = (DailyNotices(), *hooks)
+        self.hooks: tuple[Hook, ...] = (DailyNotices(), _packages, _Hourly(_purge), *hooks)
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._wake = threading.Event()
         self._stop = threading.Event()

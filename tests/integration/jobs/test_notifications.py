@@ -8,9 +8,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from gbconnect.api.packages import BatchPackage
 from gbconnect.espi.batchlist import read_batch_list
 from gbconnect.ingest.services import ingest_file
 from gbconnect.jobs.worker import Worker
@@ -389,3 +390,36 @@ def test_the_daily_data_ready_notice_is_sent_once_a_day(world: World) -> None:
     assert feed.status_code == 200
     keys = [x.headers["idempotency-key"] for x in r.received]
     assert len(set(keys)) == 3
+
+
+def test_a_202_batch_ends_with_a_notification_whose_url_serves_the_package(
+    world: World, engine: Engine, tmp_path: Path
+) -> None:
+    """GBA 2024: a large Batch answers 202; the worker packages it and notifies the
+    third party with the package's URL, which serves the feed (gzip) with the same
+    token, and answers 410 once expired."""
+    from tests.integration.api.test_batches import accepted, serving, subscription_path
+
+    tokens = world.code_tokens()
+    with serving(world, engine, tmp_path / "batches") as deferred, receiving() as r:
+        listen_at(world, r.url)
+        worker = Worker(deferred.settings, deferred.factory)
+        drain(worker)  # the grant's notification
+        r.wait_for(1)
+        package = accepted(deferred, subscription_path(deferred, tokens), tokens["access_token"])
+        drain(worker)  # packaged, then notified
+        got = r.wait_for(2)
+        (uri,) = read_batch_list(got[1].body)
+        assert path_of(deferred, uri) == package
+        served = deferred.client.get(
+            package,
+            headers={**bearer(tokens["access_token"]), "Accept-Encoding": "gzip"},
+        )
+        assert served.status_code == 200
+        assert served.headers["content-encoding"] == "gzip"
+        valid(served.content)  # decompressed by the client
+        with deferred.factory() as s:
+            s.execute(update(BatchPackage).values(expires_at=time.time() - 1))
+            s.commit()
+        gone = deferred.client.get(package, headers=bearer(tokens["access_token"]))
+        assert gone.status_code in (404, 410)

@@ -31,9 +31,24 @@ def test_postgres_url_gets_psycopg_driver() -> None:
             "GBCONNECT_SECRET_KEY",
         ),
         ({"env": "production", "secret_key": "k" * 40, "base_url": "http://x.example"}, "https"),
+        ({"batch_async_blocks": -1}, "GBCONNECT_BATCH_ASYNC_BLOCKS"),
+        ({"batch_retention_days": 0}, "GBCONNECT_BATCH_RETENTION_DAYS"),
+        ({"batch_duplicate": "queue"}, "GBCONNECT_BATCH_DUPLICATE"),
+        ({"empty_window_204": "perhaps"}, "GBCONNECT_EMPTY_WINDOW_204"),
     ],
 )
 def test_invalid(overrides: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError) as info:
         load_settings(**overrides)
     assert message in str(info.value)
+
+
+def test_asynchronous_batch_defaults_keep_ordinary_requests_synchronous() -> None:
+    """GBA's 202 rule is opt-in by size: the default threshold is large, packages are
+    kept 7 days, a second request gets the same package and 204 is off."""
+    s = load_settings()
+    assert s.batch_async_blocks >= 10_000
+    assert s.batch_retention_days == 7
+    assert s.batch_duplicate == "same"
+    assert s.empty_window_204 is False
+    assert load_settings(batch_async_blocks=0).batch_async_blocks == 0  # never
