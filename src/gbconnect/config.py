@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     #: first trusted hop (gbconnect.web.security.client_address).
     trusted_proxies: str = ""
 
+    # -- Notifications (REQ.21 FB_39) --
+    #: Days the notification delivery log is kept: ``gbconnect notify purge`` deletes
+    #: older attempts and delivered or cancelled notifications (dead ones are kept).
+    notify_log_days: int = Field(default=30, ge=1)
+
     @field_validator("trusted_proxies")
     @classmethod
     def _networks(cls, value: str) -> str:
