@@ -96,8 +96,9 @@ class NotifyStatus:
 
 
 def new_idempotency_key() -> str:
-    """A fresh ``Idempotency-Key`` value: a random UUID (RFC 9562 version 4)."""
-    return str(uuid.uuid4())
+    """A fresh ``Idempotency-Key`` value: a random UUID (RFC 9562 version 4) in 32 hex
+    digits, the form the worker gives the notifications it makes."""
+    return uuid.uuid4().hex
 
 
 def counts_by_state(session: Session) -> dict[str, int]:
@@ -270,7 +271,9 @@ def replay(
 ) -> int:
     """Queue dead jobs again: attempts 0, due ``now``, lease cleared, the same reason
     and the same idempotency key (a receiver that got one after all drops the
-    duplicate); how many were queued.
+    duplicate); how many were queued. ``created_at`` becomes ``now``: the worker
+    counts the retry window (``GBCONNECT_NOTIFY_RETRY_HOURS``) from it, so a replayed
+    job is retried for a whole window again, not dead after its first failure.
 
     With ``ids``, exactly those jobs, each of which must exist, be dead and (with
     ``application_id``) belong to that third party, else nothing is changed; without,
@@ -304,6 +307,7 @@ def replay(
         query,
         state=QUEUED,
         attempts=0,
+        created_at=now,
         next_attempt_at=now,
         lease_until=None,
         lease_owner=None,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -119,19 +120,35 @@ class NotificationCollector:
         return found
 
 
+_current: dict[int, NotificationCollector] = {}
+_lock = threading.Lock()
+
+
 def register_metrics(
     factory: sessionmaker[Session],
     registry: CollectorRegistry = REGISTRY,
     clock: Callable[[], float] = time.time,
 ) -> Callable[[], None]:
     """Put the notification families on ``registry`` (the process's default, served on
-    ``/metrics``); returns the function that takes them off again."""
+    ``/metrics``); returns the function that takes them off again.
+
+    One set per registry: registering again (a second application built in the same
+    process, as tests do) replaces the earlier collector instead of failing on
+    duplicate names, and the earlier one's unregister function then does nothing."""
     collector = NotificationCollector(factory, clock)
-    registry.register(collector)
+    with _lock:
+        earlier = _current.pop(id(registry), None)
+        if earlier is not None:
+            with contextlib.suppress(KeyError):
+                registry.unregister(earlier)
+        registry.register(collector)
+        _current[id(registry)] = collector
 
     def unregister() -> None:
-        with contextlib.suppress(KeyError):  # already taken off
-            registry.unregister(collector)
+        with _lock:
+            if _current.get(id(registry)) is collector:
+                del _current[id(registry)]
+                registry.unregister(collector)
 
     return unregister
 

@@ -157,6 +157,7 @@ def test_resend_queues_a_new_job_with_a_new_key(factory: sessionmaker[Session], 
             0,
         )
         assert job.idempotency_key not in (old.idempotency_key, delivered.idempotency_key)
+        assert len(job.idempotency_key) == 32 and int(job.idempotency_key, 16) >= 0
         assert (job.created_at, job.next_attempt_at, job.lease_until) == (NOW, NOW, None)
         assert (old.state, old.attempts) == (DEAD, 9)  # the original is left as it was
         assert admin.get(s, again).application_id == apps.one
@@ -200,6 +201,7 @@ def test_replay_queues_dead_jobs_again_with_the_same_key(
         assert _claimable(s, NOW + 1) == [ids[0], ids[2], ids[3]]
         job = admin.get(s, ids[0])
         assert (job.state, job.attempts, job.next_attempt_at) == (QUEUED, 0, NOW)
+        assert job.created_at == NOW  # the retry window starts again
         assert (job.lease_until, job.lease_owner, job.finished_at) == (None, None, None)
         assert job.reason == "NewData"
         assert (job.last_status, job.last_error) == (500, "HTTP 500")  # what last happened

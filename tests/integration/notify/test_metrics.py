@@ -83,6 +83,25 @@ def test_the_families_say_what_the_database_holds(
     assert _notification_names(_scrape(registry)) == set()
 
 
+def test_registering_again_replaces_the_earlier_collector(
+    factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """A second application in the same process (tests build many) takes over the
+    families instead of failing on duplicate names; the first one's unregister then
+    leaves the second's in place."""
+    registry = CollectorRegistry()
+    broken = make_engine(f"sqlite:///{tmp_path / 'missing' / 'gone.db'}")
+    try:
+        first = register_metrics(make_sessionmaker(broken), registry, clock=lambda: NOW)
+        second = register_metrics(factory, registry, clock=lambda: NOW)
+        first()
+        assert _scrape(registry)[("gbconnect_notifications", (("state", DEAD),))] == 0
+        second()
+        assert _notification_names(_scrape(registry)) == set()
+    finally:
+        broken.dispose()
+
+
 def test_a_database_error_leaves_out_only_what_it_could_not_read(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
