@@ -18,6 +18,7 @@ from gbconnect.notify.models import (
     Notification,
     NotificationAttempt,
 )
+from gbconnect.notify.retention import RetentionHook
 from tests.factories.app import make_settings
 from tests.factories.notifications import make_application, make_attempt, make_job
 
@@ -289,3 +290,22 @@ def test_purge_keeps_the_log_for_its_retention(factory: sessionmaker[Session], a
             [dead_recent.id, queued_recent.id, delivered_recent.id]
         )
         assert admin.purge(s, cutoff) == 0
+
+
+def test_the_retention_hook_purges_at_most_once_per_period(
+    db_url: str, factory: sessionmaker[Session], apps: Apps
+) -> None:
+    """The worker's hook (gbconnect.notify.retention) applies GBCONNECT_NOTIFY_LOG_DAYS."""
+    settings = make_settings(db_url).model_copy(update={"notify_log_days": 10})
+    with factory() as s:
+        make_job(s, apps.one, state=DELIVERED, created_at=NOW - 11 * 86400)
+        s.commit()
+    hook = RetentionHook(every=3600)
+    assert hook(factory, settings, NOW) == 1
+    with factory() as s:
+        make_job(s, apps.one, state=CANCELLED, created_at=NOW - 20 * 86400)
+        s.commit()
+    assert hook(factory, settings, NOW + 3599) == 0  # not yet
+    assert hook(factory, settings, NOW + 3600) == 1
+    with factory() as s:
+        assert s.scalar(select(func.count()).select_from(Notification)) == 0
