@@ -13,6 +13,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session, sessionmaker
 
 from gbconnect.config import Settings
+from gbconnect.db import session_scope
 from gbconnect.notify.admin import purge
 
 DAY = 86400.0
@@ -30,10 +31,8 @@ class RetentionHook:
         if now < self._next:
             return 0
         self._next = now + self.every  # a failing purge is tried again next period
-        with factory() as session:
-            deleted = purge(session, now - settings.notify_log_days * DAY)
-            session.commit()
-        return deleted
+        with session_scope(factory) as session:
+            return purge(session, now - settings.notify_log_days * DAY)
 
 
 __all__ = ["RetentionHook"]
