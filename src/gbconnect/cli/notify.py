@@ -163,7 +163,8 @@ def notify_show(ctx: click.Context, notification_id: int, as_json: bool) -> None
         data = _job_data(job, _clients(session, [job.application_id]).get(job.application_id))
         data["log"] = [_attempt_data(a) for a in admin.attempts_of(session, notification_id)]
     lines = [
-        f"notification {data['id']}: {data['state']}, {data['attempts']} attempt(s)",
+        f"notification {data['id']}: {data['state']}, {data['attempts']} attempt(s) since it"
+        f" was queued, {len(data['log'])} logged",
         f"third party: {data['client_id']}",
         f"reason: {data['reason']}",
         f"idempotency key: {data['idempotency_key']}",

@@ -120,7 +120,7 @@ def test_status_list_and_show(setup: Setup, factory: sessionmaker[Session]) -> N
          "latency_ms": 35, "error": "HTTP 410"},
     ]  # fmt: skip
     text = _cli(setup, "show", str(dead.id)).stdout
-    assert f"notification {dead.id}: dead, 2 attempt(s)" in text
+    assert f"notification {dead.id}: dead, 2 attempt(s) since it was queued, 2 logged" in text
     assert "uri: https://dc.example/r/Batch/Subscription/9" in text
     assert "dead       410  35 ms  HTTP 410" in text
     assert "no attempt logged" in _cli(setup, "show", str(delivered.id)).stdout
