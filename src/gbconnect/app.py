@@ -26,6 +26,7 @@ from gbconnect.customer.services import DEMO_PASSWORD
 from gbconnect.db import current_revision, head_revision, make_engine, make_sessionmaker
 from gbconnect.db.rowreader import make_row_reader
 from gbconnect.espi.times import iso
+from gbconnect.notify.metrics import register_metrics
 from gbconnect.oauth import routes as oauth_routes
 from gbconnect.oauth.server import EspiAuthorizationServer
 from gbconnect.portal import views as portal_views
@@ -64,9 +65,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         # fighting over the GIL (measured: benchmarks/api_load.py).
         to_thread.current_default_thread_limiter().total_tokens = settings.threads
         await reader.open()
+        # The notification jobs on /metrics, read from the database at each scrape
+        # (true across worker processes).
+        unregister_metrics = register_metrics(app.state.sessions)
         try:
             yield
         finally:
+            unregister_metrics()
             await reader.close()
 
     # Swagger UI and ReDoc are served from the installed package: /docs and /redoc

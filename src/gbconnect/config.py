@@ -111,6 +111,10 @@ class Settings(BaseSettings):
     #: third party with active authorizations is sent one BatchList naming its Bulk
     #: URL (or its subscriptions); unset, none is sent.
     notify_daily_hour: int | None = Field(default=None, ge=0, le=23)
+    #: Days the notification delivery log is kept: the worker (hourly) and
+    #: ``gbconnect notify purge`` delete older attempts and delivered or cancelled
+    #: notifications (dead ones are kept).
+    notify_log_days: int = Field(default=30, ge=1)
 
     # -- asynchronous batches (GBA 2024: any resource GET may answer 202; PG&E) --
     #: A Batch/Bulk or Batch/Subscription request covering more IntervalBlocks than

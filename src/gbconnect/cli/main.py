@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from gbconnect.cli import authorization, customer, data, serve, thirdparty, token, worker
+from gbconnect.cli.notify import notify
 
 
 @click.group()
@@ -33,6 +34,7 @@ def main(ctx: click.Context, database_url: str | None) -> None:
 for _module in (serve, data, thirdparty, customer, authorization, token, worker):
     for _command in _module.COMMANDS:
         main.add_command(_command)
+main.add_command(notify)
 
 
 __all__ = ["main"]

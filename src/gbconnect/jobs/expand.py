@@ -32,7 +32,8 @@ from sqlalchemy.orm import Session
 from gbconnect.config import Settings
 from gbconnect.espi import scope as espi_scope
 from gbconnect.notify import events as ev
-from gbconnect.notify.models import CANCELLED, QUEUED, Notification, NotifyEvent
+from gbconnect.notify.admin import cancel_queued
+from gbconnect.notify.models import QUEUED, Notification, NotifyEvent
 from gbconnect.oauth import models as om
 from gbconnect.registration import models as rm
 
@@ -108,7 +109,15 @@ def targets(
         return _new_data(session, settings, event.usage_point_ids, now)
     if isinstance(event, ev.ThirdPartyStatusChanged):
         if event.new_status in (rm.ON_HOLD, rm.REVOKED):
-            cancel_queued(session, event.application_id, _held(event.new_status), now)
+            why = _held(event.new_status)
+            count = cancel_queued(session, event.application_id, why, now)
+            if count:
+                _log.info(
+                    "cancelled %d queued notification(s) of application %s: %s",
+                    count,
+                    event.application_id,
+                    why,
+                )
             return {}
         uris = [url(f"ApplicationInformation/{event.application_id}")]
         return _if_listening(event.application_id, uris)
@@ -126,24 +135,6 @@ def targets(
     if isinstance(event, ev.BatchReady):
         return _if_listening(event.application_id, [url(event.path)])
     return {}
-
-
-def cancel_queued(session: Session, application_id: int, reason: str, now: float) -> int:
-    """Cancel the third party's queued notifications (it is on hold or revoked)."""
-    result = session.execute(
-        update(Notification)
-        .where(Notification.application_id == application_id, Notification.state == QUEUED)
-        .values(state=CANCELLED, finished_at=now, last_error=reason[:500], lease_until=None)
-    )
-    count: int = result.rowcount  # type: ignore[attr-defined]
-    if count:
-        _log.info(
-            "cancelled %d queued notification(s) of application %s: %s",
-            count,
-            application_id,
-            reason,
-        )
-    return count
 
 
 Apps = dict[int, rm.ApplicationInformation]
@@ -236,7 +227,6 @@ def data_uris(
 
 __all__ = [
     "MAX_URIS",
-    "cancel_queued",
     "data_uris",
     "expand_pending",
     "listening",

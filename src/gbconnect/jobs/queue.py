@@ -29,8 +29,9 @@ from sqlalchemy.orm import Session
 from gbconnect import __version__
 from gbconnect.config import Settings
 from gbconnect.espi.batchlist import batch_list
-from gbconnect.jobs.expand import cancel_queued, listening, load_applications
+from gbconnect.jobs.expand import listening, load_applications
 from gbconnect.jobs.retry import next_attempt
+from gbconnect.notify.admin import cancel_queued
 from gbconnect.notify.delivery import Attempt, NotifyUriError, deliver, resolve_notify_uri
 from gbconnect.notify.models import (
     DEAD,

@@ -9,7 +9,8 @@ most its timeouts; every other third party's notifications go on through the oth
 Once a minute it also ends the authorizations whose period is over (REQ.21 FB_3
 ``authorizedPeriod``; their third parties are notified); every poll it packages the
 asynchronous batches asked for (:mod:`gbconnect.api.packaging`), hourly it purges the
-expired ones, and daily it may send PG&E's data-ready notice
+expired ones and the delivery log past ``GBCONNECT_NOTIFY_LOG_DAYS``
+(:mod:`gbconnect.notify.retention`), and daily it may send PG&E's data-ready notice
 (:mod:`gbconnect.jobs.daily`).
 
 Idle, the loop waits ``GBCONNECT_NOTIFY_POLL_INTERVAL`` seconds, or less: a commit in
@@ -44,6 +45,7 @@ from gbconnect.jobs.expand import expand_pending
 from gbconnect.jobs.queue import Job, claim, record, send
 from gbconnect.notify.delivery import Attempt, notify_client
 from gbconnect.notify.outbox import CHANNEL, subscribe
+from gbconnect.notify.retention import RetentionHook
 from gbconnect.oauth.revocation import expire_authorizations
 
 _log = logging.getLogger(__name__)
@@ -90,7 +92,13 @@ class Worker:
         self.concurrency = concurrency or settings.notify_concurrency
         #: Periodic work run by the loop (the daily notices, and e.g. packaging
         #: asynchronous batches): each returns how much it did.
-        self.hooks: tuple[Hook, ...] = (DailyNotices(), _packages, _Hourly(_purge), *hooks)
+        self.hooks: tuple[Hook, ...] = (
+            DailyNotices(),
+            _packages,
+            _Hourly(_purge),
+            RetentionHook(),
+            *hooks,
+        )
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._wake = threading.Event()
         self._stop = threading.Event()

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from gbconnect.config import Settings
 from gbconnect.espi import scope as espi_scope
 from gbconnect.espi.blocks import not_offered
+from gbconnect.espi.schema import INT64_MAX
 from gbconnect.notify.events import ApplicationChanged
 from gbconnect.notify.outbox import publish
 from gbconnect.registration import models as rm
@@ -124,11 +125,12 @@ def create_application(
 
 
 def find_application(session: Session, key: str) -> rm.ApplicationInformation | None:
-    """By client_id, or by ApplicationInformation id when ``key`` is all digits."""
+    """By client_id, or by ApplicationInformation id when ``key`` is all digits (an id
+    beyond what the store holds, 2^63 - 1, is no application: not a database error)."""
     app = session.scalars(
         select(rm.ApplicationInformation).where(rm.ApplicationInformation.client_id == key)
     ).one_or_none()
-    if app is None and key.isdigit():
+    if app is None and key.isascii() and key.isdigit() and int(key) <= INT64_MAX:
         app = session.get(rm.ApplicationInformation, int(key))
     return app
 
