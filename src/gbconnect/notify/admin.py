@@ -237,14 +237,15 @@ def resend(session: Session, notification_id: int, now: float) -> int:
     """Queue a new job telling the same third party of the same URIs, with a new
     idempotency key and reason ``resend``; the id of the new job.
 
-    Only a ``delivered`` or ``dead`` job is resent: a queued one is still being tried,
-    a cancelled one was cancelled because its third party was put on hold or revoked.
+    A queued job is still being tried and is not resent. A cancelled one (its third
+    party was put on hold or revoked) may be, once the third party is back: were it
+    still held, the worker cancels the new job too.
     """
     original = get(session, notification_id)
-    if original.state not in (DELIVERED, DEAD):
+    if original.state not in (DELIVERED, DEAD, CANCELLED):
         raise WrongState(
             f"notification {notification_id} is {original.state}; "
-            "only a delivered or dead notification can be resent"
+            "only a delivered, dead or cancelled notification can be resent"
         )
     job = Notification(
         application_id=original.application_id,
