@@ -39,7 +39,7 @@ from gbconnect.oauth import services
 from gbconnect.oauth.context import in_session
 from gbconnect.oauth.server import EspiAuthorizationServer
 from gbconnect.oauth.starlette import oauth_request
-from gbconnect.portal import consent
+from gbconnect.portal import consent, share
 from gbconnect.portal.pages import error_page
 from gbconnect.registration import models as rm
 from gbconnect.web.security import csrf_ok, csrf_token, current_customer
@@ -103,6 +103,9 @@ def build_router(
                 "services": consent.service_choices(session, customer, requested),
                 "default_end": consent.default_end(requested),
                 "scope": str(requested),
+                # Chosen on the utility's share page (STANDARD.md section 7): the
+                # form opens filled with those choices.
+                "chosen": share.remembered(request, app.client_id),
             }
 
         try:
@@ -160,6 +163,7 @@ def build_router(
                 return error_page(
                     templates, request, settings, f"The authorization was not given: {exc}.", 400
                 )
+            share.forget(request, grant.client.app.client_id)
             oreq.consent = Consent(auth.id, str(decision.scope))
             approved = server.create_authorization_response(oreq, grant_user=customer, grant=grant)
             return cast(Response, approved)
