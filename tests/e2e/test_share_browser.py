@@ -135,3 +135,39 @@ def test_a_customer_shares_from_the_utility_and_the_company_is_notified(
     token = {"Authorization": f"Bearer {party.tokens['access_token']}"}
     r = httpx.get(subscription, headers=token, timeout=30)
     assert r.status_code == 200 and b"IntervalBlock" in r.content
+
+
+def test_self_access_in_the_browser_then_curl_equivalent_calls(utility: str, db_url: str) -> None:
+    """A customer registers for self access in the browser and reads their Bulk feed
+    over real HTTP with the credentials the page showed."""
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM, "Debian's chromium is needed: apt-get install chromium (.ci/run does)"
+    customers = json.loads(_cli(db_url, "customer", "list", "--json"))
+    username = next(c["username"] for c in customers if c["usage_points"])
+    _cli(db_url, "customer", "create", username, "--password", PASSWORD)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page()
+        page.goto(f"{utility}/login?next=%2Faccount%2Fself-access")
+        page.fill("#username", username)
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.click("text=Register for self access")
+        client_id = page.inner_text("#client-id")
+        secret = page.inner_text("#client-secret")
+        bulk = page.inner_text("#bulk-url")
+        browser.close()
+    r = httpx.post(
+        f"{utility}/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(client_id, secret),
+        timeout=30,
+    )
+    assert r.status_code == 200, r.text
+    token = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    base = bulk.split("/Batch/Bulk/")[0]
+    assert httpx.get(f"{base}/ReadServiceStatus", headers=token, timeout=30).status_code == 200
+    assert httpx.get(f"{base}/Authorization", headers=token, timeout=30).status_code == 200
+    feed = httpx.get(bulk, headers=token, timeout=60)
+    assert feed.status_code == 200 and b"IntervalBlock" in feed.content
