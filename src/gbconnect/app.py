@@ -29,6 +29,7 @@ from gbconnect.espi.times import iso
 from gbconnect.notify.metrics import register_metrics
 from gbconnect.oauth import routes as oauth_routes
 from gbconnect.oauth.server import EspiAuthorizationServer
+from gbconnect.portal import password_reset as portal_reset
 from gbconnect.portal import self_access as portal_self_access
 from gbconnect.portal import share as portal_share
 from gbconnect.portal import views as portal_views
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(portal_views.build_router(settings, app.state.sessions, TEMPLATES))
     app.include_router(portal_share.build_router(settings, app.state.sessions, TEMPLATES))
     app.include_router(portal_self_access.build_router(settings, app.state.sessions, TEMPLATES))
+    app.include_router(portal_reset.build_router(settings, app.state.sessions, TEMPLATES))
 
     @app.get("/livez", tags=["operations"])
     async def live() -> JSONResponse:

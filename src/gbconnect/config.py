@@ -139,6 +139,18 @@ class Settings(BaseSettings):
     #: empty usage points. Off by default (the feed, as before).
     empty_window_204: bool = False
 
+    # -- Mail to customers (password reset links) --
+    #: SMTP server; unset, each message is written as an ``.eml`` file to the mail
+    #: folder instead (the demo's way: open the file to follow the link).
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: str | None = Field(default=None, repr=False)
+    #: STARTTLS before authenticating (port 587); false for a local relay only.
+    smtp_starttls: bool = True
+    mail_from: str = "no-reply@localhost"
+    mail_dir: Path = Path("gbconnect-mail")
+
     @field_validator("trusted_proxies")
     @classmethod
     def _networks(cls, value: str) -> str:
