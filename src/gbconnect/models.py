@@ -9,6 +9,7 @@ from gbconnect.customer.models import (
     Meter,
     RetailCustomer,
     ServiceLocation,
+    SignIn,
     agreement_usage_point,
 )
 from gbconnect.notify.models import Notification, NotificationAttempt, NotifyEvent
@@ -50,6 +51,7 @@ __all__ = [
     "ReadingType",
     "RetailCustomer",
     "ServiceLocation",
+    "SignIn",
     "Subscription",
     "Token",
     "UsagePoint",

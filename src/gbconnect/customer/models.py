@@ -15,7 +15,10 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     ForeignKey,
+    Index,
+    Integer,
     String,
     Table,
     UniqueConstraint,
@@ -63,10 +66,36 @@ class RetailCustomer(Base):
     #: not approved yet (PG&E's connectivity test does its OAuth step with test
     #: accounts; :mod:`gbconnect.portal.authorize`).
     is_test: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Sessions carry the epoch they started in; "sign out everywhere" and a password
+    #: reset move it on, and every older session ends (gbconnect.web.security).
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: Base32 TOTP key (RFC 6238) when the second factor is on; kept in clear, as
+    #: checking a code needs it.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    #: SHA-256 hex of each unused recovery code.
+    totp_recovery: Mapped[list[str] | None] = mapped_column(JSON)
     published: Mapped[int] = mapped_column(BigInteger, default=now)
     updated: Mapped[int] = mapped_column(BigInteger, default=now)
 
     customers: Mapped[list[Customer]] = relationship(back_populates="retail_customer")
+
+
+class SignIn(Base):
+    """One sign-in to a customer's account, or a failed try (the account's recent
+    sign-ins page)."""
+
+    __tablename__ = "sign_in"
+    __table_args__ = (Index("ix_sign_in_customer_at", "retail_customer_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    retail_customer_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("retail_customer.id", ondelete="CASCADE")
+    )
+    at: Mapped[float] = mapped_column(Float)
+    #: ok, wrong password, wrong code
+    outcome: Mapped[str] = mapped_column(String(32))
+    address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(256))
 
 
 class _Owned(ResourceMixin):

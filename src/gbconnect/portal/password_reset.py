@@ -188,6 +188,7 @@ def build_router(
                     customer.password_hash = hash_password(password)
                 except CustomerError as exc:
                     return f"{str(exc)[:1].upper()}{str(exc)[1:]}."
+                customer.session_epoch += 1  # every session of the old password ends
                 session.commit()
                 return None
 

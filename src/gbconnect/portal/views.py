@@ -15,13 +15,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from gbconnect.config import Settings
-from gbconnect.customer.services import authenticate
+from gbconnect.customer.services import authenticate, find_customer
 from gbconnect.espi import scope as espi_scope
 from gbconnect.oauth.models import ACTIVE, REVOKED, Authorization
 from gbconnect.oauth.revocation import revoke_authorization
 from gbconnect.oauth.services import authorizations_of, subscription_usage_point_ids
 from gbconnect.oauth.starlette import FormTooLarge, read_form
 from gbconnect.portal import authorize
+from gbconnect.portal.account_security import record_sign_in, start_second_factor
 from gbconnect.portal.consent import groups_of
 from gbconnect.portal.pages import error_page
 from gbconnect.resource import now
@@ -96,6 +97,12 @@ def build_router(
         def check() -> int | None:
             with sessions() as session:
                 customer = authenticate(session, username, form.get("password", ""))
+                known = customer or find_customer(session, username)
+                if known is not None:
+                    outcome = "wrong password" if customer is None else "ok"
+                    if customer is not None and customer.totp_secret:
+                        outcome = "password ok"
+                    record_sign_in(session, settings, request, known.id, outcome)
                 session.commit()
                 return customer.id if customer is not None else None
 
@@ -115,6 +122,8 @@ def build_router(
 
             customer = session.get(RetailCustomer, customer_id)
             assert customer is not None
+            if customer.totp_secret:  # the second step: a code (account_security)
+                return start_second_factor(request, customer, next_url)
             log_in(request, customer)
         return RedirectResponse(next_url, status_code=303)
 

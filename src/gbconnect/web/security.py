@@ -26,6 +26,7 @@ from gbconnect.customer.models import RetailCustomer
 
 SESSION_CUSTOMER = "customer_id"
 SESSION_CSRF = "csrf"
+SESSION_EPOCH = "epoch"
 
 
 def csrf_token(request: Request) -> str:
@@ -45,16 +46,22 @@ def csrf_ok(request: Request, submitted: str | None) -> bool:
 
 
 def current_customer(request: Request, session: Session) -> RetailCustomer | None:
+    """The signed-in customer; None when signed out or when the session began before
+    the account's last "sign out everywhere" or password reset (its epoch)."""
     customer_id = request.session.get(SESSION_CUSTOMER)
     if not isinstance(customer_id, int):
         return None
-    return session.get(RetailCustomer, customer_id)
+    customer = session.get(RetailCustomer, customer_id)
+    if customer is None or request.session.get(SESSION_EPOCH, 0) != customer.session_epoch:
+        return None
+    return customer
 
 
 def log_in(request: Request, customer: RetailCustomer) -> None:
     """Start a fresh session for ``customer`` (a new CSRF token against fixation)."""
     request.session.clear()
     request.session[SESSION_CUSTOMER] = customer.id
+    request.session[SESSION_EPOCH] = customer.session_epoch
     request.session[SESSION_CSRF] = secrets.token_urlsafe(32)
 
 
