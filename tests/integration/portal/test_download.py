@@ -77,7 +77,7 @@ def api_feed(world: World, rcid: int, lo: int | None = None, hi: int | None = No
         headers={"Authorization": f"Bearer {world.admin_token}"},
     )
     assert r.status_code == 200, r.text
-    return r.content
+    return bytes(r.content)
 
 
 def local_midnight(day: date) -> int:
@@ -127,9 +127,9 @@ def test_xml_is_the_api_feed_and_schema_valid(dmd: World, schemas: Path) -> None
     window = entries(r.content)
     assert window == entries(api_feed(dmd, rcid, lo, hi)) and len(window) < len(whole)
     doc = etree.fromstring(r.content)
-    starts = [
-        int(t) for t in doc.xpath("//e:IntervalReading/e:timePeriod/e:start/text()", namespaces=NS)
-    ]
+    found = doc.xpath("//e:IntervalReading/e:timePeriod/e:start/text()", namespaces=NS)
+    assert isinstance(found, list)
+    starts = [int(str(t)) for t in found]
     assert starts and all(lo <= s < hi for s in starts)
 
 
