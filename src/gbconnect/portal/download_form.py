@@ -86,7 +86,7 @@ class DownloadChoice:
 def typed_of(params: Mapping[str, str], services: Sequence[str]) -> Typed:
     """The query parameters as typed (lengths bounded: they are shown again)."""
     return Typed(
-        services=[s[:24] for s in services[:200]],
+        services=[s[:24] for s in services[:10_000]],
         date_from=params.get("from", "")[:32].strip(),
         date_to=params.get("to", "")[:32].strip(),
         fmt=params.get("format", "xml")[:16].strip().lower() or "xml",

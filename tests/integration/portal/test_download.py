@@ -269,3 +269,16 @@ def test_a_customer_without_services_sees_so(dmd: World) -> None:
     assert r.status_code == 200 and "no services yet" in r.text
     r = dmd.client.get("/account/download/file", params={"format": "csv"})
     assert r.status_code == 400
+
+
+def test_the_file_streams_and_gives_its_slot_back(dmd: World) -> None:
+    """Streamed like an API feed (no length known beforehand), in one of the feed
+    slots, released once the last byte is sent."""
+    streams = dmd.client.app.state.responder.streams  # type: ignore[attr-defined]
+    with dmd.client.stream(
+        "GET", "/account/download/file", params={"format": "xml", "service": dmd.alice_points}
+    ) as r:
+        assert r.status_code == 200 and "content-length" not in r.headers
+        size = sum(len(chunk) for chunk in r.iter_bytes())
+    assert size > 256 * 1024  # more than one chunk of gbconnect.web.serving.CHUNK
+    assert streams.borrowed_tokens == 0
