@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -27,12 +27,9 @@ class Served:
 
 
 @contextmanager
-def serving(
-    database_url: str, *, launcher: Sequence[str] = ("-m", "gbconnect.cli"), **env: str
-) -> Iterator[Served]:
+def serving(database_url: str, **env: str) -> Iterator[Served]:
     """Run ``gbconnect serve`` on ``database_url`` until the block ends; waits for
-    ``/livez``. ``env`` adds GBCONNECT_* variables (the base URL is set to the port);
-    ``launcher`` is what runs the command line (the Python arguments before ``serve``)."""
+    ``/livez``. ``env`` adds GBCONNECT_* variables (the base URL is set to the port)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     variables = {
@@ -43,7 +40,7 @@ def serving(
         **env,
     }
     proc = subprocess.Popen(
-        [sys.executable, *launcher, "serve", "--port", str(port)],
+        [sys.executable, "-m", "gbconnect.cli", "serve", "--port", str(port)],
         env=variables,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

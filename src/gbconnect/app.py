@@ -30,6 +30,7 @@ from gbconnect.notify.metrics import register_metrics
 from gbconnect.oauth import routes as oauth_routes
 from gbconnect.oauth.server import EspiAuthorizationServer
 from gbconnect.portal import account_security as portal_security
+from gbconnect.portal import download as portal_download
 from gbconnect.portal import password_reset as portal_reset
 from gbconnect.portal import self_access as portal_self_access
 from gbconnect.portal import share as portal_share
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(api_routes.build_router(settings))
     app.include_router(oauth_routes.build_router(settings, app.state.sessions, server))
     app.include_router(portal_views.build_router(settings, app.state.sessions, TEMPLATES))
+    app.include_router(portal_download.build_router(settings, app.state.sessions, TEMPLATES))
     app.include_router(portal_share.build_router(settings, app.state.sessions, TEMPLATES))
     app.include_router(portal_self_access.build_router(settings, app.state.sessions, TEMPLATES))
     app.include_router(portal_reset.build_router(settings, app.state.sessions, TEMPLATES))

@@ -7,7 +7,6 @@ CSV is byte for byte what ``gbconnect export`` writes."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
@@ -19,12 +18,10 @@ import pytest
 from lxml import etree
 
 from tests.clirun import run_cli
-from tests.factories.download import SERVE_WITH_DOWNLOAD
 from tests.serverproc import serving
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 PASSWORD = "a long enough password"
-ROOT = Path(__file__).resolve().parents[2]
 ZONE = ZoneInfo("America/Los_Angeles")
 NS = {"a": "http://www.w3.org/2005/Atom"}
 
@@ -38,8 +35,7 @@ def _cli(db_url: str, *args: str) -> str:
 @pytest.fixture
 def utility(db_url: str) -> Iterator[str]:
     _cli(db_url, "generate", "--customers", "1", "--days", "4", "--end", "2024-05-04")
-    path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
-    with serving(db_url, launcher=SERVE_WITH_DOWNLOAD, PYTHONPATH=path) as served:
+    with serving(db_url) as served:
         yield served.base
 
 

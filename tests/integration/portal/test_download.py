@@ -19,7 +19,6 @@ from gbconnect.espi.validate import SchemaSet
 from gbconnect.ingest.services import ingest_file
 from gbconnect.usage import blocks
 from gbconnect.usage import models as um
-from tests.factories.download import ensure_download_routes
 from tests.factories.world import TODAY, ZONE, World
 
 NS = {"a": "http://www.w3.org/2005/Atom", "e": "http://naesb.org/espi"}
@@ -29,7 +28,6 @@ Readings = dict[int, list[tuple[int, int, int | None]]]
 @pytest.fixture
 def dmd(world: World) -> World:
     """The world, its application serving the Download My Data page, alice signed in."""
-    ensure_download_routes(world.client.app)
     world.login()
     return world
 
@@ -200,7 +198,6 @@ def test_dates_filter(dmd: World) -> None:
 
 
 def test_signed_out_goes_to_sign_in_and_back(world: World) -> None:
-    ensure_download_routes(world.client.app)
     for url in (
         "/account/download",
         f"/account/download/file?service={world.alice_points[0]}&format=csv",
