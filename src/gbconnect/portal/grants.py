@@ -189,9 +189,7 @@ def grant_view(session: Session, settings: Settings, auth: om.Authorization, at:
         until=None if end is None else last_included_day(end, zone),
         ended=ended,
         ended_how=how,
-        last_delivered=None
-        if delivered is None
-        else datetime.fromtimestamp(int(delivered), zone),
+        last_delivered=None if delivered is None else datetime.fromtimestamp(int(delivered), zone),
         offline=auth.offline,
     )
 
