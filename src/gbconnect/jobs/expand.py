@@ -5,7 +5,8 @@ becomes at most one ``BatchList`` per third party, naming the resources it can f
 with its own tokens (STANDARD.md section 3; GBA PSH001-PSH003):
 
 - an authorization granted: its ``Authorization`` and its ``Batch/Subscription``;
-- an authorization revoked or expired: its ``Authorization``;
+- an authorization revoked, expired or changed (its end date, by the customer): its
+  ``Authorization``;
 - an ApplicationInformation changed: the ``ApplicationInformation``;
 - an asynchronous batch ready: the package's URL;
 - new data for usage points: per third party with an active authorization covering
@@ -129,7 +130,9 @@ def targets(
         if event.subscription_id is not None:
             uris.append(url(f"Batch/Subscription/{event.subscription_id}"))
         return _if_listening(event.application_id, uris)
-    if isinstance(event, ev.AuthorizationRevoked | ev.AuthorizationExpired):
+    if isinstance(
+        event, ev.AuthorizationRevoked | ev.AuthorizationExpired | ev.AuthorizationChanged
+    ):
         uris = [url(f"Authorization/{event.authorization_id}")]
         return _if_listening(event.application_id, uris)
     if isinstance(event, ev.BatchReady):

@@ -53,6 +53,16 @@ class AuthorizationExpired:
 
 
 @dataclass(frozen=True)
+class AuthorizationChanged:
+    """A customer changed an active Authorization's ``authorizedPeriod`` (its end date,
+    or "until I take it back") on the portal (REQ.21 FB_3; GBA PSH002 notifies the
+    Authorization): the third party reads the Authorization again."""
+
+    authorization_id: int
+    application_id: int
+
+
+@dataclass(frozen=True)
 class ThirdPartyStatusChanged:
     """The utility changed a third party's ``dataCustodianApplicationStatus``
     (STANDARD.md section 4: 1 review, 2 production, 3 on hold, 4 revoked; GBA PSH001
@@ -93,6 +103,7 @@ Event = (
     AuthorizationGranted
     | AuthorizationRevoked
     | AuthorizationExpired
+    | AuthorizationChanged
     | ThirdPartyStatusChanged
     | ApplicationChanged
     | BatchReady
@@ -106,6 +117,7 @@ KINDS: dict[str, type[Event]] = {
         AuthorizationGranted,
         AuthorizationRevoked,
         AuthorizationExpired,
+        AuthorizationChanged,
         ThirdPartyStatusChanged,
         ApplicationChanged,
         BatchReady,
@@ -134,6 +146,7 @@ def from_row(kind: str, payload: dict[str, Any]) -> Event:
 __all__ = [
     "KINDS",
     "ApplicationChanged",
+    "AuthorizationChanged",
     "AuthorizationExpired",
     "AuthorizationGranted",
     "AuthorizationRevoked",

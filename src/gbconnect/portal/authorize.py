@@ -22,7 +22,7 @@ application is in review. The token endpoint refuses the same.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 from urllib.parse import quote
 
@@ -144,8 +144,9 @@ def build_router(
                 return cast(Response, denied)
             requested = espi_scope.parse(oreq.scope or grant.client.get_allowed_scope(None))
             try:
+                zone = settings.zone
                 decision = consent.read_decision(
-                    oreq.payload.datalist, requested, datetime.now(UTC).date()
+                    oreq.payload.datalist, requested, datetime.now(zone).date(), zone
                 )
                 auth = services.grant_customer_authorization(
                     session,

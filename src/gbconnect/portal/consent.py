@@ -12,10 +12,9 @@ field checked, every refusal a sentence for the customer.
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -148,9 +147,25 @@ def service_choices(
     return out
 
 
-def parse_end(kind: str | None, text: str | None, today: date) -> int | None:
+def end_of_day(day: date, zone: tzinfo) -> int:
+    """The exclusive end of ``day`` in ``zone``: the next midnight there, in epoch
+    seconds. An authorization "until 30 June" is stored with this end (REQ.21 FB_3
+    ``authorizedPeriod``: start plus duration), so that all of 30 June, in the
+    utility's zone, is included; :func:`last_included_day` reads it back."""
+    return int(datetime.combine(day + timedelta(days=1), time(), tzinfo=zone).timestamp())
+
+
+def last_included_day(end: int, zone: tzinfo) -> date:
+    """The day an authorization ending (exclusively) at ``end`` was chosen to last
+    until: the day of the second before ``end`` in ``zone`` (30 June for an end at
+    midnight between 30 June and 1 July), the inverse of :func:`end_of_day`."""
+    return datetime.fromtimestamp(end - 1, zone).date()
+
+
+def parse_end(kind: str | None, text: str | None, today: date, zone: tzinfo = UTC) -> int | None:
     """The authorization's end: None for "until I revoke", else the end of the chosen
-    day (UTC) for a date after today."""
+    day in ``zone`` (the utility's, :func:`end_of_day`) for a date after ``today``
+    (today in that zone)."""
     if kind in (None, "", "revoke"):
         return None
     if kind != "date":
@@ -163,7 +178,7 @@ def parse_end(kind: str | None, text: str | None, today: date) -> int | None:
         raise GrantError("the end date must be after today")
     if day.year > today.year + 100:
         raise GrantError("the end date is too far away")
-    return calendar.timegm(day.timetuple()) + 86400
+    return end_of_day(day, zone)
 
 
 def default_end(scope: espi_scope.Scope) -> str | None:
@@ -196,11 +211,14 @@ class Decision:
 
 
 def read_decision(
-    fields: Mapping[str, Sequence[str]], requested: espi_scope.Scope, today: date
+    fields: Mapping[str, Sequence[str]],
+    requested: espi_scope.Scope,
+    today: date,
+    zone: tzinfo = UTC,
 ) -> Decision:
     """The approval in the submitted consent form (each field with all its values):
     the granted scope (:func:`narrowed_scope`), the chosen usage points and the end
-    (:func:`parse_end`). A field that is not what the page offers raises
+    (:func:`parse_end`, in ``zone``). A field that is not what the page offers raises
     :class:`~gbconnect.oauth.services.GrantError` with a sentence for the customer;
     whether the usage points are the customer's is the grant's check."""
     for name in SINGLE_FIELDS:
@@ -233,5 +251,5 @@ def read_decision(
             raise GrantError("a chosen service is not one of yours")
         ids.append(int(text))
     granted = narrowed_scope(requested, kept, history)
-    end = parse_end(one("end") or None, one("end_date"), today)
+    end = parse_end(one("end") or None, one("end_date"), today, zone)
     return Decision(granted, list(dict.fromkeys(ids)), end)

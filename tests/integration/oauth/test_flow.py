@@ -317,11 +317,12 @@ def test_login_is_throttled(world: World) -> None:
 def test_customer_revocation_takes_effect_at_once(world: World) -> None:
     tokens = world.code_tokens()
     client = world.client_token()
-    page = world.client.get("/account")
+    page = world.client.get("/account/authorizations")
     assert "Solar Helper" in page.text and "Stop sharing" in page.text
     import re
 
-    auth_id = re.search(r'action="/account/authorizations/(\d+)/revoke"', page.text).group(1)  # type: ignore[union-attr]
+    auth_id = re.search(r'href="/account/authorizations/(\d+)/revoke"', page.text).group(1)  # type: ignore[union-attr]
+    page = world.client.get(f"/account/authorizations/{auth_id}/revoke")  # the confirmation
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
     assert (
         world.client.post(
@@ -349,7 +350,8 @@ def test_customer_revocation_takes_effect_at_once(world: World) -> None:
     # The third party sees the status change.
     entry = world.client.get(world.url(f"/Authorization/{auth_id}"), headers=bearer(client))
     assert b"<status>0</status>" in entry.content
-    assert "revoked (customer)" in world.client.get("/account").text
+    listed = world.client.get("/account/authorizations").text
+    assert "(by you)" in listed[listed.index('<section id="revoked"') :]
     # Another customer cannot revoke it (and learns nothing).
     world.client.cookies.clear()
     world.login("bob")
