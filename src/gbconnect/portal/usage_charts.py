@@ -31,25 +31,35 @@ sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, pygal.PluginIm
 
 #: Up to this many buckets a chart has bars; beyond, lines (bars would be hairlines).
 MAX_BARS = 62
+#: Beyond this many buckets (an hourly year) a chart leaves out the year before: its
+#: lines would hide this year's, and pygal's time doubles; the table keeps both.
+MAX_COMPARED = 2000
 #: About this many labels on the x axis.
 X_LABELS = 8
 
-STYLE = Style(
-    background="#ffffff",
-    plot_background="#ffffff",
-    foreground="#1d2b22",
-    foreground_strong="#1d2b22",
-    foreground_subtle="#5b675f",
-    font_family="system-ui, sans-serif",
-    label_font_size=14,
-    major_label_font_size=14,
-    legend_font_size=15,
-    title_font_size=18,
-    value_font_size=13,
-    tooltip_font_size=13,
-    # From the grid, a year before, sent to the grid, its year before: contrasting.
-    colors=("#1f7a3a", "#9bbfa5", "#d9822b", "#f0c79b", "#3b5ba9", "#a6b6dd"),
-)
+
+def _style(colors: tuple[str, ...]) -> Style:
+    return Style(
+        background="#ffffff",
+        plot_background="#ffffff",
+        foreground="#1d2b22",
+        foreground_strong="#1d2b22",
+        foreground_subtle="#5b675f",
+        font_family="system-ui, sans-serif",
+        label_font_size=14,
+        major_label_font_size=14,
+        legend_font_size=15,
+        title_font_size=18,
+        value_font_size=13,
+        tooltip_font_size=13,
+        colors=colors,
+    )
+
+
+#: From the grid, a year before, sent to the grid, its year before: contrasting pairs.
+STYLE = _style(("#1f7a3a", "#9bbfa5", "#d9822b", "#f0c79b", "#3b5ba9", "#a6b6dd"))
+#: The same colours without the year before.
+SINGLE_STYLE = _style(("#1f7a3a", "#d9822b", "#3b5ba9"))
 
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.S)
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
@@ -89,11 +99,18 @@ def _finish(svg: str, title: str, desc: str) -> str:
     return svg[:close] + named + svg[close:]
 
 
-def _base(title: str, unit: str, x_title: str, count: int, labels: Sequence[str]) -> pygal.Graph:
+def _base(
+    title: str,
+    unit: str,
+    x_title: str,
+    count: int,
+    labels: Sequence[str],
+    style: Style = STYLE,
+) -> pygal.Graph:
     kind = pygal.Bar if count <= MAX_BARS else pygal.Line
     chart = kind(
         js=[],
-        style=STYLE,
+        style=style,
         title=title,
         x_title=x_title,
         y_title=unit,
@@ -143,21 +160,23 @@ def usage_charts(usage: Usage, service: str) -> list[Chart]:
         peak = group[0].measure.peak
         what = "Peak demand" if peak else f"{service}"
         title = f"{what} per {step} ({unit})"
-        chart = _base(title, unit, f"{step.title()} ({period})", len(labels), labels)
+        compared = len(labels) <= MAX_COMPARED
+        style = STYLE if compared else SINGLE_STYLE
+        chart = _base(title, unit, f"{step.title()} ({period})", len(labels), labels, style)
         parts = []
         for s in group:
             chart.add(s.measure.label, s.values)
-            chart.add(f"{s.measure.label}, a year before", s.last_year)
+            if compared:
+                chart.add(f"{s.measure.label}, a year before", s.last_year)
             verb = "highest" if peak else "total"
             parts.append(
                 f"{s.measure.label}: {verb} {number(s.total)} {unit}"
                 f" (a year before: {number(s.last_year_total)} {unit})"
             )
         kind = "Bar" if len(labels) <= MAX_BARS else "Line"
-        desc = (
-            f"{kind} chart of {what.lower()} in {unit} per {step}, {period}, "
-            f"with the same {step}s a year before. " + "; ".join(parts) + "."
-        )
+        before = f"with the same {step}s a year before" if compared else "this period only"
+        desc = f"{kind} chart of {what.lower()} in {unit} per {step}, {period}, {before}. "
+        desc += "; ".join(parts) + "."
         charts.append(Chart(title, _finish(chart.render(is_unicode=True), title, desc)))
     return charts
 
@@ -170,7 +189,9 @@ def bills_chart(bills: Sequence[Bill]) -> Chart | None:
     symbol = priced[0].currency
     title = "Bills"
     labels = [f"{b.first:%Y-%m-%d}" for b in priced]
-    chart = _base(title, f"Amount ({symbol})", "Billing period start", len(priced), labels)
+    chart = _base(
+        title, f"Amount ({symbol})", "Billing period start", len(priced), labels, SINGLE_STYLE
+    )
     chart.value_formatter = lambda v: f"{symbol}{number(v)}"
     chart.add("Bill", [b.amount for b in priced])
     desc = "Bar chart of the bill amounts: " + "; ".join(

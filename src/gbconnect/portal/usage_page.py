@@ -124,6 +124,16 @@ def resolve_period(
     return today - timedelta(days=DEFAULT_DAYS - 1), today
 
 
+def table_rows(usage: aggregate.Usage) -> list[tuple[str, list[str]]]:
+    """The table view's rows: each bucket's label and its figures, formatted (each
+    measure, then the same bucket a year before)."""
+    columns: list[list[str]] = []
+    for s in usage.series:
+        columns.append([number(v) for v in s.values])
+        columns.append([number(v) for v in s.last_year])
+    return [(label, [c[i] for c in columns]) for i, label in enumerate(usage.labels)]
+
+
 def _service_name(up: UsagePoint) -> str:
     return SERVICE_NAMES.get(up.service_kind, "Service")
 
@@ -203,6 +213,8 @@ def build_router(
             if query.view == "chart":
                 context["charts"] = usage_charts(usage, _service_name(up))
                 context["bills_chart"] = bills_chart(usage.bills)
+            else:
+                context["rows"] = table_rows(usage)
             base = {"service": up.id, "from": first, "to": last, "step": step}
             context["chart_url"] = "/account/usage?" + urlencode({**base, "view": "chart"})
             context["table_url"] = "/account/usage?" + urlencode({**base, "view": "table"})
@@ -211,4 +223,11 @@ def build_router(
     return router
 
 
-__all__ = ["UsageQuery", "UsageQueryError", "build_router", "default_step", "parse_query"]
+__all__ = [
+    "UsageQuery",
+    "UsageQueryError",
+    "build_router",
+    "default_step",
+    "parse_query",
+    "table_rows",
+]
