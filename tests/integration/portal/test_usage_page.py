@@ -8,17 +8,25 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from html import unescape
 
+import numpy as np
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
 from gbconnect.app import TEMPLATES
+from gbconnect.ingest.series import Channel, store_channel
+from gbconnect.ingest.summary import FileSummary
 from gbconnect.portal import usage_page
 from gbconnect.usage import blocks
+from gbconnect.usage.aggregate import year_before
 from gbconnect.usage.models import IntervalBlock, MeterReading, ReadingType
+from gbconnect.usage.points import customer_usage_point_ids
+from tests.factories.customers import make_customer
+from tests.factories.usage import ELECTRIC, TODAY, ZONE, electric_channel
 from tests.factories.world import World
 
 PAGE = "/account/usage"
@@ -234,3 +242,88 @@ def test_bad_parameters_are_400_with_a_sentence(
     assert 'role="alert"' in r.text
     assert sentence in unescape(r.text)
     assert "<form" in r.text  # the page, to try again
+
+
+@dataclass
+class _Tagged(Channel):
+    """A channel whose MeterReading key says what it is (demand shares the energy
+    channel's commodity, flow and interval)."""
+
+    tag: str = ""
+
+    @property
+    def key_suffix(self) -> str:
+        return f"{super().key_suffix}-{self.tag}"
+
+
+def _carol(world: World) -> int:
+    """carol: 400 days of 15-minute energy from and to the grid (solar) and demand in W,
+    on one usage point; its id."""
+    with world.factory() as session:
+        owner = make_customer(session, "carol").row
+        forward = electric_channel("carol-electric", days=400)
+        n = forward.starts.size
+        channels = [
+            forward,
+            replace(
+                forward,
+                reading_type={**ELECTRIC, "flow_direction": 19},
+                values=(np.arange(n, dtype=np.int64) * 7) % 300,
+                costs=None,
+            ),
+            _Tagged(
+                **{
+                    **forward.__dict__,
+                    "reading_type": {
+                        **ELECTRIC,
+                        "kind": 37,
+                        "uom": 38,
+                        "accumulation_behaviour": 6,
+                        "power_of_ten_multiplier": 1,
+                    },
+                    "values": (np.arange(n, dtype=np.int64) * 13) % 997,
+                    "costs": None,
+                },
+                tag="demand",
+            ),
+        ]
+        summary = FileSummary("carol", "test")
+        for ch in channels:
+            store_channel(session, owner, ch, ZONE, summary, TODAY)
+        session.commit()
+        return int(customer_usage_point_ids(session, owner.id)[0])
+
+
+def test_export_demand_and_the_same_days_a_year_before(site: World) -> None:
+    up_id = _carol(site)
+    site.login("carol")
+    last = datetime.fromtimestamp(TODAY - 86400, ZONE).date() - timedelta(days=3)
+    first = last - timedelta(days=9)
+    r = site.client.get(
+        PAGE, params={"view": "table", "step": "day", "from": str(first), "to": str(last)}
+    )
+    assert r.status_code == 200, r.text
+    assert "Sent to the grid (kWh)" in r.text and "Peak demand (highest) (kW)" in r.text
+    imports = _local_sums(site, _readings(site, up_id, flow=1), "%Y-%m-%d")
+    exports = _local_sums(site, _readings(site, up_id, flow=19), "%Y-%m-%d")
+    peaks: dict[str, int] = {}
+    for start, value in _readings(site, up_id, uom=38):
+        day = datetime.fromtimestamp(start, ZONE).strftime("%Y-%m-%d")
+        peaks[day] = max(peaks.get(day, value), value)
+    rows = _rows(r.text, "usage-table")
+    assert len(rows) == 10
+    for day, cells in rows.items():
+        before = str(year_before(date.fromisoformat(day)))
+        assert cells == [
+            _shown(imports[day], 1e-3),
+            _shown(imports[before], 1e-3),
+            _shown(exports[day], 1e-3),
+            _shown(exports[before], 1e-3),
+            # W x 10^1, shown in kW: the highest reading of the day.
+            _shown(peaks[day], 1e-2),
+            _shown(peaks[before], 1e-2),
+        ], day
+    chart = site.client.get(PAGE, params={"step": "day", "from": str(first), "to": str(last)})
+    assert chart.status_code == 200
+    assert "Sent to the grid, a year before" in chart.text
+    assert chart.text.count("<svg") == 2  # energy (kWh) and demand (kW)
