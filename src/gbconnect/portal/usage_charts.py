@@ -35,7 +35,7 @@ MAX_BARS = 62
 #: lines would hide this year's, and pygal's time doubles; the table keeps both.
 MAX_COMPARED = 2000
 #: About this many labels on the x axis.
-X_LABELS = 8
+X_LABELS = 6
 
 
 def _style(colors: tuple[str, ...]) -> Style:
@@ -82,6 +82,14 @@ def number(value: float | None, decimals: int = 2) -> str:
     return f"{value:,.{decimals}f}"
 
 
+def axis_number(value: float | None) -> str:
+    """A figure on an axis or in a tooltip: no trailing zeros (the unit is the axis
+    title)."""
+    if value is None:
+        return ""
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
 def _finish(svg: str, title: str, desc: str) -> str:
     """Self-contained and accessible: no script, no comment, a title and a desc."""
     svg = _COMMENT.sub("", _SCRIPT.sub("", svg))
@@ -114,12 +122,12 @@ def _base(
         title=title,
         x_title=x_title,
         y_title=unit,
-        width=720,
-        height=420,
+        width=480,
+        height=400,
         explicit_size=False,
         disable_xml_declaration=True,
         legend_at_bottom=True,
-        legend_at_bottom_columns=2,
+        legend_at_bottom_columns=1,
         show_dots=False,
         stroke_style={"width": 2},
         x_label_rotation=0,
@@ -131,7 +139,7 @@ def _base(
         print_values=False,
         allow_interruptions=True,
         include_x_axis=True,
-        value_formatter=lambda v: f"{number(v)} {unit}",
+        value_formatter=axis_number,
     )
     chart.x_labels = list(labels)
     return chart
@@ -192,7 +200,6 @@ def bills_chart(bills: Sequence[Bill]) -> Chart | None:
     chart = _base(
         title, f"Amount ({symbol})", "Billing period start", len(priced), labels, SINGLE_STYLE
     )
-    chart.value_formatter = lambda v: f"{symbol}{number(v)}"
     chart.add("Bill", [b.amount for b in priced])
     desc = "Bar chart of the bill amounts: " + "; ".join(
         f"{b.first} to {b.last}: {symbol}{number(b.amount)}" for b in priced
