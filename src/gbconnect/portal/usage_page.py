@@ -81,7 +81,7 @@ def parse_query(params: Any) -> UsageQuery:
     service: int | None = None
     raw = params.get("service")
     if raw not in (None, ""):
-        if not raw.isdigit() or len(raw) > 19 or int(raw) > 2**63 - 1:
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 19 or int(raw) > 2**63 - 1:
             raise UsageQueryError("The service is not one of yours: choose it from the list.")
         service = int(raw)
     first = _date("start", params.get("from"))

@@ -228,6 +228,11 @@ def test_another_customers_service_or_an_unknown_one_is_404(site: World) -> None
         ({"step": "week"}, "Choose a step of hour, day or month."),
         ({"view": "pie"}, "Choose the chart view or the table view."),
         ({"service": "abc"}, "The service is not one of yours"),
+        ({"service": "²"}, "The service is not one of yours"),
+        ({"service": "１２"}, "The service is not one of yours"),
+        ({"from": "２０２４-01-01"}, "is not a date"),
+        ({"from": "2024-01-01T00:00:00+99:00"}, "is not a date"),
+        ({"to": "x" * 5000}, "is not a date"),
         ({"service": "99999999999999999999999"}, "The service is not one of yours"),
         ({"from": "0001-01-01"}, "between 1971 and 2999"),
         ({"from": "2020-01-01", "to": "2024-01-01", "step": "hour"}, "An hourly view covers"),
@@ -327,3 +332,24 @@ def test_export_demand_and_the_same_days_a_year_before(site: World) -> None:
     assert chart.status_code == 200
     assert "Sent to the grid, a year before" in chart.text
     assert chart.text.count("<svg") == 2  # energy (kWh) and demand (kW)
+
+
+def test_a_period_without_readings_is_a_page_not_an_error(site: World) -> None:
+    site.login()
+    for view in ("chart", "table"):
+        r = site.client.get(
+            PAGE,
+            params={
+                "service": _electric(site),
+                "from": "2001-01-01",
+                "to": "2001-01-31",
+                "view": view,
+            },
+        )
+        assert r.status_code == 200, view
+        assert "2001-01-01 to 2001-01-31" in r.text
+    gas_hourly = site.client.get(
+        PAGE, params={"service": str(site.alice_points[1]), "step": "hour"}
+    )
+    assert gas_hourly.status_code == 200
+    assert "Gas used is read every day: choose a longer step to see it." in gas_hourly.text
