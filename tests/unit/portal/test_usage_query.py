@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gbconnect.portal.usage_page import UsageQueryError, default_step, parse_query
 
@@ -48,3 +50,18 @@ def test_default_step_by_length_and_by_the_finest_channel() -> None:
     assert default_step(1, 86400) == "day"
     assert default_step(30, 900) == "day"
     assert default_step(365, 900) == "month"
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["service", "from", "to", "step", "view"]),
+        st.text(max_size=40),
+    )
+)
+def test_any_query_is_checked_or_refused_never_an_other_error(params: dict[str, str]) -> None:
+    try:
+        q = parse_query(params)
+    except UsageQueryError:
+        return
+    assert q.view in ("chart", "table")
+    assert q.service is None or 0 <= q.service < 2**63
