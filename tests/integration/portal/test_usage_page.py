@@ -233,6 +233,7 @@ def test_another_customers_service_or_an_unknown_one_is_404(site: World) -> None
         ({"from": "２０２４-01-01"}, "is not a date"),
         ({"from": "2024-01-01T00:00:00+99:00"}, "is not a date"),
         ({"to": "x" * 5000}, "is not a date"),
+        ({"from": '"><script>alert(1)</script>'}, "is not a date"),
         ({"service": "99999999999999999999999"}, "The service is not one of yours"),
         ({"from": "0001-01-01"}, "between 1971 and 2999"),
         ({"from": "2020-01-01", "to": "2024-01-01", "step": "hour"}, "An hourly view covers"),
@@ -247,6 +248,7 @@ def test_bad_parameters_are_400_with_a_sentence(
     assert 'role="alert"' in r.text
     assert sentence in unescape(r.text)
     assert "<form" in r.text  # the page, to try again
+    assert "<script" not in r.text  # what was sent is escaped
 
 
 @dataclass
