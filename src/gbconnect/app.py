@@ -34,6 +34,7 @@ from gbconnect.portal import download as portal_download
 from gbconnect.portal import password_reset as portal_reset
 from gbconnect.portal import self_access as portal_self_access
 from gbconnect.portal import share as portal_share
+from gbconnect.portal import usage_page as portal_usage
 from gbconnect.portal import views as portal_views
 from gbconnect.stats import store_counts
 from gbconnect.web import errors as web_errors
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(api_routes.build_router(settings))
     app.include_router(oauth_routes.build_router(settings, app.state.sessions, server))
     app.include_router(portal_views.build_router(settings, app.state.sessions, TEMPLATES))
+    app.include_router(portal_usage.build_router(settings, app.state.sessions, TEMPLATES))
     app.include_router(portal_download.build_router(settings, app.state.sessions, TEMPLATES))
     app.include_router(portal_share.build_router(settings, app.state.sessions, TEMPLATES))
     app.include_router(portal_self_access.build_router(settings, app.state.sessions, TEMPLATES))

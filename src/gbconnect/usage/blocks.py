@@ -290,3 +290,28 @@ def decode(data: bytes) -> Readings:
 def encode_regular(start: int, interval: int, values: Sequence[int]) -> bytes:
     """Fast path for the generator and CSV importers: evenly spaced values, no options."""
     return _HEAD.pack(VERSION, 0, len(values)) + _REGULAR.pack(start, interval) + _i64(values)
+
+
+def decode_arrays(data: bytes) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """(starts, values) of a packed block as numpy columns, ABSENT kept where a reading
+    has no value: what a sum over many blocks needs, without a Python object per
+    reading (:func:`decode` gives every column)."""
+    if len(data) < _HEAD.size:
+        raise BlockCodecError("stored block is truncated")
+    version, flags, count = _HEAD.unpack_from(data, 0)
+    if version != VERSION:
+        raise BlockCodecError(f"unknown block format version {version}")
+    offset = _HEAD.size
+    if flags & FLAG_IRREGULAR:
+        if len(data) < offset + 24 * count:
+            raise BlockCodecError("stored block is truncated")
+        starts = np.frombuffer(data, dtype="<i8", count=count, offset=offset).astype(np.int64)
+        offset += 16 * count
+    else:
+        first, step = _REGULAR.unpack_from(data, offset)
+        offset += _REGULAR.size
+        starts = first + step * np.arange(count, dtype=np.int64)
+        if len(data) < offset + 8 * count:
+            raise BlockCodecError("stored block is truncated")
+    values = np.frombuffer(data, dtype="<i8", count=count, offset=offset).astype(np.int64)
+    return starts, values

@@ -122,3 +122,22 @@ def test_decode_refuses_corrupt_data() -> None:
     for bad in (b"", good[:-1], good + b"x", b"\x09" + good[1:]):
         with pytest.raises(blocks.BlockCodecError):
             blocks.decode(bad)
+
+
+def test_decode_arrays_matches_decode_regular_and_irregular() -> None:
+    """The numpy columns are the starts and values :func:`blocks.decode` gives (ABSENT
+    where a reading has no value), for a regular block and an irregular one."""
+    regular = blocks.encode_regular(1000, 900, [5, 7, 11])
+    irregular = blocks.encode(
+        blocks.Readings(
+            starts=[0, 3600, 10800],
+            durations=[3600, 7200, 3600],
+            values=[1, None, 3],
+            costs=[10, 20, None],
+        )
+    )
+    for data in (regular, irregular):
+        starts, values = blocks.decode_arrays(data)
+        full = blocks.decode(data)
+        assert starts.tolist() == full.starts
+        assert [None if v == blocks.ABSENT else v for v in values.tolist()] == full.values
