@@ -3,7 +3,7 @@ Authorization, FB_3; offline authorizations, FB_40)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import click
@@ -16,6 +16,7 @@ from gbconnect.espi import scope as espi_scope
 from gbconnect.oauth import models as om
 from gbconnect.oauth import revocation
 from gbconnect.oauth import services as grants
+from gbconnect.portal.consent import end_of_day
 from gbconnect.usage.points import customer_usage_point_ids
 
 
@@ -79,10 +80,11 @@ def authorization_create(
         end = None
         if end_date:
             try:
-                day = datetime.strptime(end_date, "%Y-%m-%d").replace(tzinfo=UTC)
+                day = datetime.strptime(end_date, "%Y-%m-%d").date()
             except ValueError:
                 raise click.ClickException("--end must be YYYY-MM-DD") from None
-            end = int(day.timestamp()) + 86400
+            # All of the last day, in the utility's zone, as the consent page stores it.
+            end = end_of_day(day, settings.zone)
         auth = grants.grant_customer_authorization(
             session,
             settings,

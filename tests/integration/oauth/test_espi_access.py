@@ -211,6 +211,44 @@ def test_ofa001_offline_authorization_by_operator(
     )
 
 
+def test_an_offline_authorization_ends_after_its_last_day_in_the_utilitys_zone(
+    world: World, db_url: str
+) -> None:
+    """``--end 2099-06-30`` includes all of 30 June where the utility is, as the
+    consent page stores an end date."""
+    from datetime import date
+
+    from gbconnect.oauth import models as om
+    from gbconnect.portal.consent import end_of_day, last_included_day
+
+    cmd = [sys.executable, "-c", "from gbconnect.cli import main; main()"]
+    out = subprocess.run(
+        [
+            *cmd,
+            "--database-url",
+            db_url,
+            "authorization",
+            "create",
+            "--client-id",
+            world.client_id,
+            "--customer",
+            "alice",
+            "--end",
+            "2099-06-30",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    auth_id = json.loads(out.stdout)["authorization_id"]
+    with world.factory() as s:
+        auth = s.get(om.Authorization, auth_id)
+        assert auth is not None and auth.authorized_end is not None
+        assert auth.authorized_end == end_of_day(date(2099, 6, 30), world.settings.zone)
+        assert last_included_day(auth.authorized_end, world.settings.zone) == date(2099, 6, 30)
+
+
 # -- the matrix ---------------------------------------------------------------------------
 
 CREDENTIALS = [
