@@ -31,6 +31,7 @@ from gbconnect.oauth import routes as oauth_routes
 from gbconnect.oauth.server import EspiAuthorizationServer
 from gbconnect.portal import account_security as portal_security
 from gbconnect.portal import download as portal_download
+from gbconnect.portal import email_change as portal_email
 from gbconnect.portal import password_reset as portal_reset
 from gbconnect.portal import self_access as portal_self_access
 from gbconnect.portal import share as portal_share
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(portal_self_access.build_router(settings, app.state.sessions, TEMPLATES))
     app.include_router(portal_reset.build_router(settings, app.state.sessions, TEMPLATES))
     app.include_router(portal_security.build_router(settings, app.state.sessions, TEMPLATES))
+    app.include_router(portal_email.build_router(settings, app.state.sessions, TEMPLATES))
 
     @app.get("/livez", tags=["operations"])
     async def live() -> JSONResponse:
