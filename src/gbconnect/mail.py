@@ -44,7 +44,10 @@ def send(settings: Settings, to: str, subject: str, body: str) -> Path | None:
         return None
     folder = settings.mail_dir
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}.eml"
+    # Names sort in the order the messages were written (to the nanosecond).
+    now = time.time_ns()
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now // 10**9))
+    path = folder / f"{stamp}.{now % 10**9:09d}-{uuid.uuid4().hex[:8]}.eml"
     path.write_bytes(msg.as_bytes())
     if settings.env == "production":
         _log.warning("no SMTP server configured: mail to a customer written to %s", path)
