@@ -27,18 +27,15 @@ redirect to the sign-in page, which comes back here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote
 
-from anyio import CancelScope
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
-from starlette.types import Receive, Scope, Send
 
 from gbconnect.api.export import export_csv, export_xml
 from gbconnect.config import Settings
@@ -54,7 +51,7 @@ from gbconnect.portal.download_form import (
 )
 from gbconnect.portal.pages import error_page
 from gbconnect.web.security import current_customer
-from gbconnect.web.serving import Prepared, responder_of
+from gbconnect.web.serving import FeedResponse, Prepared, Streaming, responder_of
 
 FORM_PATH = "/account/download"
 FILE_PATH = "/account/download/file"
@@ -84,49 +81,6 @@ def _login(request: Request) -> Response:
     """To the sign-in page, which brings the customer back to the form as it was."""
     back = FORM_PATH + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse("/login?next=" + quote(back, safe=""), status_code=303)
-
-
-class DownloadResponse(StreamingResponse):
-    """A download streamed a chunk per trip to a worker thread. Whatever happens (the
-    last byte sent, the browser gone, an error), the generator is closed, so that its
-    session goes back to the pool at once, and the feed slot is released."""
-
-    def __init__(
-        self,
-        chunks: Generator[tuple[bytes, bool], None, None],
-        first: tuple[bytes, bool],
-        release: Callable[[], None],
-        media_type: str,
-        headers: dict[str, str],
-    ) -> None:
-        self.chunks = chunks
-        self.first = first
-        self.done = first[1]
-        self.release = release
-        super().__init__(self._body(), media_type=media_type, headers=headers)
-
-    async def _body(self) -> Any:
-        if self.first[0]:
-            yield self.first[0]
-        while not self.done:
-            item = await run_in_threadpool(next, self.chunks, None)
-            if item is None:
-                self.done = True
-                break
-            chunk, self.done = item
-            if chunk:
-                yield chunk
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            with CancelScope(shield=True):
-                if self.done:
-                    self.chunks.close()
-                else:
-                    await run_in_threadpool(self.chunks.close)
-                self.release()
 
 
 def _writer(settings: Settings, account: Account, choice: DownloadChoice) -> Prepared:
@@ -159,12 +113,11 @@ async def _stream(
         "Content-Disposition": f'attachment; filename="{choice.filename(account.username)}"',
         "Cache-Control": "no-store",
     }
-    return DownloadResponse(
-        chunks,
-        first,
+    chunk, done = first
+    return FeedResponse(
+        Streaming(chunks, chunk, headers, done),
         lambda: responder.streams.release_on_behalf_of(borrower),
-        choice.media_type,
-        headers,
+        media_type=choice.media_type,
     )
 
 

@@ -208,7 +208,7 @@ def page(items: Iterator[T], query: FeedQuery) -> Iterator[T]:
 
 
 @dataclass
-class _Streaming:
+class Streaming:
     """A feed past its first chunk; its generator holds a session."""
 
     chunks: Generator[tuple[bytes, bool], None, None]
@@ -222,14 +222,17 @@ class FeedResponse(StreamingResponse):
     last byte sent, the client gone, an error), the generator is closed, so that its
     session and connection go back to the pool at once, and the slot is released."""
 
-    def __init__(self, streaming: _Streaming, release: Callable[[], None]) -> None:
+    def __init__(
+        self, streaming: Streaming, release: Callable[[], None], media_type: str = MEDIA_TYPE
+    ) -> None:
         self.streaming = streaming
         self.release = release
-        super().__init__(self._rest(), media_type=MEDIA_TYPE, headers=streaming.headers)
+        super().__init__(self._rest(), media_type=media_type, headers=streaming.headers)
 
     async def _rest(self) -> AsyncIterator[bytes]:
         s = self.streaming
-        yield s.first
+        if s.first:
+            yield s.first
         while not s.done:
             item = await run_in_threadpool(next, s.chunks, None)
             if item is None:
@@ -333,7 +336,7 @@ class Responder:
         that fits in it is answered whole; a larger one streams the rest (see
         :class:`FeedResponse`)."""
 
-        def start() -> Response | _Streaming:
+        def start() -> Response | Streaming:
             prepared = self.check(request, plan)
             if isinstance(prepared, Response):
                 return prepared
@@ -347,7 +350,7 @@ class Responder:
             if last:  # the whole feed: no streaming, no further trip
                 chunks.close()
                 return Response(first, media_type=MEDIA_TYPE, headers=headers)
-            return _Streaming(chunks, first, headers)
+            return Streaming(chunks, first, headers)
 
         # One slot from the check to the last byte. A feed holds a database connection
         # while it streams; were streams unbounded, they could take every pooled
