@@ -39,10 +39,9 @@ from gbconnect.config import Settings
 from gbconnect.customer.models import RetailCustomer
 from gbconnect.oauth.revocation import revoke_authorization
 from gbconnect.oauth.services import GrantError
-from gbconnect.oauth.starlette import FormTooLarge, read_form
 from gbconnect.portal import grants, home
 from gbconnect.portal.consent import parse_end
-from gbconnect.portal.pages import error_page
+from gbconnect.portal.pages import error_page, expired_form, form_fields
 from gbconnect.resource import now
 from gbconnect.web import access  # noqa: F401  (registers the espiid path convertor)
 from gbconnect.web.security import csrf_ok, csrf_token, current_customer
@@ -82,17 +81,6 @@ def build_router(
 
     def not_found(request: Request) -> Response:
         return error_page(templates, request, settings, "There is no such authorization.", 404)
-
-    def expired_form(request: Request) -> Response:
-        return error_page(
-            templates, request, settings, "This form has expired. Go back and try again.", 403
-        )
-
-    async def form_of(request: Request) -> dict[str, str]:
-        try:
-            return dict(await read_form(request))
-        except FormTooLarge:
-            return {}
 
     def with_customer(
         request: Request, work: Callable[[Session, RetailCustomer], T]
@@ -168,7 +156,7 @@ def build_router(
     async def revoke(request: Request, auth_id: int) -> Response:
         """Revocation by the customer takes effect at once: every token of the grant
         fails from the next call (REQ.21 Authorization status 0)."""
-        form = await form_of(request)
+        form = await form_fields(request)
 
         def work(session: Session, customer: RetailCustomer) -> str:
             auth = grants.customer_grant(session, customer.id, auth_id)
@@ -188,7 +176,7 @@ def build_router(
         if done == "unknown":
             return not_found(request)
         if done == "csrf":
-            return expired_form(request)
+            return expired_form(templates, request, settings)
         return RedirectResponse(f"{LIST}?done={done}", status_code=303)
 
     def end_form(
@@ -232,7 +220,7 @@ def build_router(
     async def change_end(request: Request, auth_id: int) -> Response:
         """Store the new end the way consent does (the next midnight after the chosen
         day in the utility's zone) and tell the third party, in one transaction."""
-        form = await form_of(request)
+        form = await form_fields(request)
         kind = (form.get("end") or "").strip()
         typed = (form.get("end_date") or "").strip()[:32]
 
@@ -241,7 +229,7 @@ def build_router(
             if auth is None:
                 return not_found(request)
             if not csrf_ok(request, form.get("csrf")):
-                return expired_form(request)
+                return expired_form(templates, request, settings)
             at = now()
             if grants.state_of(auth, at) != grants.ACTIVE:
                 return error_page(

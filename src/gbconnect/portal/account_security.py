@@ -32,8 +32,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gbconnect.config import Settings
 from gbconnect.customer.models import RetailCustomer, SignIn
-from gbconnect.oauth.starlette import FormTooLarge, read_form
-from gbconnect.portal.pages import error_page
+from gbconnect.portal.pages import expired_form, form_fields
 from gbconnect.web.security import (
     client_address,
     csrf_ok,
@@ -110,17 +109,6 @@ def build_router(
         response.headers["Cache-Control"] = "no-store"
         return response
 
-    async def form_of(request: Request) -> dict[str, str]:
-        try:
-            return dict(await read_form(request))
-        except FormTooLarge:
-            return {}
-
-    def expired(request: Request) -> Response:
-        return error_page(
-            templates, request, settings, "This form has expired. Go back and try again.", 403
-        )
-
     # -- the second step of signing in --
 
     def pending(request: Request) -> dict[str, Any] | None:
@@ -137,9 +125,9 @@ def build_router(
 
     @router.post("/login/code")
     async def code_check(request: Request) -> Response:
-        form = await form_of(request)
+        form = await form_fields(request)
         if not csrf_ok(request, form.get("csrf")):
-            return expired(request)
+            return expired_form(templates, request, settings)
         p = pending(request)
         if p is None:
             return RedirectResponse("/login", status_code=303)
@@ -208,9 +196,9 @@ def build_router(
         def register(fn: Handler) -> Handler:
             @router.post(f"/account/security/{name}")
             async def endpoint(request: Request) -> Response:
-                form = await form_of(request)
+                form = await form_fields(request)
                 if not csrf_ok(request, form.get("csrf")):
-                    return expired(request)
+                    return expired_form(templates, request, settings)
 
                 def run() -> Response:
                     with sessions() as session:

@@ -40,7 +40,7 @@ from gbconnect.oauth.context import in_session
 from gbconnect.oauth.server import EspiAuthorizationServer
 from gbconnect.oauth.starlette import oauth_request
 from gbconnect.portal import consent, share
-from gbconnect.portal.pages import error_page
+from gbconnect.portal.pages import error_page, expired_form
 from gbconnect.registration import models as rm
 from gbconnect.web.security import csrf_ok, csrf_token, current_customer
 
@@ -128,9 +128,7 @@ def build_router(
         oreq = await oauth_request(request, settings.base_url)
         form = oreq.form
         if not csrf_ok(request, form.get("csrf")):
-            return error_page(
-                templates, request, settings, "This form has expired. Go back and try again.", 403
-            )
+            return expired_form(templates, request, settings)
 
         def decide(session: Session) -> Response:
             customer = current_customer(request, session)

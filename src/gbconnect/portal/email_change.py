@@ -12,7 +12,6 @@ change.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -24,8 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from gbconnect import mail
 from gbconnect.config import Settings
 from gbconnect.customer.models import RetailCustomer
-from gbconnect.oauth.starlette import FormTooLarge, read_form
-from gbconnect.portal.pages import error_page
+from gbconnect.portal.pages import error_page, expired_form, form_fields
 from gbconnect.web.security import csrf_ok, current_customer
 
 LIFETIME = 24 * 3600
@@ -52,12 +50,9 @@ def build_router(
 
     @router.post("/account/security/email")
     async def ask(request: Request) -> Response:
-        try:
-            form: dict[str, Any] = dict(await read_form(request))
-        except FormTooLarge:
-            form = {}
+        form = await form_fields(request)
         if not csrf_ok(request, form.get("csrf")):
-            return message(request, "This form has expired. Go back and try again.", 403)
+            return expired_form(templates, request, settings)
         new = str(form.get("email", "")).strip()
 
         def run() -> Response:

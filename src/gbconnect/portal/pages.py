@@ -9,6 +9,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gbconnect.config import Settings
+from gbconnect.oauth.starlette import FormTooLarge, read_form
+
+#: What a form whose CSRF token does not match is told (403).
+EXPIRED = "This form has expired. Go back and try again."
 
 
 def error_page(
@@ -28,4 +32,18 @@ def error_page(
     )
 
 
-__all__ = ["error_page"]
+async def form_fields(request: Request) -> dict[str, str]:
+    """A posted urlencoded form, the last value of each field; empty when it is too
+    large or not a form (its CSRF check then fails)."""
+    try:
+        return dict(await read_form(request))
+    except FormTooLarge:
+        return {}
+
+
+def expired_form(templates: Jinja2Templates, request: Request, settings: Settings) -> Response:
+    """The page for a form whose CSRF token does not match (403)."""
+    return error_page(templates, request, settings, EXPIRED, 403)
+
+
+__all__ = ["EXPIRED", "error_page", "expired_form", "form_fields"]

@@ -27,8 +27,7 @@ from gbconnect import mail
 from gbconnect.config import Settings
 from gbconnect.customer.models import RetailCustomer
 from gbconnect.customer.services import CustomerError, hash_password
-from gbconnect.oauth.starlette import FormTooLarge, read_form
-from gbconnect.portal.pages import error_page
+from gbconnect.portal.pages import expired_form, form_fields
 from gbconnect.web.security import csrf_ok, csrf_token
 
 #: Seconds a reset link works.
@@ -102,23 +101,15 @@ def build_router(
         response.headers["Cache-Control"] = "no-store"
         return response
 
-    async def form_of(request: Request) -> dict[str, str]:
-        try:
-            return dict(await read_form(request))
-        except FormTooLarge:
-            return {}
-
     @router.get("/password/forgot", response_class=HTMLResponse)
     def forgot_form(request: Request) -> Response:
         return page(request, "password_forgot.html", typed="")
 
     @router.post("/password/forgot")
     async def forgot(request: Request) -> Response:
-        form = await form_of(request)
+        form = await form_fields(request)
         if not csrf_ok(request, form.get("csrf")):
-            return error_page(
-                templates, request, settings, "This form has expired. Go back and try again.", 403
-            )
+            return expired_form(templates, request, settings)
         typed = form.get("account", "")[:256]
         if not typed.strip():
             return page(
@@ -168,11 +159,9 @@ def build_router(
 
     @router.post("/password/reset")
     async def reset(request: Request) -> Response:
-        form = await form_of(request)
+        form = await form_fields(request)
         if not csrf_ok(request, form.get("csrf")):
-            return error_page(
-                templates, request, settings, "This form has expired. Go back and try again.", 403
-            )
+            return expired_form(templates, request, settings)
         token = form.get("token", "")[:1000]
         password, again = form.get("password", ""), form.get("confirm", "")
 

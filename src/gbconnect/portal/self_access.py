@@ -29,8 +29,7 @@ from gbconnect.espi import scope as espi_scope
 from gbconnect.oauth import models as om
 from gbconnect.oauth.clients import register
 from gbconnect.oauth.services import GrantRequest, grant_customer_authorization
-from gbconnect.oauth.starlette import FormTooLarge, read_form
-from gbconnect.portal.pages import error_page
+from gbconnect.portal.pages import error_page, expired_form, form_fields
 from gbconnect.registration import models as rm
 from gbconnect.usage.points import customer_usage_points
 from gbconnect.web.security import csrf_ok, csrf_token, current_customer
@@ -117,14 +116,9 @@ def build_router(
 
     @router.post("/account/self-access")
     async def create(request: Request) -> Response:
-        try:
-            form = dict(await read_form(request))
-        except FormTooLarge:
-            form = {}
+        form = await form_fields(request)
         if not csrf_ok(request, form.get("csrf")):
-            return error_page(
-                templates, request, settings, "This form has expired. Go back and try again.", 403
-            )
+            return expired_form(templates, request, settings)
 
         def run() -> Response:
             with sessions() as session:

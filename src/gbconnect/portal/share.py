@@ -34,7 +34,7 @@ from gbconnect.espi import scope as espi_scope
 from gbconnect.oauth.services import GrantError
 from gbconnect.oauth.starlette import FormTooLarge, read_form
 from gbconnect.portal import consent
-from gbconnect.portal.pages import error_page
+from gbconnect.portal.pages import error_page, expired_form
 from gbconnect.registration import models as rm
 from gbconnect.web import access  # noqa: F401  (registers the espiid path convertor)
 from gbconnect.web.security import csrf_ok, csrf_token, current_customer
@@ -177,9 +177,7 @@ def build_router(
             fields.setdefault(name, []).append(value)
         csrf = fields["csrf"][0] if fields.get("csrf") else None
         if not csrf_ok(request, csrf):
-            return error_page(
-                templates, request, settings, "This form has expired. Go back and try again.", 403
-            )
+            return expired_form(templates, request, settings)
 
         def decide(session: Session) -> Response:
             customer = current_customer(request, session)

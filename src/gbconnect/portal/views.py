@@ -18,6 +18,7 @@ from gbconnect.customer.services import authenticate, find_customer
 from gbconnect.oauth.starlette import FormTooLarge, read_form
 from gbconnect.portal import account, authorize
 from gbconnect.portal.account_security import record_sign_in, start_second_factor
+from gbconnect.portal.pages import form_fields
 from gbconnect.web import access  # noqa: F401  (registers the espiid path convertor)
 from gbconnect.web.security import (
     LoginThrottle,
@@ -109,10 +110,7 @@ def build_router(
 
     @router.post("/logout")
     async def logout(request: Request) -> Response:
-        try:
-            form = dict(await read_form(request))
-        except FormTooLarge:
-            form = {}
+        form = await form_fields(request)
         if csrf_ok(request, form.get("csrf")):
             request.session.clear()
         return RedirectResponse("/", status_code=303)
