@@ -128,7 +128,8 @@ def build_router(
     ) -> Response:
         context = {**context, **extra, "settings": settings, "csrf": csrf_token(request)}
         context.setdefault("error", None)
-        context.setdefault("typed", {})
+        context.setdefault("chosen", None)
+        context.setdefault("default_end", None)
         return templates.TemplateResponse(request, "share_choose.html", context, status_code=status)
 
     @router.get("/account/share", response_class=HTMLResponse)
@@ -202,7 +203,7 @@ def build_router(
                     context,
                     400,
                     error=f"{str(exc)[:1].upper()}{str(exc)[1:]}.",
-                    typed=_typed(fields),
+                    chosen=_typed(fields),
                 )
             _remember(
                 request,
@@ -223,10 +224,11 @@ def build_router(
 
 
 def _typed(fields: Mapping[str, list[str]]) -> dict[str, Any]:
-    """What the customer submitted, to show the form as they left it."""
+    """What the customer submitted, to show the form as they left it (in the shape
+    of :func:`remembered`'s choices)."""
     return {
-        "groups": set(fields.get("group", ())),
-        "services": set(fields.get("service", ())),
+        "groups": list(fields.get("group", ())),
+        "services": [int(v) for v in fields.get("service", ()) if v.isascii() and v.isdigit()],
         "history": (fields.get("history") or [""])[0],
         "end": (fields.get("end") or ["revoke"])[0],
         "end_date": (fields.get("end_date") or [""])[0][:20],
