@@ -41,14 +41,14 @@ code path for the same ESPI feed.
 from __future__ import annotations
 
 import zlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from sqlalchemy import exists, func, literal, or_, select
+from sqlalchemy import Select, exists, func, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
@@ -106,23 +106,29 @@ def normalised_query(query_string: str) -> str:
     return urlencode(sorted(parse_qsl(query_string, keep_blank_values=True)))
 
 
+def _blocks_overlapping(ids: Sequence[int], lo: int | None, hi: int | None) -> Select[Any]:
+    """A row per IntervalBlock of these usage points that overlaps ``[lo, hi)``."""
+    ib, mr = um.IntervalBlock.__table__.c, um.MeterReading.__table__.c
+    blocks = (
+        select(literal(1))
+        .select_from(um.IntervalBlock.__table__.join(um.MeterReading.__table__))
+        .where(mr.usage_point_id.in_(ids))
+    )
+    if lo is not None:
+        blocks = blocks.where(ib.start + ib.duration > lo)
+    if hi is not None:
+        blocks = blocks.where(ib.start < hi)
+    return blocks
+
+
 def blocks_covered(call: Call, spec: usage.BatchSpec, cap: int) -> int:
     """How many IntervalBlocks of ``spec``'s usage points overlap the request's
     ``published-min/max`` window, counted no further than ``cap``: the size of the
     feed in days of channels, known before anything is written."""
     if not spec.ids:
         return 0
-    ib, mr = um.IntervalBlock.__table__.c, um.MeterReading.__table__.c
     lo, hi = call.query.window
-    inner = (
-        select(literal(1))
-        .select_from(um.IntervalBlock.__table__.join(um.MeterReading.__table__))
-        .where(mr.usage_point_id.in_(spec.ids))
-    )
-    if lo is not None:
-        inner = inner.where(ib.start + ib.duration > lo)
-    if hi is not None:
-        inner = inner.where(ib.start < hi)
+    inner = _blocks_overlapping(spec.ids, lo, hi)
     counted = select(func.count()).select_from(inner.limit(cap).subquery())
     return int(call.session.scalar(counted) or 0)
 
@@ -142,16 +148,8 @@ def empty_window(call: Call, spec: usage.BatchSpec) -> bool:
     los, his = [w[0] for w in windows], [w[1] for w in windows]
     lo = None if any(v is None for v in los) else min(v for v in los if v is not None)
     hi = None if any(v is None for v in his) else max(v for v in his if v is not None)
-    ib, mr = um.IntervalBlock.__table__.c, um.MeterReading.__table__.c
-    blocks = (
-        select(literal(1))
-        .select_from(um.IntervalBlock.__table__.join(um.MeterReading.__table__))
-        .where(mr.usage_point_id.in_(spec.ids))
-    )
-    if lo is not None:
-        blocks = blocks.where(ib.start + ib.duration > lo)
-    if hi is not None:
-        blocks = blocks.where(ib.start < hi)
+    ib = um.IntervalBlock.__table__.c
+    blocks = _blocks_overlapping(spec.ids, lo, hi)
     if q.updated_min is not None:
         blocks = blocks.where(ib.updated >= q.updated_min)
     if q.updated_max is not None:
