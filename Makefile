@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 SERVICE := $(VENV)/.installed-service
 DEV := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck unit clean
+.PHONY: demo test lint typecheck unit clean messages
 
 $(SERVICE): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,15 @@ typecheck: $(DEV)
 
 test: lint typecheck
 	$(BIN)/python -m pytest
+
+# Extract every translatable message into the template catalog and merge it into the
+# Spanish and Thai catalogs (docs/translations.md); translate the new entries, then
+# `make test` checks that none is missing.
+POT := src/gbconnect/i18n/messages.pot
+messages: $(DEV)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -c Translators: --sort-by-file \
+		--project gbconnect --copyright-holder "gbconnect contributors" -o $(POT) .
+	$(BIN)/pybabel update -i $(POT) -d src/gbconnect/i18n/locales --previous --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) demo.db demo.db-shm demo.db-wal .pytest_cache .mypy_cache .ruff_cache

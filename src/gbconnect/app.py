@@ -26,6 +26,9 @@ from gbconnect.customer.services import DEMO_PASSWORD
 from gbconnect.db import current_revision, head_revision, make_engine, make_sessionmaker
 from gbconnect.db.rowreader import make_row_reader
 from gbconnect.espi.times import iso
+from gbconnect.i18n import routes as i18n_routes
+from gbconnect.i18n import templating as i18n_templating
+from gbconnect.i18n.middleware import LocaleMiddleware
 from gbconnect.notify.metrics import register_metrics
 from gbconnect.oauth import routes as oauth_routes
 from gbconnect.oauth.server import EspiAuthorizationServer
@@ -43,7 +46,9 @@ from gbconnect.web.headers import SecurityHeadersMiddleware
 from gbconnect.web.limits import BodyLimitMiddleware
 from gbconnect.web.serving import Responder
 
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "portal" / "templates"))
+TEMPLATES = i18n_templating.install(
+    Jinja2Templates(directory=str(Path(__file__).parent / "portal" / "templates"))
+)
 
 
 def db_session(request: Request) -> Iterator[Session]:
@@ -115,6 +120,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     # headers on every answer, the refusals included.
     app.add_middleware(BodyLimitMiddleware, settings=settings, templates=TEMPLATES)
     app.add_middleware(SecurityHeadersMiddleware, https=settings.https)
+    # Outermost: every page, the refusals included, in the visitor's language.
+    app.add_middleware(LocaleMiddleware)
     server = EspiAuthorizationServer(settings)
     app.state.oauth = server
     # The one request path of the ESPI routes (gbconnect.web.serving).
@@ -132,6 +139,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(portal_reset.build_router(settings, app.state.sessions, TEMPLATES))
     app.include_router(portal_security.build_router(settings, app.state.sessions, TEMPLATES))
     app.include_router(portal_email.build_router(settings, app.state.sessions, TEMPLATES))
+    app.include_router(i18n_routes.build_router(settings))
 
     @app.get("/livez", tags=["operations"])
     async def live() -> JSONResponse:
