@@ -84,7 +84,7 @@ def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
     return text % {"num": n, **variables}
 
 
-def N_(message: str) -> str:  # noqa: N802 (the gettext convention)
+def N_(message: str) -> str:
     """Mark ``message`` for extraction without translating it (module constants)."""
     return message
 

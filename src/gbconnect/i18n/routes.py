@@ -19,7 +19,7 @@ def build_router(settings: Settings) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     @router.get("/language")
-    def switch(request: Request, to: str = "", next: str = "/") -> RedirectResponse:  # noqa: A002
+    def switch(request: Request, to: str = "", next: str = "/") -> RedirectResponse:
         """Remember ``to`` (one of the portal's languages; anything else changes
         nothing) and go back to ``next``."""
         response = RedirectResponse(safe_next(next), status_code=303)

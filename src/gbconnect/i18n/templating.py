@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from fastapi.templating import Jinja2Templates
 
-from gbconnect.i18n import LANGUAGES, current, gettext, ngettext
-from gbconnect.i18n import formats
+from gbconnect.i18n import LANGUAGES, current, formats, gettext, ngettext
 
 
 def install(templates: Jinja2Templates) -> Jinja2Templates:
