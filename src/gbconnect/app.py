@@ -26,7 +26,6 @@ from gbconnect.customer.services import DEMO_PASSWORD
 from gbconnect.db import current_revision, head_revision, make_engine, make_sessionmaker
 from gbconnect.db.rowreader import make_row_reader
 from gbconnect.espi.times import iso
-from gbconnect.i18n import routes as i18n_routes
 from gbconnect.i18n import templating as i18n_templating
 from gbconnect.i18n.middleware import LocaleMiddleware
 from gbconnect.notify.metrics import register_metrics
@@ -35,6 +34,7 @@ from gbconnect.oauth.server import EspiAuthorizationServer
 from gbconnect.portal import account_security as portal_security
 from gbconnect.portal import download as portal_download
 from gbconnect.portal import email_change as portal_email
+from gbconnect.portal import language as portal_language
 from gbconnect.portal import password_reset as portal_reset
 from gbconnect.portal import self_access as portal_self_access
 from gbconnect.portal import share as portal_share
@@ -139,7 +139,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(portal_reset.build_router(settings, app.state.sessions, TEMPLATES))
     app.include_router(portal_security.build_router(settings, app.state.sessions, TEMPLATES))
     app.include_router(portal_email.build_router(settings, app.state.sessions, TEMPLATES))
-    app.include_router(i18n_routes.build_router(settings))
+    app.include_router(portal_language.build_router(settings))
 
     @app.get("/livez", tags=["operations"])
     async def live() -> JSONResponse:

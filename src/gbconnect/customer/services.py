@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from gbconnect.customer.models import RetailCustomer
 from gbconnect.errors import InputError
+from gbconnect.i18n import gettext as _
 
 _HASHER = PasswordHasher()
 # A hash to verify against when the username is unknown, so that the answer takes
@@ -31,7 +32,7 @@ class CustomerError(InputError):
 
 def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD:
-        raise CustomerError(f"the password needs at least {MIN_PASSWORD} characters")
+        raise CustomerError(_("the password needs at least %(num)s characters", num=MIN_PASSWORD))
     return _HASHER.hash(password)
 
 
@@ -56,7 +57,7 @@ def create_customer(
     None leaves an existing customer as it is (a new one is real)."""
     username = username.strip()
     if not username or len(username) > 128 or any(c.isspace() for c in username):
-        raise CustomerError("a username is 1 to 128 characters without spaces")
+        raise CustomerError(_("a username is 1 to 128 characters without spaces"))
     customer = find_customer(session, username)
     if customer is None:
         customer = RetailCustomer(username=username)

@@ -211,14 +211,21 @@ TABLE: dict[int, FunctionBlock] = {
     )
 }
 
+
+def N_(message: str) -> str:
+    """Mark a label for the translation catalogs; the portal translates it where it
+    is shown (espi imports nothing of the application, so it is not gbconnect.i18n's)."""
+    return message
+
+
 _GROUP_LABELS = (
-    ("electric", "Electricity usage, interval by interval", True),
-    ("gas", "Natural gas usage", True),
-    ("water", "Water usage", True),
-    ("cost", "What each interval cost", False),
-    ("billing", "Bills and billing summaries", False),
-    ("quality", "Power quality summaries", False),
-    ("account", "Account details: your name, address, accounts and meters", False),
+    ("electric", N_("Electricity usage, interval by interval"), True),
+    ("gas", N_("Natural gas usage"), True),
+    ("water", N_("Water usage"), True),
+    ("cost", N_("What each interval cost"), False),
+    ("billing", N_("Bills and billing summaries"), False),
+    ("quality", N_("Power quality summaries"), False),
+    ("account", N_("Account details: your name, address, accounts and meters"), False),
 )
 
 #: The data groups of the consent page, in the order it shows them.

@@ -5,6 +5,7 @@ in Thai."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import cache
 
 from babel import dates, numbers
 
@@ -42,10 +43,19 @@ def month(value: date) -> str:
     return dates.format_skeleton("yMMMM", value, locale=locale_of())
 
 
+@cache
+def _separators(locale: str) -> dict[int, str]:
+    """``str.translate`` table from Python's ``,`` and ``.`` to the locale's."""
+    return str.maketrans(
+        {",": numbers.get_group_symbol(locale), ".": numbers.get_decimal_symbol(locale)}
+    )
+
+
 def number(value: float, digits: int = 0) -> str:
-    """A number with the language's separators and exactly ``digits`` decimals."""
-    pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
-    return numbers.format_decimal(value, format=pattern, locale=locale_of())
+    """A number with the language's separators and exactly ``digits`` decimals
+    ("12,345.68", "12.345,68"). Formatted by Python and re-punctuated: tables of
+    thousands of figures stay fast."""
+    return f"{value:,.{max(0, digits)}f}".translate(_separators(locale_of()))
 
 
 def money(amount: float, currency: int | None) -> str:

@@ -25,7 +25,7 @@ the store can hold) is a 404 page: nothing is learnt of other customers.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -37,6 +37,8 @@ from starlette.concurrency import run_in_threadpool
 
 from gbconnect.config import Settings
 from gbconnect.customer.models import RetailCustomer
+from gbconnect.i18n import N_
+from gbconnect.i18n import gettext as _
 from gbconnect.oauth.revocation import revoke_authorization
 from gbconnect.oauth.services import GrantError
 from gbconnect.portal import grants, home
@@ -50,19 +52,9 @@ LIST = "/account/authorizations"
 T = TypeVar("T")
 
 
-def day_text(day: date) -> str:
-    """A day as a customer reads it: "30 June 2026"."""
-    return f"{day.day} {day.strftime('%B %Y')}"
-
-
-def moment_text(at: datetime) -> str:
-    """A time as a customer reads it: "30 June 2026 at 14:05 PDT"."""
-    return f"{day_text(at.date())} at {at.strftime('%H:%M')} {at.tzname() or ''}".rstrip()
-
-
 def _sentence(error: Exception) -> str:
     text = str(error).strip().rstrip(".")
-    return (text[:1].upper() + text[1:] + ".") if text else "That could not be done."
+    return (text[:1].upper() + text[1:] + ".") if text else _("That could not be done.")
 
 
 def build_router(
@@ -74,13 +66,11 @@ def build_router(
         return RedirectResponse(f"/login?next={quote(path, safe='')}", status_code=303)
 
     def render(request: Request, template: str, status: int = 200, **context: Any) -> Response:
-        context.update(
-            settings=settings, csrf=csrf_token(request), day=day_text, moment=moment_text
-        )
+        context.update(settings=settings, csrf=csrf_token(request))
         return templates.TemplateResponse(request, template, context, status_code=status)
 
     def not_found(request: Request) -> Response:
-        return error_page(templates, request, settings, "There is no such authorization.", 404)
+        return error_page(templates, request, settings, _("There is no such authorization."), 404)
 
     def with_customer(
         request: Request, work: Callable[[Session, RetailCustomer], T]
@@ -236,12 +226,12 @@ def build_router(
                     templates,
                     request,
                     settings,
-                    "This authorization has already ended; it can no longer be changed.",
+                    _("This authorization has already ended; it can no longer be changed."),
                     409,
                 )
             view = grants.grant_view(session, settings, auth, at)
             if kind not in ("date", "revoke"):
-                message = "Choose a last day, or until you take it back."
+                message = _("Choose a last day, or until you take it back.")
                 return end_form(request, view, 400, message, "date", typed)
             zone = settings.zone
             try:
@@ -262,12 +252,16 @@ def build_router(
 
 def _notice(done: str | None) -> str | None:
     """The line that says what the last action did."""
-    return {
-        "revoked": "Done: that company can no longer get your data.",
-        "ended": "That authorization had already ended; nothing was changed.",
-        "changed": "Done: the new end date is saved, and the company has been told.",
-        "unchanged": "The end date was already that; nothing was changed.",
-    }.get(done or "")
+    notice = NOTICES.get(done or "")
+    return _(notice) if notice else None
 
 
-__all__ = ["LIST", "build_router", "day_text", "moment_text"]
+NOTICES = {
+    "revoked": N_("Done: that company can no longer get your data."),
+    "ended": N_("That authorization had already ended; nothing was changed."),
+    "changed": N_("Done: the new end date is saved, and the company has been told."),
+    "unchanged": N_("The end date was already that; nothing was changed."),
+}
+
+
+__all__ = ["LIST", "build_router"]

@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 import pyotp
+import segno
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -32,6 +33,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gbconnect.config import Settings
 from gbconnect.customer.models import RetailCustomer, SignIn
+from gbconnect.i18n import gettext as _
 from gbconnect.portal.pages import expired_form, form_fields
 from gbconnect.web.security import (
     client_address,
@@ -50,6 +52,8 @@ RECOVERY_CODES = 10
 PENDING = "second_factor"
 Handler = Callable[[Request, Session, RetailCustomer, dict[str, str]], Response]
 ENROLLING = "totp_enrolling"
+#: Pixels per module of the QR code of the key (a 41-module code is 196 px wide).
+QR_SCALE = 4
 
 
 def record_sign_in(
@@ -155,7 +159,7 @@ def build_router(
                 request,
                 "login_code.html",
                 401,
-                error="That code is not right. Try the newest code in your app.",
+                error=_("That code is not right. Try the newest code in your app."),
             )
         log_in(request, customer)
         return RedirectResponse(safe_next(p.get("next"), "/account"), status_code=303)
@@ -171,7 +175,7 @@ def build_router(
         ).all()
         recent = [
             {
-                "when": datetime.fromtimestamp(r.at, settings.zone).strftime("%Y-%m-%d %H:%M"),
+                "when": datetime.fromtimestamp(r.at, settings.zone),
                 "outcome": r.outcome,
                 "address": r.address,
             }
@@ -245,6 +249,7 @@ def build_router(
             name=customer.username, issuer_name=settings.utility_name
         )
         grouped = " ".join(key[i : i + 4] for i in range(0, len(key), 4))
+        qr = segno.make(uri, error="m")
         return page(
             request,
             "account_security.html",
@@ -252,6 +257,8 @@ def build_router(
             enrolling=True,
             key=grouped,
             uri=uri,
+            qr=qr.svg_data_uri(scale=QR_SCALE, dark="#1d2b22"),
+            qr_size=qr.symbol_size(scale=QR_SCALE)[0],
             error=error,
             **security_context(session, customer),
         )
@@ -271,9 +278,9 @@ def build_router(
                 customer,
                 key,
                 400,
-                "That code is not right. Type the 6 digits your app shows now.",
+                _("That code is not right. Type the 6 digits your app shows now."),
             )
-        codes = [f"{secrets.token_hex(3)}-{secrets.token_hex(3)}" for _ in range(RECOVERY_CODES)]
+        codes = [f"{secrets.token_hex(3)}-{secrets.token_hex(3)}" for _n in range(RECOVERY_CODES)]
         customer.totp_secret = key
         customer.totp_recovery = [_digest(c) for c in codes]
         session.commit()
@@ -294,7 +301,7 @@ def build_router(
                 request,
                 "account_security.html",
                 400,
-                error="That code is not right; the second step stays on.",
+                error=_("That code is not right; the second step stays on."),
                 **security_context(session, customer),
             )
         customer.totp_secret = None

@@ -35,6 +35,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gbconnect.config import Settings
 from gbconnect.espi import scope as espi_scope
+from gbconnect.i18n import gettext as _
 from gbconnect.oauth import services
 from gbconnect.oauth.context import in_session
 from gbconnect.oauth.server import EspiAuthorizationServer
@@ -67,7 +68,11 @@ def build_router(
             return cast(Response, server.handle_error_response(None, error))
         message = error.description or error.error
         return error_page(
-            templates, request, settings, f"This sign-in link is not valid: {message}.", 400
+            templates,
+            request,
+            settings,
+            _("This sign-in link is not valid: %(reason)s.", reason=message),
+            400,
         )
 
     def not_approved_page(request: Request, app: rm.ApplicationInformation) -> Response:
@@ -133,7 +138,7 @@ def build_router(
         def decide(session: Session) -> Response:
             customer = current_customer(request, session)
             if customer is None:
-                return error_page(templates, request, settings, "Please sign in again.", 401)
+                return error_page(templates, request, settings, _("Please sign in again."), 401)
             grant = server.get_consent_grant(oreq, end_user=customer)
             if not services.may_authorize(grant.client.app, customer):
                 return not_approved_page(request, grant.client.app)
@@ -160,7 +165,11 @@ def build_router(
             except ValueError as exc:  # GrantError and ScopeError are ValueErrors too
                 session.rollback()
                 return error_page(
-                    templates, request, settings, f"The authorization was not given: {exc}.", 400
+                    templates,
+                    request,
+                    settings,
+                    _("The authorization was not given: %(reason)s.", reason=str(exc)),
+                    400,
                 )
             share.forget(request, grant.client.app.client_id)
             oreq.consent = Consent(auth.id, str(decision.scope))

@@ -23,11 +23,13 @@ from gbconnect.customer.models import CustomerAgreement, RetailCustomer, agreeme
 from gbconnect.espi import blocks as fb
 from gbconnect.espi import scope as espi_scope
 from gbconnect.espi.blocks import DataGroup
+from gbconnect.i18n import gettext as _
+from gbconnect.i18n import ngettext
 from gbconnect.oauth.services import GrantError
+from gbconnect.portal.home import usage_point_label
 from gbconnect.usage.points import customer_usage_points
 
 GROUPS = fb.DATA_GROUPS
-SERVICE_KINDS = {fb.ELECTRICITY: "Electricity", fb.GAS: "Natural gas", fb.WATER: "Water"}
 
 
 def groups_of(scope: espi_scope.Scope) -> list[DataGroup]:
@@ -42,15 +44,24 @@ def interval_labels(scope: espi_scope.Scope) -> list[str]:
         v = value.lower()
         if v.isdigit():
             seconds = int(v)
-            if seconds % 86400 == 0:
-                out.append("daily" if seconds == 86400 else f"{seconds // 86400}-day")
+            if seconds == 86400:
+                out.append(_("daily"))
+            elif seconds % 86400 == 0:
+                out.append(_("every %(num)s days", num=seconds // 86400))
+            elif seconds == 3600:
+                out.append(_("hourly"))
             elif seconds % 3600 == 0:
-                out.append("hourly" if seconds == 3600 else f"{seconds // 3600}-hour")
+                out.append(_("every %(num)s hours", num=seconds // 3600))
             else:
-                out.append(f"{seconds // 60}-minute")
+                out.append(_("every %(num)s minutes", num=seconds // 60))
         else:
             out.append(v)
     return out
+
+
+def months_label(months: int) -> str:
+    """A number of months in words ("1 month", "13 months")."""
+    return ngettext("%(num)s month", "%(num)s months", months)
 
 
 def history_choices(scope: espi_scope.Scope) -> list[tuple[int, str]]:
@@ -60,11 +71,11 @@ def history_choices(scope: espi_scope.Scope) -> list[tuple[int, str]]:
         return []
     in_seconds = asked > espi_scope.HISTORY_SECONDS_THRESHOLD
     months = round(asked / espi_scope.MONTH_SECONDS) if in_seconds else asked
-    choices = [(asked, f"{months} months" if months != 1 else "1 month")]
+    choices = [(asked, months_label(months))]
     for m in (12, 6, 3, 1):
         if m < months:
             value = m * espi_scope.MONTH_SECONDS if in_seconds else m
-            choices.append((value, f"{m} months" if m != 1 else "1 month"))
+            choices.append((value, months_label(m)))
     return choices
 
 
@@ -81,10 +92,10 @@ def narrowed_scope(
     if not blocks & fb.USAGE_BLOCKS:
         blocks -= fb.METERING_BLOCKS
     if not blocks & fb.DATA_BLOCKS:
-        raise GrantError("choose at least one kind of data to share")
-    allowed_history = {value for value, _ in history_choices(scope)}
+        raise GrantError(_("choose at least one kind of data to share"))
+    allowed_history = {value for value, _label in history_choices(scope)}
     if history is not None and history not in allowed_history:
-        raise GrantError("choose one of the offered history lengths")
+        raise GrantError(_("choose one of the offered history lengths"))
     return espi_scope.narrow(scope, function_blocks=blocks, history=history)
 
 
@@ -114,11 +125,7 @@ def service_choices(
         for up in customer_usage_points(session, customer.id)
         if scope is None or carried_by(scope, up.service_kind)
     ]
-    labels = {
-        up.id: f"{SERVICE_KINDS.get(up.service_kind, 'Service')}"
-        + (f" · {up.title}" if up.title else "")
-        for up in ups
-    }
+    labels = {up.id: usage_point_label(up) for up in ups}
     agreements = list(
         session.scalars(
             select(CustomerAgreement)
@@ -136,14 +143,14 @@ def service_choices(
     for a in agreements:
         ids = [u for aid, u in links if aid == a.id and u in labels]
         if ids:
-            name = a.name or a.title or "Service agreement"
+            name = a.name or a.title or _("Service agreement")
             if a.agreement_id and a.agreement_id not in name:
-                name += f" (service ID {a.agreement_id})"
+                name += " (" + _("service ID %(id)s", id=a.agreement_id) + ")"
             out.append(ServiceChoice(name, [(u, labels[u]) for u in ids]))
             placed.update(ids)
     rest = [(up.id, labels[up.id]) for up in ups if up.id not in placed]
     if rest:
-        out.append(ServiceChoice("Other services", rest))
+        out.append(ServiceChoice(_("Other services"), rest))
     return out
 
 
@@ -169,15 +176,15 @@ def parse_end(kind: str | None, text: str | None, today: date, zone: tzinfo = UT
     if kind in (None, "", "revoke"):
         return None
     if kind != "date":
-        raise GrantError("choose when the authorization ends")
+        raise GrantError(_("choose when the authorization ends"))
     try:
         day = date.fromisoformat((text or "").strip())
     except ValueError:
-        raise GrantError("the end date must be a date (YYYY-MM-DD)") from None
+        raise GrantError(_("the end date must be a date (YYYY-MM-DD)")) from None
     if day <= today:
-        raise GrantError("the end date must be after today")
+        raise GrantError(_("the end date must be after today"))
     if day.year > today.year + 100:
-        raise GrantError("the end date is too far away")
+        raise GrantError(_("the end date is too far away"))
     return end_of_day(day, zone)
 
 
@@ -223,7 +230,7 @@ def read_decision(
     whether the usage points are the customer's is the grant's check."""
     for name in SINGLE_FIELDS:
         if len(fields.get(name, ())) > 1:
-            raise GrantError("the form was sent with a repeated answer; go back and try again")
+            raise GrantError(_("the form was sent with a repeated answer; go back and try again"))
 
     def one(name: str) -> str:
         values = fields.get(name, ())
@@ -232,23 +239,23 @@ def read_decision(
     history_text = one("history")
     history: int | None = None
     if history_text:
-        offered = {str(value): value for value, _ in history_choices(requested)}
+        offered = {str(value): value for value, _label in history_choices(requested)}
         if history_text not in offered:
-            raise GrantError("choose one of the offered history lengths")
+            raise GrantError(_("choose one of the offered history lengths"))
         history = offered[history_text]
     # A kind of data the page did not offer (the scope does not ask for it) is left
     # out: narrowing never widens. A name that is no kind of data at all is refused.
     kept = set(fields.get("group", ()))
     if not kept <= {g.key for g in fb.DATA_GROUPS}:
-        raise GrantError("choose among the kinds of data offered")
+        raise GrantError(_("choose among the kinds of data offered"))
     kept &= {g.key for g in groups_of(requested)}
     chosen = list(fields.get("service", ()))
     if len(chosen) > MAX_SERVICES:
-        raise GrantError("too many services were chosen; go back and try again")
+        raise GrantError(_("too many services were chosen; go back and try again"))
     ids = []
     for text in chosen:
         if not (text.isascii() and text.isdigit()) or int(text) > _ID_MAX:
-            raise GrantError("a chosen service is not one of yours")
+            raise GrantError(_("a chosen service is not one of yours"))
         ids.append(int(text))
     granted = narrowed_scope(requested, kept, history)
     end = parse_end(one("end") or None, one("end_date"), today, zone)

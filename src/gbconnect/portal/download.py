@@ -39,6 +39,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gbconnect.api.export import export_csv, export_xml
 from gbconnect.config import Settings
+from gbconnect.i18n import gettext as _
 from gbconnect.portal.consent import ServiceChoice, service_choices
 from gbconnect.portal.download_form import (
     FORMATS,
@@ -73,7 +74,7 @@ def _account(sessions: sessionmaker[Session], request: Request) -> Account | Non
         if customer is None:
             return None
         services = service_choices(session, customer)
-        owned = sorted(up for s in services for up, _ in s.usage_points)
+        owned = sorted(up for s in services for up, _label in s.usage_points)
         return Account(customer.id, customer.username, services, owned)
 
 
@@ -174,7 +175,7 @@ def build_router(
             choice = read_choice(asked, account.owned, settings.zone)
         except UnknownService:
             return error_page(
-                templates, request, settings, "There is no such service on your account.", 404
+                templates, request, settings, _("There is no such service on your account."), 404
             )
         except ChoiceError as refusal:
             return form(request, account, asked, 400, refusal)

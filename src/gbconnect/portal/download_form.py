@@ -24,10 +24,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from gbconnect.i18n import N_
+from gbconnect.i18n import gettext as _
+
 #: The formats offered: key -> (label, file extension, media type).
 FORMATS: dict[str, tuple[str, str, str]] = {
-    "xml": ("Green Button XML (ESPI)", "xml", "application/atom+xml"),
-    "csv": ("Spreadsheet (CSV)", "csv", "text/csv; charset=utf-8"),
+    "xml": (N_("Green Button XML (ESPI)"), "xml", "application/atom+xml"),
+    "csv": (N_("Spreadsheet (CSV)"), "csv", "text/csv; charset=utf-8"),
 }
 #: Dates the page accepts (a browser's date picker stays well inside).
 FIRST_YEAR, LAST_YEAR = 1900, 2999
@@ -100,23 +103,35 @@ def _service_ids(typed: Typed, owned: Sequence[int]) -> list[int]:
             raise UnknownService(text)
         wanted.add(int(text))
     if not wanted:
-        raise ChoiceError("Choose at least one service to download.", "service")
+        raise ChoiceError(_("Choose at least one service to download."), "service")
     return [i for i in owned if i in wanted]
 
 
-def _day(text: str, name: str, which: str) -> date | None:
+def _day(text: str, name: str) -> date | None:
     if not text:
         return None
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        raise ChoiceError(
-            f"We could not read the {which} date “{text}”. Pick it in the calendar or "
-            "type it as year-month-day, for example 2024-05-31.",
-            name,
-        ) from None
+        unread = (
+            N_(
+                "We could not read the start date “%(text)s”. Pick it in the calendar or "
+                "type it as year-month-day, for example 2024-05-31."
+            )
+            if name == "from"
+            else N_(
+                "We could not read the end date “%(text)s”. Pick it in the calendar or "
+                "type it as year-month-day, for example 2024-05-31."
+            )
+        )
+        raise ChoiceError(_(unread, text=text), name) from None
     if not FIRST_YEAR <= day.year <= LAST_YEAR:
-        raise ChoiceError(f"The {which} date must be between {FIRST_YEAR} and {LAST_YEAR}.", name)
+        outside = (
+            N_("The start date must be between %(first)s and %(last)s.")
+            if name == "from"
+            else N_("The end date must be between %(first)s and %(last)s.")
+        )
+        raise ChoiceError(_(outside, first=FIRST_YEAR, last=LAST_YEAR), name)
     return day
 
 
@@ -128,17 +143,21 @@ def read_choice(typed: Typed, owned: Sequence[int], zone: ZoneInfo) -> DownloadC
     """Check ``typed`` against the customer's usage points ``owned``; raises
     :class:`UnknownService` or :class:`ChoiceError`."""
     ids = _service_ids(typed, owned)
-    first = _day(typed.date_from, "from", "start")
-    last = _day(typed.date_to, "to", "end")
+    first = _day(typed.date_from, "from")
+    last = _day(typed.date_to, "to")
     if first is not None and last is not None and first > last:
         raise ChoiceError(
-            f"The start date ({first.isoformat()}) is after the end date "
-            f"({last.isoformat()}). Choose a start on or before the end.",
+            _(
+                "The start date (%(first)s) is after the end date (%(last)s). "
+                "Choose a start on or before the end.",
+                first=first.isoformat(),
+                last=last.isoformat(),
+            ),
             "from",
         )
     if typed.fmt not in FORMATS:
         raise ChoiceError(
-            "Choose one of the formats offered: Green Button XML or a spreadsheet (CSV).",
+            _("Choose one of the formats offered: Green Button XML or a spreadsheet (CSV)."),
             "format",
         )
     lo = _midnight(first, zone) if first is not None else None

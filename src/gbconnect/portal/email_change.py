@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from gbconnect import mail
 from gbconnect.config import Settings
 from gbconnect.customer.models import RetailCustomer
+from gbconnect.i18n import gettext as _
 from gbconnect.portal.pages import error_page, expired_form, form_fields
 from gbconnect.web.security import csrf_ok, current_customer
 
@@ -61,20 +62,27 @@ def build_router(
                 if customer is None:
                     return RedirectResponse("/login", status_code=303)
                 if not ADDRESS.match(new):
-                    return message(request, "That is not an email address (name@example.com).", 400)
+                    return message(
+                        request, _("That is not an email address (name@example.com)."), 400
+                    )
                 if new.lower() == (customer.email or "").lower():
-                    return message(request, "That is already your email address.", 400)
+                    return message(request, _("That is already your email address."), 400)
                 link = settings.site_url(
                     "/account/security/email/confirm?token=" + change_token(settings, customer, new)
                 )
                 mail.send(
                     settings,
                     new,
-                    f"Confirm your new {settings.utility_name} email address",
-                    f"Hello {customer.name or customer.username},\n\n"
-                    f"To use this address for your {settings.utility_name} account, open "
-                    f"this link within a day, signed in:\n\n{link}\n\n"
-                    "If you did not ask for this, ignore this message.\n",
+                    _("Confirm your new %(utility)s email address", utility=settings.utility_name),
+                    _(
+                        "Hello %(name)s,\n\n"
+                        "To use this address for your %(utility)s account, open "
+                        "this link within a day, signed in:\n\n%(link)s\n\n"
+                        "If you did not ask for this, ignore this message.\n",
+                        name=customer.name or customer.username,
+                        utility=settings.utility_name,
+                        link=link,
+                    ),
                 )
                 return RedirectResponse("/account/security?done=email-sent", status_code=303)
 
@@ -95,13 +103,13 @@ def build_router(
             try:
                 data = _serializer(settings).loads(token, max_age=LIFETIME)
             except SignatureExpired:
-                return message(request, "This link has expired. Ask for a new one.", 400)
+                return message(request, _("This link has expired. Ask for a new one."), 400)
             except BadSignature:
-                return message(request, "This link is not valid.", 400)
+                return message(request, _("This link is not valid."), 400)
             if not isinstance(data, dict) or data.get("c") != customer.id:
-                return message(request, "This link is for another account.", 400)
+                return message(request, _("This link is for another account."), 400)
             if data.get("was") != (customer.email or ""):
-                return message(request, "This link was already used.", 400)
+                return message(request, _("This link was already used."), 400)
             old = customer.email
             customer.email = str(data["to"])[:256]
             session.commit()
@@ -109,10 +117,13 @@ def build_router(
                 mail.send(
                     settings,
                     old,
-                    f"Your {settings.utility_name} email address changed",
-                    f"The email address of your {settings.utility_name} account is now "
-                    f"{customer.email}. If you did not do this, contact "
-                    f"{settings.utility_name} at once.\n",
+                    _("Your %(utility)s email address changed", utility=settings.utility_name),
+                    _(
+                        "The email address of your %(utility)s account is now %(email)s. "
+                        "If you did not do this, contact %(utility)s at once.\n",
+                        utility=settings.utility_name,
+                        email=customer.email,
+                    ),
                 )
         return RedirectResponse("/account/security?done=email-changed", status_code=303)
 

@@ -29,13 +29,15 @@ from sqlalchemy.orm import Session
 
 from gbconnect.config import Settings
 from gbconnect.espi import scope as espi_scope
+from gbconnect.i18n import N_
+from gbconnect.i18n import gettext as _
 from gbconnect.notify.events import AuthorizationChanged
 from gbconnect.notify.models import DELIVERED, Notification
 from gbconnect.notify.outbox import publish
 from gbconnect.oauth import models as om
 from gbconnect.oauth.revocation import EXPIRED
 from gbconnect.oauth.services import subscription_usage_point_ids
-from gbconnect.portal.consent import groups_of, last_included_day
+from gbconnect.portal.consent import groups_of, last_included_day, months_label
 from gbconnect.portal.home import usage_point_labels
 
 ACTIVE, ENDED, REVOKED = "active", "expired", "revoked"
@@ -43,10 +45,10 @@ ACTIVE, ENDED, REVOKED = "active", "expired", "revoked"
 
 #: Who ended a grant, as the customer reads it (``revoked_by``).
 _REVOKED_BY = {
-    "customer": "by you",
-    "third party": "by the company",
-    "data custodian": "by the utility",
-    "replaced": "replaced by a newer authorization",
+    "customer": N_("by you"),
+    "third party": N_("by the company"),
+    "data custodian": N_("by the utility"),
+    "replaced": N_("replaced by a newer authorization"),
 }
 
 
@@ -88,8 +90,7 @@ def history_label(scope: espi_scope.Scope) -> str | None:
     seconds = scope.history_seconds()
     if seconds is None:
         return None
-    months = max(1, round(seconds / espi_scope.MONTH_SECONDS))
-    return "1 month" if months == 1 else f"{months} months"
+    return months_label(max(1, round(seconds / espi_scope.MONTH_SECONDS)))
 
 
 def _website(uri: str | None) -> str | None:
@@ -175,7 +176,8 @@ def grant_view(session: Session, settings: Settings, auth: om.Authorization, at:
     how: str | None = None
     if state == REVOKED and auth.revoked_at is not None:
         ended = _day(auth.revoked_at, zone)
-        how = _REVOKED_BY.get(auth.revoked_by or "", auth.revoked_by)
+        known = _REVOKED_BY.get(auth.revoked_by or "")
+        how = _(known) if known else auth.revoked_by
     delivered = last_delivered(session, settings, auth)
     return GrantView(
         id=auth.id,
@@ -183,7 +185,7 @@ def grant_view(session: Session, settings: Settings, auth: om.Authorization, at:
         website=_website(auth.application.client_uri),
         state=state,
         services=[labels[i] for i in sorted(labels, key=lambda i: (labels[i], i))],
-        groups=[g.label for g in groups_of(scope)],
+        groups=[_(g.label) for g in groups_of(scope)],
         history=history_label(scope),
         since=_day(auth.authorized_start, zone),
         until=None if end is None else last_included_day(end, zone),

@@ -25,21 +25,25 @@ from sqlalchemy.orm import Session
 
 from gbconnect.customer import models as cm
 from gbconnect.espi import blocks as fb
+from gbconnect.i18n import N_, formats
+from gbconnect.i18n import gettext as _
 from gbconnect.usage.models import UsagePoint, UsageSummary
 from gbconnect.usage.points import customer_usage_points
 
-SERVICE_KINDS = {fb.ELECTRICITY: "Electricity", fb.GAS: "Natural gas", fb.WATER: "Water"}
+SERVICE_KINDS = {
+    fb.ELECTRICITY: N_("Electricity"),
+    fb.GAS: N_("Natural gas"),
+    fb.WATER: N_("Water"),
+}
 """espi.xsd ServiceKind, named as the consent page names it."""
 
-#: ISO 4217 numeric codes (espi.xsd Currency) and their symbols; others are named.
-_SYMBOLS = {840: "$", 124: "CA$", 978: "€", 826: "£"}
 #: espi.xsd cost values are hundred-thousandths of the currency (REQ.21 FB_12/16).
 _COST_UNIT = 100_000
 
 
 def usage_point_label(up: UsagePoint) -> str:
     """A usage point by name: its service and its title ("Electricity · Home")."""
-    kind = SERVICE_KINDS.get(up.service_kind, "Service")
+    kind = _(SERVICE_KINDS.get(up.service_kind, N_("Service")))
     return f"{kind} · {up.title}" if up.title else kind
 
 
@@ -114,7 +118,7 @@ def services(session: Session, customer_id: int) -> list[Service]:
     out: list[Service] = []
     placed: set[int] = set()
     for a in agreements:
-        label = a.name or a.title or "Service agreement"
+        label = a.name or a.title or _("Service agreement")
         service = Service(label, a.agreement_id)
         for loc in locations:
             text = _address(loc) if loc.customer_agreement_id == a.id else None
@@ -126,7 +130,7 @@ def services(session: Session, customer_id: int) -> list[Service]:
         out.append(service)
     rest = [up for up in points if up.id not in placed]
     if rest:
-        other = Service("Other services", None)
+        other = Service(_("Other services"), None)
         metered = dict(
             session.execute(
                 select(cm.Meter.usage_point_id, cm.Meter.service_location_id).where(
@@ -157,12 +161,9 @@ class Bill:
 
 
 def money(value: int, currency: int | None) -> str:
-    """``value`` hundred-thousandths of ``currency`` as a customer reads it ($88.12)."""
-    amount = f"{value / _COST_UNIT:,.2f}"
-    if currency in _SYMBOLS:
-        symbol = _SYMBOLS[currency]
-        return f"-{symbol}{amount[1:]}" if amount.startswith("-") else f"{symbol}{amount}"
-    return amount if currency is None else f"{amount} (currency {currency})"
+    """``value`` hundred-thousandths of ``currency`` as the customer's language writes
+    it ($88.12, 88,12 US$)."""
+    return formats.money(value / _COST_UNIT, currency)
 
 
 def latest_bill(session: Session, customer_id: int, zone: tzinfo) -> Bill | None:

@@ -9,10 +9,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gbconnect.config import Settings
+from gbconnect.i18n import N_
+from gbconnect.i18n import gettext as _
 from gbconnect.oauth.starlette import FormTooLarge, read_form
 
 #: What a form whose CSRF token does not match is told (403).
-EXPIRED = "This form has expired. Go back and try again."
+EXPIRED = N_("This form has expired. Go back and try again.")
 
 
 def error_page(
@@ -27,7 +29,9 @@ def error_page(
     return templates.TemplateResponse(
         request,
         "error.html",
-        {"settings": settings, "message": message, **context},
+        # The language switch leads back to the page without its query: a refused
+        # query is not repeated in a link.
+        {"settings": settings, "message": message, "language_next": request.url.path, **context},
         status_code=status,
     )
 
@@ -43,7 +47,7 @@ async def form_fields(request: Request) -> dict[str, str]:
 
 def expired_form(templates: Jinja2Templates, request: Request, settings: Settings) -> Response:
     """The page for a form whose CSRF token does not match (403)."""
-    return error_page(templates, request, settings, EXPIRED, 403)
+    return error_page(templates, request, settings, _(EXPIRED), 403)
 
 
 __all__ = ["EXPIRED", "error_page", "expired_form", "form_fields"]

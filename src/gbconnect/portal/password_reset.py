@@ -27,13 +27,15 @@ from gbconnect import mail
 from gbconnect.config import Settings
 from gbconnect.customer.models import RetailCustomer
 from gbconnect.customer.services import CustomerError, hash_password
+from gbconnect.i18n import N_
+from gbconnect.i18n import gettext as _
 from gbconnect.portal.pages import expired_form, form_fields
 from gbconnect.web.security import csrf_ok, csrf_token
 
 #: Seconds a reset link works.
 LIFETIME = 3600
 SALT = "gbconnect.password-reset"
-SENT = (
+SENT = N_(
     "If an account matches, we sent a link to its email address. The link works for one hour, once."
 )
 
@@ -59,14 +61,14 @@ def customer_of(session: Session, settings: Settings, token: str) -> RetailCusto
     try:
         data = serializer(settings).loads(token, max_age=LIFETIME)
     except SignatureExpired:
-        raise ResetLinkError("This link has expired. Ask for a new one.") from None
+        raise ResetLinkError(_("This link has expired. Ask for a new one.")) from None
     except BadSignature:
-        raise ResetLinkError("This link is not valid. Ask for a new one.") from None
+        raise ResetLinkError(_("This link is not valid. Ask for a new one.")) from None
     if not isinstance(data, dict) or not isinstance(data.get("c"), int):
-        raise ResetLinkError("This link is not valid. Ask for a new one.")
+        raise ResetLinkError(_("This link is not valid. Ask for a new one."))
     customer = session.get(RetailCustomer, data["c"])
     if customer is None or data.get("f") != _fingerprint(customer):
-        raise ResetLinkError("This link was already used. Ask for a new one.")
+        raise ResetLinkError(_("This link was already used. Ask for a new one."))
     return customer
 
 
@@ -117,7 +119,7 @@ def build_router(
                 "password_forgot.html",
                 400,
                 typed=typed,
-                error="Enter your username or the email address of your account.",
+                error=_("Enter your username or the email address of your account."),
             )
 
         def run() -> None:
@@ -129,16 +131,21 @@ def build_router(
                 mail.send(
                     settings,
                     customer.email,
-                    f"Reset your {settings.utility_name} password",
-                    f"Hello {customer.name or customer.username},\n\n"
-                    f"To choose a new password for your {settings.utility_name} account, "
-                    f"open this link within one hour:\n\n{link}\n\n"
-                    "If you did not ask for this, ignore this message: your password "
-                    "stays as it is.\n",
+                    _("Reset your %(utility)s password", utility=settings.utility_name),
+                    _(
+                        "Hello %(name)s,\n\n"
+                        "To choose a new password for your %(utility)s account, "
+                        "open this link within one hour:\n\n%(link)s\n\n"
+                        "If you did not ask for this, ignore this message: your password "
+                        "stays as it is.\n",
+                        name=customer.name or customer.username,
+                        utility=settings.utility_name,
+                        link=link,
+                    ),
                 )
 
         await run_in_threadpool(run)
-        return page(request, "password_forgot.html", typed="", done=SENT)
+        return page(request, "password_forgot.html", typed="", done=_(SENT))
 
     @router.get("/password/reset", response_class=HTMLResponse)
     def reset_form(request: Request) -> Response:
@@ -165,26 +172,29 @@ def build_router(
         token = form.get("token", "")[:1000]
         password, again = form.get("password", ""), form.get("confirm", "")
 
-        def run() -> str | None:
+        def run() -> tuple[str, bool] | None:
+            """None when saved, else the problem and whether the link is still good
+            (then the form is shown again with it)."""
             with sessions() as session:
                 try:
                     customer = customer_of(session, settings, token)
                 except ResetLinkError as exc:
-                    return str(exc)
+                    return str(exc), False
                 if password != again:
-                    return "The two passwords are not the same."
+                    return _("The two passwords are not the same."), True
                 try:
                     customer.password_hash = hash_password(password)
                 except CustomerError as exc:
-                    return f"{str(exc)[:1].upper()}{str(exc)[1:]}."
+                    return f"{str(exc)[:1].upper()}{str(exc)[1:]}.", True
                 customer.session_epoch += 1  # every session of the old password ends
                 session.commit()
                 return None
 
         problem = await run_in_threadpool(run)
         if problem:
-            keep = "" if "link" in problem else token
-            return page(request, "password_reset.html", 400, token=keep, error=problem)
+            error, link_ok = problem
+            keep = token if link_ok else ""
+            return page(request, "password_reset.html", 400, token=keep, error=error)
         return RedirectResponse("/login?reset=1", status_code=303)
 
     return router

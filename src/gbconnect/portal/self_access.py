@@ -26,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from gbconnect.config import Settings
 from gbconnect.customer.models import RetailCustomer
 from gbconnect.espi import scope as espi_scope
+from gbconnect.i18n import gettext as _
 from gbconnect.oauth import models as om
 from gbconnect.oauth.clients import register
 from gbconnect.oauth.services import GrantRequest, grant_customer_authorization
@@ -59,7 +60,7 @@ def register_self_access(
     its client secret (readable only now)."""
     points = [up.id for up in customer_usage_points(session, customer.id)]
     if not points:
-        raise ValueError("your account has no services to read yet")
+        raise ValueError(_("your account has no services to read yet"))
     name = f"{customer.name or customer.username} (self access)"
     registered = register(
         session,
@@ -124,7 +125,7 @@ def build_router(
             with sessions() as session:
                 customer = current_customer(request, session)
                 if customer is None:
-                    return error_page(templates, request, settings, "Please sign in again.", 401)
+                    return error_page(templates, request, settings, _("Please sign in again."), 401)
                 existing = self_access_app(session, customer)
                 if existing is not None:
                     return page(request, customer=customer, app=existing)

@@ -31,6 +31,7 @@ from starlette.concurrency import run_in_threadpool
 from gbconnect.config import Settings
 from gbconnect.customer.models import RetailCustomer
 from gbconnect.espi import scope as espi_scope
+from gbconnect.i18n import gettext as _
 from gbconnect.oauth.services import GrantError
 from gbconnect.oauth.starlette import FormTooLarge, read_form
 from gbconnect.portal import consent
@@ -162,7 +163,7 @@ def build_router(
                 return RedirectResponse(f"/login?next={target}", status_code=303)
             app = find(session, app_id)
             if app is None:
-                return error_page(templates, request, settings, "There is no such company.", 404)
+                return error_page(templates, request, settings, _("There is no such company."), 404)
             return choice_page(request, choice_context(session, customer, app))
 
     @router.post("/account/share/{app_id:espiid}")
@@ -183,20 +184,20 @@ def build_router(
         def decide(session: Session) -> Response:
             customer = current_customer(request, session)
             if customer is None:
-                return error_page(templates, request, settings, "Please sign in again.", 401)
+                return error_page(templates, request, settings, _("Please sign in again."), 401)
             app = find(session, app_id)
             if app is None:
-                return error_page(templates, request, settings, "There is no such company.", 404)
+                return error_page(templates, request, settings, _("There is no such company."), 404)
             context = choice_context(session, customer, app)
-            yours = {i for s in context["services"] for i, _ in s.usage_points}
+            yours = {i for s in context["services"] for i, _label in s.usage_points}
             try:
                 decision = consent.read_decision(
                     fields, offered_scope(app, settings), datetime.now(UTC).date()
                 )
                 if not decision.usage_point_ids:
-                    raise GrantError("choose at least one service to share")
+                    raise GrantError(_("choose at least one service to share"))
                 if not set(decision.usage_point_ids) <= yours:
-                    raise GrantError("a chosen service is not one of yours")
+                    raise GrantError(_("a chosen service is not one of yours"))
             except ValueError as exc:  # GrantError and ScopeError are ValueErrors
                 return choice_page(
                     request,

@@ -17,11 +17,14 @@ import sys
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from html import escape
 
 import pygal
 from pygal.style import Style
 
+from gbconnect.i18n import N_, formats
+from gbconnect.i18n import gettext as _
 from gbconnect.usage.aggregate import Bill, Series, Usage
 
 # pygal appends to sys.meta_path a finder of its map plugins (pygal.maps.*, unused
@@ -64,7 +67,20 @@ SINGLE_STYLE = _style(("#1f7a3a", "#d9822b", "#3b5ba9"))
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.S)
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
 
-STEP_WORDS = {"hour": "hour", "day": "day", "month": "month"}
+#: A chart's title, by step: what, per which step, in which unit.
+TITLES = {
+    "hour": N_("%(what)s per hour (%(unit)s)"),
+    "day": N_("%(what)s per day (%(unit)s)"),
+    "month": N_("%(what)s per month (%(unit)s)"),
+}
+PEAK_FIGURES = N_("%(measure)s: highest %(value)s %(unit)s (a year before: %(before)s %(unit)s)")
+TOTAL_FIGURES = N_("%(measure)s: total %(value)s %(unit)s (a year before: %(before)s %(unit)s)")
+#: The x axis's title, by step.
+X_TITLES = {
+    "hour": N_("Hour (%(period)s)"),
+    "day": N_("Day (%(period)s)"),
+    "month": N_("Month (%(period)s)"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +92,11 @@ class Chart:
 
 
 def number(value: float | None, decimals: int = 2) -> str:
-    """A figure as the page shows it: two decimals, thousands separated."""
+    """A figure as the page shows it: two decimals, thousands separated, in the
+    language's way."""
     if value is None or math.isnan(value):
         return "–"
-    return f"{value:,.{decimals}f}"
+    return formats.number(value, decimals)
 
 
 def axis_number(value: float | None) -> str:
@@ -154,37 +171,56 @@ def _short(label: str, step: str) -> str:
     return label
 
 
+def period_text(first: date, last: date) -> str:
+    """A period in words: "Jun 1, 2026 to Jun 30, 2026" (both days included)."""
+    return _("%(first)s to %(last)s", first=formats.short_day(first), last=formats.short_day(last))
+
+
 def usage_charts(usage: Usage, service: str) -> list[Chart]:
     """One chart per unit of the usage point's series (energy, demand, gas, ...)."""
     by_unit: dict[str, list[Series]] = {}
     for s in usage.series:
         by_unit.setdefault(s.measure.unit + ("peak" if s.measure.peak else ""), []).append(s)
-    period = f"{usage.first.isoformat()} to {usage.last.isoformat()}"
-    step = STEP_WORDS[usage.step]
+    period = period_text(usage.first, usage.last)
     labels = [_short(x, usage.step) for x in usage.labels]
     charts = []
     for group in by_unit.values():
         unit = group[0].measure.unit
         peak = group[0].measure.peak
-        what = "Peak demand" if peak else f"{service}"
-        title = f"{what} per {step} ({unit})"
+        what = _("Peak demand") if peak else service
+        title = _(TITLES[usage.step], what=what, unit=unit)
         compared = len(labels) <= MAX_COMPARED
         style = STYLE if compared else SINGLE_STYLE
-        chart = _base(title, unit, f"{step.title()} ({period})", len(labels), labels, style)
+        x_title = _(X_TITLES[usage.step], period=period)
+        chart = _base(title, unit, x_title, len(labels), labels, style)
         parts = []
         for s in group:
-            chart.add(s.measure.label, s.values)
+            label = _(s.measure.label)
+            chart.add(label, s.values)
             if compared:
-                chart.add(f"{s.measure.label}, a year before", s.last_year)
-            verb = "highest" if peak else "total"
+                chart.add(_("%(measure)s, a year before", measure=label), s.last_year)
+            figures = {
+                "measure": label,
+                "value": number(s.total),
+                "before": number(s.last_year_total),
+                "unit": unit,
+            }
             parts.append(
-                f"{s.measure.label}: {verb} {number(s.total)} {unit}"
-                f" (a year before: {number(s.last_year_total)} {unit})"
+                _(
+                    "%(measure)s: highest %(value)s %(unit)s (a year before: %(before)s %(unit)s)",
+                    **figures,
+                )
+                if peak
+                else _(
+                    "%(measure)s: total %(value)s %(unit)s (a year before: %(before)s %(unit)s)",
+                    **figures,
+                )
             )
-        kind = "Bar" if len(labels) <= MAX_BARS else "Line"
-        before = f"with the same {step}s a year before" if compared else "this period only"
-        desc = f"{kind} chart of {what.lower()} in {unit} per {step}, {period}, {before}. "
-        desc += "; ".join(parts) + "."
+        kind = _("Bar chart") if len(labels) <= MAX_BARS else _("Line chart")
+        desc = _("%(kind)s: %(title)s, %(period)s.", kind=kind, title=title, period=period)
+        if compared:
+            desc += " " + _("Compared with the same period a year before.")
+        desc += " " + "; ".join(parts) + "."
         charts.append(Chart(title, _finish(chart.render(is_unicode=True), title, desc)))
     return charts
 
@@ -194,17 +230,29 @@ def bills_chart(bills: Sequence[Bill]) -> Chart | None:
     priced = [b for b in bills if b.amount is not None]
     if not priced:
         return None
-    symbol = priced[0].currency
-    title = "Bills"
+    currency = priced[0].currency
+    code = formats.ISO_4217.get(currency, str(currency))
+    title = _("Bills")
     labels = [f"{b.first:%Y-%m-%d}" for b in priced]
     chart = _base(
-        title, f"Amount ({symbol})", "Billing period start", len(priced), labels, SINGLE_STYLE
+        title,
+        _("Amount (%(currency)s)", currency=code),
+        _("Billing period start"),
+        len(priced),
+        labels,
+        SINGLE_STYLE,
     )
-    chart.add("Bill", [b.amount for b in priced])
-    desc = "Bar chart of the bill amounts: " + "; ".join(
-        f"{b.first} to {b.last}: {symbol}{number(b.amount)}" for b in priced
+    chart.add(_("Bill"), [b.amount for b in priced])
+    amounts = "; ".join(
+        _(
+            "%(period)s: %(amount)s",
+            period=period_text(b.first, b.last),
+            amount=formats.money(b.amount or 0.0, b.currency),
+        )
+        for b in priced
     )
-    return Chart(title, _finish(chart.render(is_unicode=True), title, desc + "."))
+    desc = _("Bar chart of the bill amounts: %(amounts)s.", amounts=amounts)
+    return Chart(title, _finish(chart.render(is_unicode=True), title, desc))
 
 
 __all__ = ["Chart", "bills_chart", "number", "usage_charts"]

@@ -29,8 +29,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gbconnect.config import Settings
 from gbconnect.errors import InputError
+from gbconnect.i18n import N_
+from gbconnect.i18n import gettext as _
 from gbconnect.portal.pages import error_page
-from gbconnect.portal.usage_charts import bills_chart, number, usage_charts
+from gbconnect.portal.usage_charts import bills_chart, number, period_text, usage_charts
 from gbconnect.usage import aggregate
 from gbconnect.usage.models import UsagePoint
 from gbconnect.usage.points import customer_usage_points
@@ -41,10 +43,21 @@ DEFAULT_DAYS = 30
 #: The longest period of each step, in days (a year of hours is 8,784 points).
 MAX_DAYS = {"hour": 366, "day": 3 * 366, "month": 10 * 366}
 VIEWS = ("chart", "table")
-STEP_VIEWS = {"hour": "An hourly", "day": "A daily", "month": "A monthly"}
+#: The refusal of a period too long for its step.
+TOO_LONG = {
+    "hour": N_(
+        "An hourly view covers at most %(num)s days: choose a shorter period or a longer step."
+    ),
+    "day": N_(
+        "A daily view covers at most %(num)s days: choose a shorter period or a longer step."
+    ),
+    "month": N_(
+        "A monthly view covers at most %(num)s days: choose a shorter period or a longer step."
+    ),
+}
 #: Years a date may name (a year before must still be a date).
 YEARS = (1971, 2999)
-SERVICE_NAMES = {0: "Electricity", 1: "Gas", 2: "Water"}
+SERVICE_NAMES = {0: N_("Electricity"), 1: N_("Gas"), 2: N_("Water")}
 
 
 class UsageQueryError(InputError):
@@ -68,11 +81,19 @@ def _date(name: str, text: str | None) -> date | None:
     try:
         value = date.fromisoformat(text.strip())
     except ValueError:
-        raise UsageQueryError(
-            f"The {name} date “{text[:40]}” is not a date: write it as YYYY-MM-DD."
-        ) from None
+        unread = (
+            N_("The start date “%(text)s” is not a date: write it as YYYY-MM-DD.")
+            if name == "start"
+            else N_("The end date “%(text)s” is not a date: write it as YYYY-MM-DD.")
+        )
+        raise UsageQueryError(_(unread, text=text[:40])) from None
     if not YEARS[0] <= value.year <= YEARS[1]:
-        raise UsageQueryError(f"Choose a {name} date between {YEARS[0]} and {YEARS[1]}.")
+        outside = (
+            N_("Choose a start date between %(first)s and %(last)s.")
+            if name == "start"
+            else N_("Choose an end date between %(first)s and %(last)s.")
+        )
+        raise UsageQueryError(_(outside, first=YEARS[0], last=YEARS[1]))
     return value
 
 
@@ -82,18 +103,18 @@ def parse_query(params: Any) -> UsageQuery:
     raw = params.get("service")
     if raw not in (None, ""):
         if not (raw.isascii() and raw.isdigit()) or len(raw) > 19 or int(raw) > 2**63 - 1:
-            raise UsageQueryError("The service is not one of yours: choose it from the list.")
+            raise UsageQueryError(_("The service is not one of yours: choose it from the list."))
         service = int(raw)
     first = _date("start", params.get("from"))
     last = _date("end", params.get("to"))
     if first is not None and last is not None and last < first:
-        raise UsageQueryError("The end date is before the start date: swap them.")
+        raise UsageQueryError(_("The end date is before the start date: swap them."))
     step = params.get("step") or None
     if step is not None and step not in aggregate.STEPS:
-        raise UsageQueryError("Choose a step of hour, day or month.")
+        raise UsageQueryError(_("Choose a step of hour, day or month."))
     view = params.get("view") or "chart"
     if view not in VIEWS:
-        raise UsageQueryError("Choose the chart view or the table view.")
+        raise UsageQueryError(_("Choose the chart view or the table view."))
     return UsageQuery(service, first, last, step, view)
 
 
@@ -135,11 +156,11 @@ def table_rows(usage: aggregate.Usage) -> list[tuple[str, list[str]]]:
 
 
 def _service_name(up: UsagePoint) -> str:
-    return SERVICE_NAMES.get(up.service_kind, "Service")
+    return _(SERVICE_NAMES.get(up.service_kind, N_("Service")))
 
 
 def _service_label(up: UsagePoint) -> str:
-    title = up.title or f"Service {up.id}"
+    title = up.title or _("Service %(id)s", id=up.id)
     return f"{_service_name(up)}: {title}"
 
 
@@ -187,7 +208,7 @@ def build_router(
                 return page()
             owned = {up.id: up for up in points}
             if query.service is not None and query.service not in owned:
-                return error_page(templates, request, settings, "There is no such service.", 404)
+                return error_page(templates, request, settings, _("There is no such service."), 404)
             up = owned[query.service] if query.service is not None else points[0]
             channels = aggregate.channels_of(session, up.id)
             data = aggregate.data_range(session, channels)
@@ -200,16 +221,14 @@ def build_router(
             )
             context["service"] = {"id": up.id, "label": _service_label(up)}
             if days > MAX_DAYS[step]:
-                context["error"] = (
-                    f"{STEP_VIEWS[step]} view covers at most {MAX_DAYS[step]} days: "
-                    "choose a shorter period or a longer step."
-                )
+                context["error"] = _(TOO_LONG[step], num=MAX_DAYS[step])
                 return page(400)
             if data is None:
                 return page()
             usage = aggregate.usage_of(session, up.id, first, last, step, settings.zone, channels)
             context["usage"] = usage
             context["number"] = number
+            context["period"] = period_text(usage.first, usage.last)
             if query.view == "chart":
                 context["charts"] = usage_charts(usage, _service_name(up))
                 context["bills_chart"] = bills_chart(usage.bills)

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gbconnect.config import Settings
 from gbconnect.customer.services import authenticate, find_customer
+from gbconnect.i18n import gettext as _
 from gbconnect.oauth.starlette import FormTooLarge, read_form
 from gbconnect.portal import account, authorize
 from gbconnect.portal.account_security import record_sign_in, start_second_factor
@@ -57,17 +58,17 @@ def build_router(
         try:
             form = dict(await read_form(request))
         except FormTooLarge:
-            return page(request, 400, error="The form could not be read.")
+            return page(request, 400, error=_("The form could not be read."))
         next_url = safe_next(form.get("next"), "/account")
         username = form.get("username", "").strip()[:128]
         if not csrf_ok(request, form.get("csrf")):
-            return page(request, 403, error="The form expired; please try again.", next=next_url)
+            return page(request, 403, error=_("The form expired; please try again."), next=next_url)
         address = client_address(request, settings.trusted_networks)
         if throttle.blocked(username, address):
             return page(
                 request,
                 429,
-                error="Too many failed attempts. Wait a few minutes and try again.",
+                error=_("Too many failed attempts. Wait a few minutes and try again."),
                 username=username,
                 next=next_url,
             )
@@ -93,7 +94,7 @@ def build_router(
             return page(
                 request,
                 401,
-                error="That username and password do not match.",
+                error=_("That username and password do not match."),
                 username=username,
                 next=next_url,
             )

@@ -31,6 +31,8 @@ from numpy.typing import NDArray
 from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
+from gbconnect.i18n import N_, ngettext
+from gbconnect.i18n import gettext as _
 from gbconnect.usage import blocks
 from gbconnect.usage.models import IntervalBlock, MeterReading, ReadingType, UsageSummary
 
@@ -50,7 +52,6 @@ UNITS: dict[int, tuple[str, float, bool]] = {
     38: ("kW", 1e-3, True),
 }
 #: ISO 4217 numeric -> symbol shown before an amount.
-CURRENCIES = {840: "$", 124: "$", 978: "€", 826: "£"}
 #: Bill amounts are in hundred-thousandths of the currency (REQ.21 cost, Int48).
 COST_SCALE = 1e-5
 
@@ -77,18 +78,18 @@ def measure_of(rt: ReadingType | None) -> Measure | None:
     scale *= 10.0 ** (rt.power_of_ten_multiplier or 0)
     flow = rt.flow_direction or 1
     if peak:
-        return Measure("demand", "Peak demand", unit, scale, True) if flow == 1 else None
+        return Measure("demand", N_("Peak demand"), unit, scale, True) if flow == 1 else None
     if rt.accumulation_behaviour not in (None, 4):
         return None  # cumulative register reads, not what was used in the interval
     if rt.uom == 72:
         if flow == 1:
-            return Measure("import", "From the grid", unit, scale)
+            return Measure("import", N_("From the grid"), unit, scale)
         if flow == 19:
-            return Measure("export", "Sent to the grid", unit, scale)
+            return Measure("export", N_("Sent to the grid"), unit, scale)
         return None
     if rt.uom == 128:
-        return Measure("water", "Water used", unit, scale)
-    return Measure("gas", "Gas used", unit, scale)
+        return Measure("water", N_("Water used"), unit, scale)
+    return Measure("gas", N_("Gas used"), unit, scale)
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +265,8 @@ class Bill:
     first: date
     last: date
     amount: float | None
-    currency: str
+    #: ISO 4217 numeric code (espi.xsd Currency; 840, US dollars, when unstated).
+    currency: int
     consumption: float | None
     unit: str | None
 
@@ -295,7 +297,7 @@ def bills_of(session: Session, usage_point_id: int, lo: int, hi: int, zone: Zone
                 first=datetime.fromtimestamp(start, zone).date(),
                 last=datetime.fromtimestamp(max(end - 1, start), zone).date(),
                 amount=None if row.bill_last_period is None else row.bill_last_period * COST_SCALE,
-                currency=CURRENCIES.get(row.currency or 840, ""),
+                currency=row.currency or 840,
                 consumption=consumption,
                 unit=unit,
             )
@@ -355,8 +357,11 @@ def usage_of(
     for channel in channels:
         if channel.interval > STEP_SECONDS[step]:
             usage.notes.append(
-                f"{channel.measure.label} is read every {_duration(channel.interval)}: "
-                f"choose a longer step to see it."
+                _(
+                    "%(measure)s is read every %(duration)s: choose a longer step to see it.",
+                    measure=_(channel.measure.label),
+                    duration=_duration(channel.interval),
+                )
             )
             continue
         usage.series.append(
@@ -371,13 +376,16 @@ def usage_of(
 
 
 def _duration(seconds: int) -> str:
+    """How often a channel is read, after "every": "day", "2 days", "hour"."""
+    if seconds == 86400:
+        return _("day")
+    if seconds == 3600:
+        return _("hour")
     if seconds % 86400 == 0:
-        days = seconds // 86400
-        return "day" if days == 1 else f"{days} days"
+        return ngettext("%(num)s day", "%(num)s days", seconds // 86400)
     if seconds % 3600 == 0:
-        hours = seconds // 3600
-        return "hour" if hours == 1 else f"{hours} hours"
-    return f"{seconds} seconds"
+        return ngettext("%(num)s hour", "%(num)s hours", seconds // 3600)
+    return ngettext("%(num)s second", "%(num)s seconds", seconds)
 
 
 __all__ = [

@@ -30,6 +30,8 @@ from starlette.responses import JSONResponse, Response
 
 from gbconnect.config import Settings
 from gbconnect.errors import GbconnectError, UnavailableError
+from gbconnect.i18n import N_
+from gbconnect.i18n import gettext as _
 
 _log = logging.getLogger(__name__)
 
@@ -114,8 +116,8 @@ def error_response(
 
 
 HTTP_PAGES = {
-    404: "There is no such page.",
-    405: "This page cannot be used that way.",
+    404: N_("There is no such page."),
+    405: N_("This page cannot be used that way."),
 }
 """What a browser is told of the router's own refusals (unknown path, wrong method)."""
 
@@ -133,7 +135,7 @@ def install(app: FastAPI, settings: Settings, templates: Jinja2Templates) -> Non
         assert isinstance(exc, StarletteHTTPException)
         if wants_json(request, settings) or exc.status_code < 400:
             return await http_exception_handler(request, exc)
-        message = HTTP_PAGES.get(exc.status_code, "This request could not be answered.")
+        message = _(HTTP_PAGES.get(exc.status_code, N_("This request could not be answered.")))
         return templates.TemplateResponse(
             request,
             "error.html",

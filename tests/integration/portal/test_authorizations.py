@@ -58,7 +58,7 @@ def test_the_end_date_is_shown_exactly_as_chosen(world: World) -> None:
         assert last_included_day(auth.authorized_end, ZONE) == chosen
     listed = section(world.client.get(LIST).text, "active")
     until = listed[listed.index('class="until"') :]
-    assert f'datetime="{chosen.isoformat()}"' in until and f"30 June {chosen.year}" in until
+    assert f'datetime="{chosen.isoformat()}"' in until and f"June 30, {chosen.year}" in until
     assert "1 July" not in listed
     home = world.client.get("/account").text
     assert f"Until 30 June {chosen.year}" in home and "1 July" not in home

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from gbconnect.ingest.series import Channel, store_channel
 from gbconnect.ingest.summary import FileSummary
+from gbconnect.portal.usage_charts import period_text
 from gbconnect.usage import blocks
 from gbconnect.usage.aggregate import year_before
 from gbconnect.usage.models import IntervalBlock, MeterReading, ReadingType
@@ -97,7 +98,7 @@ def test_daily_table_is_the_sum_of_the_stored_readings(site: World) -> None:
     r = site.client.get(PAGE, params={"view": "table", "service": _electric(site)})
     assert r.status_code == 200, r.text
     first, last = _days(site)
-    assert f"{first} to {last}" in r.text
+    assert period_text(first, last) in r.text  # "Oct 31, 2026 to Nov 29, 2026"
     rows = _rows(r.text, "usage-table")
     sums = _local_sums(site, _readings(site, site.alice_points[0]), "%Y-%m-%d")
     assert list(rows) == [str(first + timedelta(days=i)) for i in range(30)]
@@ -177,7 +178,9 @@ def test_the_chart_is_inline_self_contained_svg(site: World) -> None:
     assert svg
     assert 'role="img"' in svg.group(0)
     assert re.search(r'<title id="chart-[0-9a-f]+-title">Electricity per day \(kWh\)</title>', html)
-    assert re.search(r'<desc id="chart-[0-9a-f]+-desc">Bar chart of electricity in kWh', html)
+    assert re.search(
+        r'<desc id="chart-[0-9a-f]+-desc">Bar chart: Electricity per day \(kWh\)', html
+    )
     assert "viewBox" in svg.group(0) and 'width="' not in svg.group(0)[:300]
     assert "<script" not in html
     # Nothing loaded from another host: no external script, stylesheet, image or use.
@@ -341,7 +344,7 @@ def test_a_period_without_readings_is_a_page_not_an_error(site: World) -> None:
             },
         )
         assert r.status_code == 200, view
-        assert "2001-01-01 to 2001-01-31" in r.text
+        assert "Jan 1, 2001 to Jan 31, 2001" in r.text
     gas_hourly = site.client.get(
         PAGE, params={"service": str(site.alice_points[1]), "step": "hour"}
     )

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from gbconnect.espi import scope as espi_scope
-from gbconnect.portal.account import day_text, moment_text
+from gbconnect.i18n import formats, use
 from gbconnect.portal.consent import last_included_day, parse_end
 from gbconnect.portal.grants import history_label
 from gbconnect.portal.home import money
@@ -30,7 +30,7 @@ def test_money_is_read_in_hundred_thousandths() -> None:
     assert money(8_812_000, 840) == "$88.12"
     assert money(123_456_789_00, 840) == "$123,456.79"
     assert money(-500_000, 840) == "-$5.00"
-    assert money(100_000, 999) == "1.00 (currency 999)"
+    assert money(100_000, 999) == "1.00 (999)"
     assert money(100_000, None) == "1.00"
 
 
@@ -41,6 +41,19 @@ def test_history_is_told_in_months() -> None:
     assert history_label(espi_scope.parse("FB=1_3_4")) is None
 
 
-def test_days_and_moments_read_as_words() -> None:
-    assert day_text(date(2026, 6, 30)) == "30 June 2026"
-    assert moment_text(datetime(2026, 6, 30, 14, 5, tzinfo=LA)) == "30 June 2026 at 14:05 PDT"
+def test_money_is_written_the_languages_way() -> None:
+    with use("es"):
+        assert money(8_812_000, 840) == "88,12\xa0US$"
+    with use("th"):
+        assert money(123_456_789_00, 840) == "US$123,456.79"
+
+
+def test_days_and_moments_read_as_words_in_each_language() -> None:
+    at = datetime(2026, 6, 30, 14, 5, tzinfo=LA)
+    assert formats.day(date(2026, 6, 30)) == "June 30, 2026"
+    assert formats.moment(at) == "June 30, 2026, 14:05 PDT"
+    with use("es"):
+        assert formats.day(date(2026, 6, 30)) == "30 de junio de 2026"
+        assert formats.moment(at) == "30 de junio de 2026, 14:05 PDT"
+    with use("th"):
+        assert formats.day(date(2026, 6, 30)) == "30 มิถุนายน ค.ศ. 2026"
