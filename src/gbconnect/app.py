@@ -40,6 +40,7 @@ from gbconnect.portal import self_access as portal_self_access
 from gbconnect.portal import share as portal_share
 from gbconnect.portal import usage_page as portal_usage
 from gbconnect.portal import views as portal_views
+from gbconnect.portal.pages import http_link
 from gbconnect.stats import store_counts
 from gbconnect.web import errors as web_errors
 from gbconnect.web.headers import SecurityHeadersMiddleware
@@ -49,6 +50,7 @@ from gbconnect.web.serving import Responder
 TEMPLATES = i18n_templating.install(
     Jinja2Templates(directory=str(Path(__file__).parent / "portal" / "templates"))
 )
+TEMPLATES.env.filters["http_link"] = http_link
 
 
 def db_session(request: Request) -> Iterator[Session]:

@@ -17,6 +17,7 @@ def application_information(app: rm.ApplicationInformation, settings: Settings) 
         f'<ApplicationInformation xmlns="{ESPI}">',
         element("dataCustodianId", settings.data_custodian_id),
         element("dataCustodianApplicationStatus", app.data_custodian_status),
+        element("thirdPartyApplicationDescription", app.description),
         element("thirdPartyApplicationStatus", app.third_party_status),
         element("thirdPartyApplicationType", app.application_type),
         element("thirdPartyApplicationUse", app.application_use),

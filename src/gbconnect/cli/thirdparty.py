@@ -7,6 +7,7 @@ set up state without a browser. Secrets are printed once, at creation.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -17,6 +18,7 @@ from gbconnect.cli.context import JSON, database_session, out
 from gbconnect.oauth import clients
 from gbconnect.oauth import models as om
 from gbconnect.oauth import services as grants
+from gbconnect.registration import logos
 from gbconnect.registration import models as rm
 from gbconnect.registration import services as registry
 
@@ -40,6 +42,9 @@ def _app_data(app: rm.ApplicationInformation) -> dict[str, Any]:
         "scopes": app.scopes,
         "bulk_id": app.bulk_id,
         "public": app.is_public,
+        "description": app.description,
+        "portal_uri": app.portal_uri,
+        "logo_uri": app.logo_uri,
     }
 
 
@@ -55,6 +60,16 @@ def thirdparty() -> None:
 @click.option("--scope", "scopes", multiple=True, help="ESPI scope (repeatable).")
 @click.option("--public", is_flag=True, help="A public client: no secret, PKCE only.")
 @click.option("--approve", is_flag=True, help="Straight to production.")
+@click.option("--description", help="What the application does (customers read it; 256 max).")
+@click.option("--website", "client_uri", help="The company's website (client_uri).")
+@click.option("--privacy-policy", "policy_uri", help="Its privacy policy (policy_uri).")
+@click.option("--terms", "tos_uri", help="Its terms of service (tos_uri).")
+@click.option("--logo-uri", help="Where its logo is; the worker copies it here.")
+@click.option(
+    "--portal-uri",
+    help="thirdPartyUserPortalScreenURI: where a customer sharing from the utility's "
+    "list is sent (without it the company is not in the list).",
+)
 @JSON
 @click.pass_context
 def thirdparty_register(
@@ -66,9 +81,26 @@ def thirdparty_register(
     public: bool,
     approve: bool,
     as_json: bool,
+    description: str | None,
+    client_uri: str | None,
+    policy_uri: str | None,
+    tos_uri: str | None,
+    logo_uri: str | None,
+    portal_uri: str | None,
 ) -> None:
     """Register a third party; prints its credentials once."""
+    metadata = {
+        "description": description,
+        "client_uri": client_uri,
+        "policy_uri": policy_uri,
+        "tos_uri": tos_uri,
+        "logo_uri": logo_uri,
+        "portal_uri": portal_uri,
+    }
     with database_session(ctx) as (session, settings):
+        for key in ("client_uri", "policy_uri", "tos_uri", "logo_uri", "portal_uri"):
+            if metadata.get(key):
+                registry.check_redirect_uri(str(metadata[key]), settings)
         done = clients.register(
             session,
             settings,
@@ -78,6 +110,12 @@ def thirdparty_register(
             scopes=list(scopes) or None,
             public=public,
             approve=approve,
+            description=description,
+            client_uri=client_uri,
+            policy_uri=policy_uri,
+            tos_uri=tos_uri,
+            logo_uri=logo_uri,
+            portal_uri=portal_uri,
         )
         data = _app_data(done.application)
         data["client_secret"] = done.client_secret
@@ -115,6 +153,50 @@ thirdparty_hold = _status_command(
 thirdparty_revoke = _status_command(
     "revoke", rm.REVOKED, "Revoke a third party and every authorization it holds."
 )
+
+
+@thirdparty.command("logo")
+@click.argument("client_id")
+@click.option(
+    "--file",
+    "path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Set the logo from this PNG, JPEG, GIF or WebP file.",
+)
+@click.option("--fetch", is_flag=True, help="Fetch it now from the application's logo_uri.")
+@JSON
+@click.pass_context
+def thirdparty_logo(
+    ctx: click.Context, client_id: str, path: Path | None, fetch: bool, as_json: bool
+) -> None:
+    """Set the logo customers see beside the company's name in the list of companies
+    (served by the utility itself: gbconnect.registration.logos)."""
+    if (path is None) == (not fetch):
+        raise click.UsageError("give either --file or --fetch")
+    with database_session(ctx) as (session, settings):
+        app = app_or_fail(session, client_id)
+        try:
+            if path is not None:
+                if path.stat().st_size > logos.MAX_BYTES:
+                    raise logos.LogoError(f"the logo is larger than {logos.MAX_BYTES // 1024} KB")
+                logo = logos.check(path.read_bytes())
+                source = logos.FROM_FILE
+            else:
+                if not app.logo_uri:
+                    raise logos.LogoError("the application has no logo_uri")
+                logo = logos.fetch(app.logo_uri, settings.notify_private_allowed)
+                source = app.logo_uri
+        except logos.LogoError as exc:
+            raise click.ClickException(str(exc)) from None
+        logos.store(session, app, logo, source)
+        data = {
+            "client_id": app.client_id,
+            "content_type": logo.content_type,
+            "bytes": len(logo.data),
+            "source": source,
+            "url": settings.site_url(f"/companies/{app.id}/logo"),
+        }
+    out(as_json, data, "\n".join(f"{k}: {v}" for k, v in data.items()))
 
 
 @thirdparty.command("invite")

@@ -10,7 +10,8 @@ Once a minute it also ends the authorizations whose period is over (REQ.21 FB_3
 ``authorizedPeriod``; their third parties are notified); every poll it packages the
 asynchronous batches asked for (:mod:`gbconnect.api.packaging`), hourly it purges the
 expired ones and the delivery log past ``GBCONNECT_NOTIFY_LOG_DAYS``
-(:mod:`gbconnect.notify.retention`), and daily it may send PG&E's data-ready notice
+(:mod:`gbconnect.notify.retention`) and fetches third parties' logos
+(:mod:`gbconnect.registration.logos`), and daily it may send PG&E's data-ready notice
 (:mod:`gbconnect.jobs.daily`).
 
 Idle, the loop waits ``GBCONNECT_NOTIFY_POLL_INTERVAL`` seconds, or less: a commit in
@@ -42,35 +43,24 @@ from gbconnect.config import Settings
 from gbconnect.db import session_scope
 from gbconnect.jobs.daily import DailyNotices
 from gbconnect.jobs.expand import expand_pending
+from gbconnect.jobs.periodic import Every, Hook
 from gbconnect.jobs.queue import Job, claim, record, send
 from gbconnect.notify.delivery import Attempt, notify_client
 from gbconnect.notify.outbox import CHANNEL, subscribe
 from gbconnect.notify.retention import RetentionHook
 from gbconnect.oauth.revocation import expire_authorizations
+from gbconnect.registration.logos import refresh_logos
 
 _log = logging.getLogger(__name__)
 
 #: Seconds between two passes that end expired authorizations.
 EXPIRY_EVERY = 60.0
 
-Hook = Callable[[sessionmaker[Session], Settings, float], int]
-
 
 def _packages(factory: sessionmaker[Session], settings: Settings, _now: float) -> int:
     """Package the asynchronous batches asked for (a 202; GBA 2024); each one ready
     publishes its BatchReady notification."""
     return run_pending_packages(factory, settings)
-
-
-class _Hourly:
-    def __init__(self, hook: Hook) -> None:
-        self.hook, self.next = hook, 0.0
-
-    def __call__(self, factory: sessionmaker[Session], settings: Settings, now: float) -> int:
-        if now < self.next:
-            return 0
-        self.next = now + 3600
-        return self.hook(factory, settings, now)
 
 
 def _purge(factory: sessionmaker[Session], settings: Settings, now: float) -> int:
@@ -95,8 +85,9 @@ class Worker:
         self.hooks: tuple[Hook, ...] = (
             DailyNotices(),
             _packages,
-            _Hourly(_purge),
+            Every(3600, _purge),
             RetentionHook(),
+            Every(3600, refresh_logos),
             *hooks,
         )
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"

@@ -14,25 +14,21 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gbconnect.config import Settings
 from gbconnect.db import session_scope
+from gbconnect.jobs.periodic import Every
 from gbconnect.notify.admin import purge
 
 DAY = 86400.0
 
 
-class RetentionHook:
-    """Purge the delivery log at most once per ``every`` seconds (an hour by default)."""
-
-    def __init__(self, every: float = 3600.0) -> None:
-        self.every = every
-        self._next = 0.0
-
-    def __call__(self, factory: sessionmaker[Session], settings: Settings, now: float) -> int:
-        """How many notifications were deleted now (0 when it is not yet time)."""
-        if now < self._next:
-            return 0
-        self._next = now + self.every  # a failing purge is tried again next period
-        with session_scope(factory) as session:
-            return purge(session, now - settings.notify_log_days * DAY)
+def purge_delivery_log(factory: sessionmaker[Session], settings: Settings, now: float) -> int:
+    """How many notifications older than ``GBCONNECT_NOTIFY_LOG_DAYS`` were deleted."""
+    with session_scope(factory) as session:
+        return purge(session, now - settings.notify_log_days * DAY)
 
 
-__all__ = ["RetentionHook"]
+def RetentionHook(every: float = 3600.0) -> Every:
+    """:func:`purge_delivery_log` at most once per ``every`` seconds (an hour)."""
+    return Every(every, purge_delivery_log)
+
+
+__all__ = ["RetentionHook", "purge_delivery_log"]

@@ -96,6 +96,8 @@ def client_view(app: rm.ApplicationInformation, settings: Settings) -> dict[str,
         value = getattr(app, key)
         if value:
             view[key] = value
+    if app.description:
+        view["thirdPartyApplicationDescription"] = app.description
     return view
 
 
@@ -131,6 +133,7 @@ class Registration(ClientRegistrationEndpoint):  # type: ignore[misc]
             name=str(client_metadata.get("client_name") or ""),
             redirect_uris=list(client_metadata.get("redirect_uris") or []),
             notify_uri=data.get("thirdPartyNotifyUri"),
+            description=data.get("thirdPartyApplicationDescription"),
             scopes=str(scope_text).split() if scope_text else None,
             public=client_metadata.get("token_endpoint_auth_method") == "none",
             grant_types=client_metadata.get("grant_types"),
@@ -229,6 +232,11 @@ class Configuration(ClientConfigurationEndpoint):  # type: ignore[misc]
             fields["contacts"] = [str(c) for c in client_metadata["contacts"] or []]
         if "thirdPartyNotifyUri" in data:
             fields["thirdPartyNotifyUri"] = [str(data["thirdPartyNotifyUri"] or "")]
+        if "thirdPartyApplicationDescription" in data:
+            text = data["thirdPartyApplicationDescription"]
+            if text is not None and not isinstance(text, str):
+                raise RegistrationError("thirdPartyApplicationDescription must be a string")
+            fields["thirdPartyApplicationDescription"] = [text or ""]
         if data.get("scope"):
             fields["scope"] = str(data["scope"]).split()
         registry.update_application(current_session(), self.settings, client.app, fields)

@@ -17,6 +17,15 @@ from gbconnect.oauth.starlette import FormTooLarge, read_form
 EXPIRED = N_("This form has expired. Go back and try again.")
 
 
+def http_link(uri: object) -> str | None:
+    """``uri`` when it is an absolute http(s) URL, else None: a third party's website,
+    terms or privacy policy is a link only then (never ``javascript:`` or ``data:``).
+    The templates' ``http_link`` filter."""
+    if isinstance(uri, str) and uri.lower().startswith(("https://", "http://")):
+        return uri
+    return None
+
+
 def error_page(
     templates: Jinja2Templates,
     request: Request,
@@ -50,4 +59,4 @@ def expired_form(templates: Jinja2Templates, request: Request, settings: Setting
     return error_page(templates, request, settings, _(EXPIRED), 403)
 
 
-__all__ = ["EXPIRED", "error_page", "expired_form", "form_fields"]
+__all__ = ["EXPIRED", "error_page", "expired_form", "form_fields", "http_link"]

@@ -141,10 +141,48 @@ def build_router(
             if customer is None:
                 return RedirectResponse("/login?next=%2Faccount%2Fshare", status_code=303)
             companies = approved_companies(session)
+            with_logo = set(
+                session.scalars(
+                    select(rm.ApplicationLogo.application_id).where(
+                        rm.ApplicationLogo.application_id.in_([c.id for c in companies]),
+                        rm.ApplicationLogo.data.is_not(None),
+                    )
+                )
+            )
             return templates.TemplateResponse(
                 request,
                 "share_list.html",
-                {"settings": settings, "customer": customer, "companies": companies},
+                {
+                    "settings": settings,
+                    "customer": customer,
+                    "companies": companies,
+                    "with_logo": with_logo,
+                },
+            )
+
+    @router.get("/companies/{app_id:espiid}/logo")
+    def logo(app_id: int) -> Response:
+        """The logo of an approved company, kept by the utility
+        (:mod:`gbconnect.registration.logos`); 404 for any other."""
+        with sessions() as session:
+            row = session.get(rm.ApplicationLogo, app_id)
+            app = session.get(rm.ApplicationInformation, app_id)
+            if (
+                row is None
+                or row.data is None
+                or app is None
+                or app.data_custodian_status != rm.PRODUCTION
+            ):
+                return Response(status_code=404)
+            return Response(
+                row.data,
+                media_type=row.content_type or "application/octet-stream",
+                headers={
+                    "Cache-Control": "public, max-age=3600",
+                    # An image, never a document: nothing in it may run.
+                    "Content-Security-Policy": "default-src 'none'; sandbox",
+                    "Content-Disposition": "inline",
+                },
             )
 
     def find(session: Session, app_id: int) -> rm.ApplicationInformation | None:

@@ -9,7 +9,7 @@ Status codes are those of espi.xsd: ``dataCustodianApplicationStatus`` 1 review,
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Float, String
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Float, ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gbconnect.db import Base
@@ -48,6 +48,9 @@ class ApplicationInformation(ResourceMixin, Base):
     application_type: Mapped[int] = mapped_column(default=1)  # 1 web 2 desktop 3 mobile 4 device
     application_use: Mapped[int | None]
     bulk_id: Mapped[int] = mapped_column(BigInteger, unique=True, default=new_id)
+    #: espi.xsd ``thirdPartyApplicationDescription`` (String256): what the application
+    #: does, as customers read it in the utility's list of companies.
+    description: Mapped[str | None] = mapped_column(String(256))
     logo_uri: Mapped[str | None] = mapped_column(String(1024))
     client_uri: Mapped[str | None] = mapped_column(String(1024))
     tos_uri: Mapped[str | None] = mapped_column(String(1024))
@@ -67,3 +70,24 @@ class ApplicationInformation(ResourceMixin, Base):
     @property
     def is_public(self) -> bool:
         return self.client_secret_hash is None
+
+
+class ApplicationLogo(Base):
+    """The logo customers see beside a company's name, kept by the utility: pages
+    load nothing from another server, so a logo is served from here
+    (:mod:`gbconnect.registration.logos`), fetched from the third party's ``logo_uri``
+    or set by the utility from a file."""
+
+    __tablename__ = "application_logo"
+
+    application_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("application_information.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: image/png, image/jpeg, image/gif or image/webp, read from the bytes themselves.
+    content_type: Mapped[str | None] = mapped_column(String(32))
+    data: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: Where it came from: the ``logo_uri`` fetched, or ``file`` when set by hand.
+    source: Mapped[str] = mapped_column(String(1024))
+    #: When it was last fetched or tried (epoch seconds), and why the try failed.
+    checked_at: Mapped[float] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(String(512))

@@ -64,6 +64,27 @@ def check_scope(text: str, settings: Settings) -> str:
     return str(parsed)
 
 
+#: espi.xsd String256: the longest ``thirdPartyApplicationDescription``.
+DESCRIPTION_MAX = 256
+
+
+def check_description(text: object) -> str | None:
+    """A ``thirdPartyApplicationDescription``: plain text of at most
+    :data:`DESCRIPTION_MAX` characters without control characters; None when empty."""
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        raise RegistrationError("thirdPartyApplicationDescription must be a string")
+    value = " ".join(text.split())
+    if len(value) > DESCRIPTION_MAX:
+        raise RegistrationError(
+            f"thirdPartyApplicationDescription is at most {DESCRIPTION_MAX} characters"
+        )
+    if any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in value):
+        raise RegistrationError("thirdPartyApplicationDescription holds a control character")
+    return value or None
+
+
 def create_application(
     session: Session,
     settings: Settings,
@@ -100,6 +121,8 @@ def create_application(
         raise RegistrationError(f"grant types not supported: {sorted(unknown)}")
     if public and "client_credentials" in grant_types:
         raise RegistrationError("a public client cannot use client_credentials")
+    if "description" in metadata:
+        metadata["description"] = check_description(metadata["description"])
     t = now()
     app = rm.ApplicationInformation(
         client_id=client_id,
@@ -145,6 +168,7 @@ UPDATABLE = {
     "policy_uri": "policy_uri",
     "software_version": "software_version",
     "thirdPartyUserPortalScreenURI": "portal_uri",
+    "thirdPartyApplicationDescription": "description",
 }
 
 
@@ -174,6 +198,8 @@ def update_application(
             value = fields[name][0].strip() if fields[name] else ""
             if name == "client_name" and not value:
                 raise RegistrationError("client_name cannot be empty")
+            if name == "thirdPartyApplicationDescription":
+                value = check_description(value) or ""
             if (
                 name
                 in (

@@ -85,11 +85,11 @@ def test_translations_keep_placeholders_and_tags(language: str) -> None:
             if not value:
                 continue
             # A plural form may leave the number out ("un mes"); nothing else may be.
-            if set(PLACEHOLDER.findall(value)) - names or (
-                names - {"num"} - set(PLACEHOLDER.findall(value))
+            if (
+                set(PLACEHOLDER.findall(value)) - names
+                or (names - {"num"} - set(PLACEHOLDER.findall(value)))
+                or sorted(TAG.findall(value)) != tags
             ):
-                wrong.append((msgid, value))
-            elif sorted(TAG.findall(value)) != tags:
                 wrong.append((msgid, value))
             elif re.search(r"%(?!\(\w+\)s|%)", value):
                 wrong.append((msgid, value))  # a bare % breaks the formatting
