@@ -38,6 +38,16 @@ def moment(value: datetime) -> str:
     return f"{day(value.date())}, {time} {zone}".rstrip()
 
 
+def day_of_month(value: date) -> str:
+    """A day without its year, for axes: "Jun 30", "30 jun", "30 มิ.ย."."""
+    return dates.format_skeleton("MMMd", value, locale=locale_of())
+
+
+def short_month(value: date) -> str:
+    """A month in few characters: "Jun 2026", "jun 2026"."""
+    return dates.format_skeleton("yMMM", value, locale=locale_of())
+
+
 def month(value: date) -> str:
     """A month and its year: "June 2026", "junio de 2026"."""
     return dates.format_skeleton("yMMMM", value, locale=locale_of())

@@ -162,13 +162,25 @@ def _base(
     return chart
 
 
-def _short(label: str, step: str) -> str:
-    """An x-axis label: ``03-05 14:00`` for hours, ``03-05`` for days, ``2024-03``."""
-    if step == "hour":
-        return label[5:]
-    if step == "day":
-        return label[5:]
-    return label
+def bucket_names(labels: Sequence[str], step: str, short: bool) -> list[str]:
+    """The buckets' labels (``2024-03-05 14:00``, ``2024-03-05``, ``2024-03``, as
+    :func:`gbconnect.usage.aggregate.bucket_labels` makes them) in the language's
+    words: for an axis (``short``) "Mar 5 14:00", "Mar 5", "Mar 2024"; for a table
+    "Mar 5, 2024 14:00", "Mar 5, 2024", "March 2024". Each day is written once (a year
+    of hours is 366 days to format, not 8,784)."""
+    if step == "month":
+        write = formats.short_month if short else formats.month
+        return [write(date.fromisoformat(label + "-01")) for label in labels]
+    write = formats.day_of_month if short else formats.short_day
+    days: dict[str, str] = {}
+    out = []
+    for label in labels:
+        key = label[:10]
+        text = days.get(key)
+        if text is None:
+            text = days[key] = write(date.fromisoformat(key))
+        out.append(f"{text} {label[11:]}" if step == "hour" else text)
+    return out
 
 
 def period_text(first: date, last: date) -> str:
@@ -182,7 +194,7 @@ def usage_charts(usage: Usage, service: str) -> list[Chart]:
     for s in usage.series:
         by_unit.setdefault(s.measure.unit + ("peak" if s.measure.peak else ""), []).append(s)
     period = period_text(usage.first, usage.last)
-    labels = [_short(x, usage.step) for x in usage.labels]
+    labels = bucket_names(usage.labels, usage.step, short=True)
     charts = []
     for group in by_unit.values():
         unit = group[0].measure.unit
@@ -233,7 +245,7 @@ def bills_chart(bills: Sequence[Bill]) -> Chart | None:
     currency = priced[0].currency
     code = formats.ISO_4217.get(currency, str(currency))
     title = _("Bills")
-    labels = [f"{b.first:%Y-%m-%d}" for b in priced]
+    labels = [formats.short_day(b.first) for b in priced]
     chart = _base(
         title,
         _("Amount (%(currency)s)", currency=code),

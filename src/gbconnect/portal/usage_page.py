@@ -32,7 +32,13 @@ from gbconnect.errors import InputError
 from gbconnect.i18n import N_
 from gbconnect.i18n import gettext as _
 from gbconnect.portal.pages import error_page
-from gbconnect.portal.usage_charts import bills_chart, number, period_text, usage_charts
+from gbconnect.portal.usage_charts import (
+    bills_chart,
+    bucket_names,
+    number,
+    period_text,
+    usage_charts,
+)
 from gbconnect.usage import aggregate
 from gbconnect.usage.models import UsagePoint
 from gbconnect.usage.points import customer_usage_points
@@ -145,14 +151,16 @@ def resolve_period(
     return today - timedelta(days=DEFAULT_DAYS - 1), today
 
 
-def table_rows(usage: aggregate.Usage) -> list[tuple[str, list[str]]]:
-    """The table view's rows: each bucket's label and its figures, formatted (each
-    measure, then the same bucket a year before)."""
+def table_rows(usage: aggregate.Usage) -> list[tuple[str, str, list[str]]]:
+    """The table view's rows: each bucket's label (as ``<time datetime>``), its name
+    in the language's words and its figures, formatted (each measure, then the same
+    bucket a year before)."""
     columns: list[list[str]] = []
     for s in usage.series:
         columns.append([number(v) for v in s.values])
         columns.append([number(v) for v in s.last_year])
-    return [(label, [c[i] for c in columns]) for i, label in enumerate(usage.labels)]
+    names = bucket_names(usage.labels, usage.step, short=False)
+    return [(label, names[i], [c[i] for c in columns]) for i, label in enumerate(usage.labels)]
 
 
 def _service_name(up: UsagePoint) -> str:

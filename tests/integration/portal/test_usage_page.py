@@ -69,7 +69,9 @@ def _rows(html: str, table_id: str) -> dict[str, list[str]]:
     assert body
     rows = {}
     for row in re.findall(r"<tr>(.*?)</tr>", body.group(1), re.S):
-        head = re.search(r'<th scope="row">(.*?)</th>', row, re.S)
+        # A bucket's row is headed by its <time datetime>; a bill's by its period.
+        head = re.search(r'<th scope="row"><time datetime="([^"]+)">.*?</th>', row, re.S)
+        head = head or re.search(r'<th scope="row">(.*?)</th>', row, re.S)
         assert head
         rows[unescape(head.group(1).strip())] = [
             unescape(c.strip()) for c in re.findall(r"<td>(.*?)</td>", row, re.S)
