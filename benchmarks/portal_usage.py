@@ -124,9 +124,13 @@ def report(label: str, url: str, repeat: int) -> None:
         )
         assert r.status_code == 303, r.text
 
-        def get(**params: str) -> Callable[[], object]:
+        def get(language: str = "en", **params: str) -> Callable[[], object]:
             def run() -> object:
-                r = client.get("/account/usage", params={"service": str(up_id), **params})
+                r = client.get(
+                    "/account/usage",
+                    params={"service": str(up_id), **params},
+                    headers={"Accept-Language": language},
+                )
                 assert r.status_code == 200, r.text[:500]
                 return r
 
@@ -145,6 +149,9 @@ def report(label: str, url: str, repeat: int) -> None:
             ("year, daily, table", get(step="day", view="table", **year)),
             ("year, hourly, chart", get(step="hour", **year)),
             ("year, hourly, table", get(step="hour", view="table", **year)),
+            # Spanish and Thai write every figure and day their own way (Babel).
+            ("year, hourly, table, es", get("es", step="hour", view="table", **year)),
+            ("year, hourly, chart, th", get("th", step="hour", **year)),
             ("year, monthly, chart", get(step="month", **year)),
             ("default (30 days, daily)", get()),
             ("30 days, hourly, chart", get(step="hour", **{"from": str(last - timedelta(29))})),
