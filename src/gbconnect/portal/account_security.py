@@ -15,15 +15,11 @@ an optional second factor (TOTP, RFC 6238, with :mod:`pyotp`) with recovery code
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-import pyotp
-import segno
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -31,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from gbconnect.accounts import totp
 from gbconnect.config import Settings
 from gbconnect.customer.models import RetailCustomer, SignIn
 from gbconnect.i18n import gettext as _
@@ -48,12 +45,9 @@ from gbconnect.web.security import (
 CODE_ATTEMPTS = 5
 #: Seconds a password step waits for its code.
 CODE_WINDOW = 300
-RECOVERY_CODES = 10
 PENDING = "second_factor"
 Handler = Callable[[Request, Session, RetailCustomer, dict[str, str]], Response]
 ENROLLING = "totp_enrolling"
-#: Pixels per module of the QR code of the key (a 41-module code is 196 px wide).
-QR_SCALE = 4
 
 
 def record_sign_in(
@@ -72,25 +66,13 @@ def record_sign_in(
     )
 
 
-def _digest(code: str) -> str:
-    return hashlib.sha256(code.strip().lower().replace("-", "").encode()).hexdigest()
-
-
 def check_code(customer: RetailCustomer, code: str) -> bool:
     """A current TOTP code (one step of clock drift allowed) or an unused recovery
     code, which is used up (the caller commits)."""
-    code = code.strip().replace(" ", "")
-    if not customer.totp_secret or not code or len(code) > 32:
-        return False
-    if code.isdigit() and len(code) == 6:
-        return pyotp.TOTP(customer.totp_secret).verify(code, valid_window=1)
-    unused = list(customer.totp_recovery or [])
-    digest = _digest(code)
-    if digest in unused:
-        unused.remove(digest)
-        customer.totp_recovery = unused
-        return True
-    return False
+    ok, left = totp.check(customer.totp_secret, customer.totp_recovery, code)
+    if ok and left != customer.totp_recovery:
+        customer.totp_recovery = left
+    return ok
 
 
 def start_second_factor(request: Request, customer: RetailCustomer, next_url: str) -> Response:
@@ -233,7 +215,7 @@ def build_router(
     ) -> Response:
         if customer.totp_secret:
             return RedirectResponse("/account/security", status_code=303)
-        key = pyotp.random_base32()
+        key = totp.new_key()
         request.session[ENROLLING] = key
         return enrolling(request, session, customer, key)
 
@@ -245,20 +227,17 @@ def build_router(
         status: int = 200,
         error: str | None = None,
     ) -> Response:
-        uri = pyotp.TOTP(key).provisioning_uri(
-            name=customer.username, issuer_name=settings.utility_name
-        )
-        grouped = " ".join(key[i : i + 4] for i in range(0, len(key), 4))
-        qr = segno.make(uri, error="m")
+        uri = totp.provisioning_uri(key, customer.username, settings.utility_name)
+        qr = totp.qr_code(uri)
         return page(
             request,
             "account_security.html",
             status,
             enrolling=True,
-            key=grouped,
+            key=totp.grouped(key),
             uri=uri,
-            qr=qr.svg_data_uri(scale=QR_SCALE, dark="#1d2b22"),
-            qr_size=qr.symbol_size(scale=QR_SCALE)[0],
+            qr=qr.data_uri,
+            qr_size=qr.size,
             error=error,
             **security_context(session, customer),
         )
@@ -270,8 +249,7 @@ def build_router(
         key = request.session.get(ENROLLING)
         if not isinstance(key, str) or customer.totp_secret:
             return RedirectResponse("/account/security", status_code=303)
-        code = form.get("code", "").strip().replace(" ", "")
-        if not (code.isdigit() and len(code) == 6 and pyotp.TOTP(key).verify(code, valid_window=1)):
+        if not totp.fresh_code(key, form.get("code", "")):
             return enrolling(
                 request,
                 session,
@@ -280,9 +258,9 @@ def build_router(
                 400,
                 _("That code is not right. Type the 6 digits your app shows now."),
             )
-        codes = [f"{secrets.token_hex(3)}-{secrets.token_hex(3)}" for _n in range(RECOVERY_CODES)]
+        codes, digests = totp.recovery_codes()
         customer.totp_secret = key
-        customer.totp_recovery = [_digest(c) for c in codes]
+        customer.totp_recovery = digests
         session.commit()
         request.session.pop(ENROLLING, None)
         return page(
