@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,7 +76,7 @@ def search(
     return list(session.scalars(stmt.order_by(AuditEvent.seq.desc()).limit(max(1, limit))))
 
 
-def events(session: Session, where: Filter | None = None) -> Iterator[AuditEvent]:
+def events(session: Session, where: Filter | None = None) -> Generator[AuditEvent, None, None]:
     """Every event matching ``where`` in ``seq`` order, read in batches."""
     stmt = (where or Filter()).apply(select(AuditEvent)).order_by(AuditEvent.seq)
     result = session.scalars(stmt, execution_options={"yield_per": 1000})

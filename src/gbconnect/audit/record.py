@@ -61,10 +61,9 @@ def _ensure_head(session: Session) -> None:
     not keep it)."""
     values = {"id": 1, "seq": 0, "hash": GENESIS}
     if session.get_bind().dialect.name == "postgresql":
-        stmt = pg_insert(AuditHead).values(values).on_conflict_do_nothing()
+        session.execute(pg_insert(AuditHead).values(values).on_conflict_do_nothing())
     else:
-        stmt = sqlite_insert(AuditHead).values(values).on_conflict_do_nothing()
-    session.execute(stmt)
+        session.execute(sqlite_insert(AuditHead).values(values).on_conflict_do_nothing())
 
 
 def record(
