@@ -1,6 +1,7 @@
 """Every table, imported in one place (Alembic and tests import this module)."""
 
 from gbconnect.api.packages import BatchPackage
+from gbconnect.audit.models import AuditEvent, AuditHead
 from gbconnect.customer.models import (
     Customer,
     CustomerAccount,
@@ -20,7 +21,7 @@ from gbconnect.oauth.models import (
     Token,
     subscription_usage_point,
 )
-from gbconnect.registration.models import ApplicationInformation
+from gbconnect.registration.models import ApplicationInformation, ApplicationLogo
 from gbconnect.usage.models import (
     ElectricPowerQualitySummary,
     IntervalBlock,
@@ -33,6 +34,9 @@ from gbconnect.usage.models import (
 
 __all__ = [
     "ApplicationInformation",
+    "ApplicationLogo",
+    "AuditEvent",
+    "AuditHead",
     "Authorization",
     "AuthorizationCode",
     "BatchPackage",
