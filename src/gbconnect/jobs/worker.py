@@ -47,7 +47,7 @@ from gbconnect.jobs.periodic import Every, Hook
 from gbconnect.jobs.queue import Job, claim, record, send
 from gbconnect.notify.delivery import Attempt, notify_client
 from gbconnect.notify.outbox import CHANNEL, subscribe
-from gbconnect.notify.retention import RetentionHook
+from gbconnect.notify.retention import purge_delivery_log
 from gbconnect.oauth.revocation import expire_authorizations
 from gbconnect.registration.logos import refresh_logos
 
@@ -86,7 +86,7 @@ class Worker:
             DailyNotices(),
             _packages,
             Every(3600, _purge),
-            RetentionHook(),
+            Every(3600, purge_delivery_log),
             Every(3600, refresh_logos),
             *hooks,
         )

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from gbconnect.jobs.periodic import Every
 from gbconnect.notify import admin
 from gbconnect.notify.models import (
     CANCELLED,
@@ -18,7 +19,7 @@ from gbconnect.notify.models import (
     Notification,
     NotificationAttempt,
 )
-from gbconnect.notify.retention import RetentionHook
+from gbconnect.notify.retention import purge_delivery_log
 from tests.factories.app import make_settings
 from tests.factories.notifications import make_application, make_attempt, make_job
 
@@ -299,7 +300,7 @@ def test_the_retention_hook_purges_at_most_once_per_period(
     with factory() as s:
         make_job(s, apps.one, state=DELIVERED, created_at=NOW - 11 * 86400)
         s.commit()
-    hook = RetentionHook(every=3600)
+    hook = Every(3600, purge_delivery_log)
     assert hook(factory, settings, NOW) == 1
     with factory() as s:
         make_job(s, apps.one, state=CANCELLED, created_at=NOW - 20 * 86400)
