@@ -18,6 +18,8 @@ from sqlalchemy import select
 
 from gbconnect.api import documents
 from gbconnect.api.sample import sample_feed
+from gbconnect.audit import Actor
+from gbconnect.audit.record import OPERATOR, THIRD_PARTY
 from gbconnect.config import Settings
 from gbconnect.espi.atom import MEDIA_TYPE, entry, feed
 from gbconnect.espi.xmlreader import parse_small
@@ -225,7 +227,11 @@ def withdraw_registration(call: Call, app_id: int) -> Response:
     app = own_application(call, app_id)
     if call.caller.token_class == REGISTRATION:
         app.third_party_status = 4  # retired
-    set_status(call.session, app, rm.REVOKED)
+        actor = Actor(THIRD_PARTY, app.client_id)
+        reason = "withdrawn by the third party"
+    else:
+        actor, reason = Actor(OPERATOR, "admin token"), None
+    set_status(call.session, app, rm.REVOKED, reason, actor)
     return Response(status_code=204)
 
 

@@ -11,7 +11,6 @@ from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
-from starlette.requests import Request
 
 from gbconnect.audit.chain import GENESIS, digest
 from gbconnect.audit.models import AuditEvent, AuditHead
@@ -28,7 +27,8 @@ KINDS = (CUSTOMER, THIRD_PARTY, STAFF, OPERATOR, SYSTEM)
 
 @dataclass(frozen=True)
 class Actor:
-    """Who acts, and from where."""
+    """Who acts, and from where (for a page or API call, the client's address as
+    :func:`gbconnect.web.security.client_address` reads it)."""
 
     kind: str
     name: str | None = None
@@ -42,15 +42,6 @@ class Actor:
         except (KeyError, OSError):
             who = None
         return cls(OPERATOR, who, "command line")
-
-    @classmethod
-    def web(cls, kind: str, name: str | None, request: Request) -> Actor:
-        """Someone using a page or the API, at the request's client address (the
-        trusted-proxy rule of :func:`gbconnect.web.security.client_address`)."""
-        from gbconnect.web.security import client_address
-
-        settings = request.app.state.settings
-        return cls(kind, name, client_address(request, settings.trusted_networks))
 
 
 SYSTEM_ACTOR = Actor(SYSTEM, "gbconnect")

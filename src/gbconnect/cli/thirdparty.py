@@ -14,6 +14,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gbconnect.audit import Actor
 from gbconnect.cli.context import JSON, database_session, out
 from gbconnect.oauth import clients
 from gbconnect.oauth import models as om
@@ -134,12 +135,13 @@ def _status_command(name: str, status: int, summary: str) -> click.Command:
 
     @thirdparty.command(name, help=summary)
     @click.argument("client_id")
+    @click.option("--reason", help="Why, in words the third party reads on its portal.")
     @JSON
     @click.pass_context
-    def command(ctx: click.Context, client_id: str, as_json: bool) -> None:
+    def command(ctx: click.Context, client_id: str, reason: str | None, as_json: bool) -> None:
         with database_session(ctx) as (session, _):
             app = app_or_fail(session, client_id)
-            clients.set_status(session, app, status)
+            clients.set_status(session, app, status, reason, Actor.operator())
             data = _app_data(app)
         out(as_json, data, f"{data['name']} ({data['client_id']}): {data['status']}")
 

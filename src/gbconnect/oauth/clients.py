@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from gbconnect.audit import Actor, record
 from gbconnect.config import Settings
 from gbconnect.notify.events import ThirdPartyStatusChanged
 from gbconnect.notify.outbox import publish
@@ -83,16 +84,34 @@ def register(
     return Registered(app, secret, registration_token)
 
 
-def set_status(session: Session, app: rm.ApplicationInformation, status: int) -> None:
+#: The audit log's name of each status the utility sets.
+STATUS_ACTIONS = {
+    rm.REVIEW: "application.in_review",
+    rm.PRODUCTION: "application.approved",
+    rm.ON_HOLD: "application.held",
+    rm.REVOKED: "application.revoked",
+}
+
+
+def set_status(
+    session: Session,
+    app: rm.ApplicationInformation,
+    status: int,
+    reason: str | None = None,
+    actor: Actor | None = None,
+) -> None:
     """Approve (production), hold or revoke a third party (``dataCustodianApplicationStatus``).
     On hold its customer and client access tokens end at once
     (:func:`~gbconnect.oauth.revocation.hold_third_party`); revoked, every token ends
     and every grant it holds is revoked
     (:func:`~gbconnect.oauth.revocation.revoke_third_party`). A change of status is
-    published (:class:`~gbconnect.notify.events.ThirdPartyStatusChanged`)."""
+    published (:class:`~gbconnect.notify.events.ThirdPartyStatusChanged`) and written
+    to the audit log with ``reason``, which the third party is shown."""
     old = app.data_custodian_status
     app.data_custodian_status = status
     app.updated = now()
+    if reason is not None:
+        app.status_reason = reason.strip()[:512] or None
     if status == rm.ON_HOLD:
         revocation.hold_third_party(session, app)
     elif status == rm.REVOKED:
@@ -100,6 +119,13 @@ def set_status(session: Session, app: rm.ApplicationInformation, status: int) ->
     session.flush()
     if status != old:
         publish(session, ThirdPartyStatusChanged(app.id, old, status))
+        record(
+            session,
+            STATUS_ACTIONS[status],
+            actor,
+            ("application", app.id),
+            {"client_id": app.client_id, "from": old, "to": status, "reason": reason},
+        )
 
 
-__all__ = ["REGISTRATION_SCOPE", "Registered", "register", "set_status"]
+__all__ = ["REGISTRATION_SCOPE", "STATUS_ACTIONS", "Registered", "register", "set_status"]

@@ -19,6 +19,8 @@ from authlib.oauth2.rfc6750 import InvalidTokenError
 from authlib.oauth2.rfc7591 import ClientRegistrationEndpoint
 from authlib.oauth2.rfc7592 import ClientConfigurationEndpoint
 
+from gbconnect.audit import Actor
+from gbconnect.audit.record import THIRD_PARTY
 from gbconnect.config import Settings
 from gbconnect.oauth import clients, revocation, services
 from gbconnect.oauth import models as om
@@ -214,7 +216,13 @@ class Configuration(ClientConfigurationEndpoint):  # type: ignore[misc]
 
     def delete_client(self, client: AppClient, request: Any) -> None:
         client.app.third_party_status = 4  # retired
-        clients.set_status(current_session(), client.app, rm.REVOKED)
+        clients.set_status(
+            current_session(),
+            client.app,
+            rm.REVOKED,
+            "withdrawn by the third party (RFC 7592)",
+            Actor(THIRD_PARTY, client.app.client_id),
+        )
 
     def update_client(
         self, client: AppClient, client_metadata: dict[str, Any], request: Any

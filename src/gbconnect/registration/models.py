@@ -45,6 +45,9 @@ class ApplicationInformation(ResourceMixin, Base):
     token_endpoint_auth_method: Mapped[str] = mapped_column(String(32))
     data_custodian_status: Mapped[int] = mapped_column(default=REVIEW)
     third_party_status: Mapped[int] = mapped_column(default=1)
+    #: Why the utility last changed ``data_custodian_status`` (approval, hold,
+    #: revocation), in words the third party reads on its portal.
+    status_reason: Mapped[str | None] = mapped_column(String(512))
     application_type: Mapped[int] = mapped_column(default=1)  # 1 web 2 desktop 3 mobile 4 device
     application_use: Mapped[int | None]
     bulk_id: Mapped[int] = mapped_column(BigInteger, unique=True, default=new_id)

@@ -1,4 +1,4 @@
-"""audit log
+"""audit log; the reason of an application's status
 
 Revision ID: 0009
 Revises: 0007
@@ -6,7 +6,9 @@ Create Date: 2026-11-30 12:20:00
 
 - ``audit_event``: the append-only, hash-chained audit log (gbconnect.audit); triggers
   refuse UPDATE and DELETE on it, on SQLite and on PostgreSQL;
-- ``audit_head``: the end of the chain (one row), which serializes appenders.
+- ``audit_head``: the end of the chain (one row), which serializes appenders;
+- ``application_information.status_reason``: why the utility approved, held or
+  revoked an application, as its third party reads it.
 """
 
 from __future__ import annotations
@@ -50,6 +52,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_head")),
     )
     op.bulk_insert(head, [{"id": 1, "seq": 0, "hash": GENESIS}])
+    op.add_column(
+        "application_information",
+        sa.Column("status_reason", sa.String(length=512), nullable=True),
+    )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
             "CREATE FUNCTION audit_event_append_only() RETURNS trigger LANGUAGE plpgsql AS "
@@ -72,6 +78,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_column("application_information", "status_reason")
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER audit_event_no_truncate ON audit_event")
         op.execute("DROP TRIGGER audit_event_append_only ON audit_event")
