@@ -44,6 +44,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
+from gbconnect.audit import Actor, record
 from gbconnect.notify.events import AuthorizationExpired, AuthorizationRevoked
 from gbconnect.notify.outbox import publish
 from gbconnect.oauth import models as om
@@ -70,11 +71,16 @@ def end_token(session: Session, row: om.Token, at: int | None = None) -> None:
 
 
 def revoke_authorization(
-    session: Session, auth: om.Authorization, by: str, at: int | None = None
+    session: Session,
+    auth: om.Authorization,
+    by: str,
+    at: int | None = None,
+    actor: Actor | None = None,
 ) -> bool:
     """Revoke a grant at once: status 0 and every token of it dead (REQ.21 FB_3).
-    ``by`` is recorded in ``revoked_by``. False (and nothing done) when it is not
-    active any more (already revoked, or denied)."""
+    ``by`` is recorded in ``revoked_by``, and the revocation in the audit log (by
+    ``actor``, who acted from where). False (and nothing done) when it is not active
+    any more (already revoked, or denied)."""
     if auth.status != om.ACTIVE:
         return False
     t = now() if at is None else at
@@ -85,6 +91,13 @@ def revoke_authorization(
     end_tokens(session, om.Token.authorization_id == auth.id, at=t)
     session.flush()
     publish(session, AuthorizationRevoked(auth.id, auth.application_id, by))
+    record(
+        session,
+        "authorization.revoked",
+        actor,
+        ("authorization", auth.id),
+        {"by": by, "application_id": auth.application_id, "customer": auth.retail_customer_id},
+    )
     return True
 
 
@@ -107,6 +120,7 @@ def expire_authorizations(session: Session, at: int) -> int:
         auth.revoked_by = EXPIRED
         end_tokens(session, om.Token.authorization_id == auth.id, at=at)
         publish(session, AuthorizationExpired(auth.id, auth.application_id))
+        record(session, "authorization.expired", None, ("authorization", auth.id))
     session.flush()
     return len(ended)
 

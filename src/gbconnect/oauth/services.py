@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gbconnect.audit import Actor, record
+from gbconnect.audit.record import CUSTOMER
 from gbconnect.config import Settings
 from gbconnect.customer.models import RetailCustomer
 from gbconnect.errors import InputError
@@ -128,8 +130,11 @@ def grant_customer_authorization(
     *,
     grant_type: str = "authorization_code",
     offline: bool = False,
+    actor: Actor | None = None,
 ) -> om.Authorization:
-    """Create the Authorization and Subscription of a customer grant.
+    """Create the Authorization and Subscription of a customer grant, recorded in the
+    audit log (``consent.granted``, or ``authorization.offline`` for paper) by
+    ``actor``.
 
     A customer who authorizes the same third party again replaces the old grant: its
     Authorization is revoked with its tokens. The published period starts
@@ -193,6 +198,19 @@ def grant_customer_authorization(
         [{"subscription_id": sub.id, "usage_point_id": i} for i in chosen],
     )
     publish(session, AuthorizationGranted(auth.id, app.id, customer.id, sub.id))
+    record(
+        session,
+        "authorization.offline" if offline else "consent.granted",
+        actor or Actor(CUSTOMER, f"customer {customer.id}"),
+        ("authorization", auth.id),
+        {
+            "client_id": app.client_id,
+            "customer": customer.id,
+            "scope": auth.scope,
+            "usage_points": len(chosen),
+            "end": request.end,
+        },
+    )
     return auth
 
 
