@@ -1,0 +1,67 @@
+"""Phone numbers on customer accounts, kept in E.164 (ITU-T E.164: ``+``, a country
+code, at most 15 digits), the form text-message services take.
+
+:func:`normalize_phone` reads what a customer types (``(415) 555-0123``,
+``+1 415 555 0123``, ``+66 81 234 5678``); a number without ``+`` is national, in
+``default_country`` (1, the North American plan: ten digits, or eleven starting 1).
+:func:`masked` shows a phone without giving it away (``•••• 0123``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from gbconnect.i18n import N_
+from gbconnect.i18n import gettext as _
+
+#: What may surround the digits of a typed number: spaces, dots, dashes, brackets.
+_SEPARATORS = re.compile(r"[\s.\-()/]")
+NOT_A_PHONE = N_("That is not a phone number. Type it with its area code, like (415) 555-0123.")
+TOO_SHORT = N_("That phone number is too short. Type it with its area code.")
+TOO_LONG = N_("That phone number is too long. Check it and try again.")
+
+
+class PhoneError(ValueError):
+    """A typed phone number that cannot be used, with the sentence to show."""
+
+
+def normalize_phone(text: str, default_country: str = "1") -> str:
+    """``text`` as E.164 (``+14155550123``), else :class:`PhoneError` with a sentence
+    a customer understands."""
+    raw = _SEPARATORS.sub("", text.strip())
+    international = raw.startswith("+")
+    if raw.startswith("00"):  # the international prefix of most countries
+        raw, international = raw[2:], True
+    digits = raw[1:] if raw.startswith("+") else raw
+    if not digits or not digits.isascii() or not digits.isdigit():
+        raise PhoneError(_(NOT_A_PHONE))
+    if not international:
+        if default_country == "1":
+            if len(digits) == 11 and digits.startswith("1"):
+                digits = digits[1:]
+            if len(digits) < 10:
+                raise PhoneError(_(TOO_SHORT))
+            if len(digits) > 10:
+                raise PhoneError(_(TOO_LONG))
+            if digits[0] in "01":
+                raise PhoneError(_(NOT_A_PHONE))
+        digits = default_country + digits.lstrip("0")
+    if digits[0] == "0":
+        raise PhoneError(_(NOT_A_PHONE))
+    if len(digits) < 8:
+        raise PhoneError(_(TOO_SHORT))
+    if len(digits) > 15:
+        raise PhoneError(_(TOO_LONG))
+    if digits.startswith("1") and (len(digits) != 11 or digits[1] in "01"):
+        raise PhoneError(_(NOT_A_PHONE))
+    return "+" + digits
+
+
+def masked(phone: str | None) -> str:
+    """The last four digits only: ``•••• 0123`` (empty without a phone)."""
+    if not phone:
+        return ""
+    return "•••• " + phone[-4:]
+
+
+__all__ = ["PhoneError", "masked", "normalize_phone"]
