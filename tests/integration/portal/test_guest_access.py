@@ -7,6 +7,7 @@ SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import quote
 
@@ -14,9 +15,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, update
 
+from gbconnect.config import load_settings
 from gbconnect.customer.models import OneTimeCode, RetailCustomer
 from gbconnect.oauth import models as om
 from gbconnect.registration import models as rm
+from tests.factories.app import SECRET_KEY, app_client
 from tests.factories.world import REDIRECT, World, _csrf
 from tests.integration.portal.texting import (
     ACCOUNT,
@@ -26,6 +29,7 @@ from tests.integration.portal.texting import (
     texting_world,
     texts,
 )
+from tests.receiver import answer, receiving
 
 
 @pytest.fixture
@@ -245,3 +249,20 @@ def test_a_guest_may_authorize_approved_third_parties_only(guest_world: World) -
     assert r.status_code == 403
     with world.factory() as s:
         assert s.scalars(select(om.Authorization)).all() == []
+
+
+def test_a_failing_gateway_answers_the_same(world: World, engine: Engine) -> None:
+    with receiving() as gateway:
+        gateway.behaviour = lambda h: answer(h, 503)
+        with world.factory() as s:
+            s.execute(update(RetailCustomer).values(phone=PHONE))
+            s.commit()
+        settings = load_settings(
+            database_url=world.settings.database_url,
+            secret_key=SECRET_KEY,
+            sms_webhook=gateway.url,
+        )
+        with app_client(settings, engine) as client:
+            w = replace(world, client=client, settings=settings)
+            assert start(w) == (303, "/guest/code")
+            assert len(gateway.received) == 1
