@@ -10,6 +10,7 @@ code, at most 15 digits), the form text-message services take.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from gbconnect.i18n import N_
 from gbconnect.i18n import gettext as _
@@ -64,4 +65,26 @@ def masked(phone: str | None) -> str:
     return "•••• " + phone[-4:]
 
 
-__all__ = ["PhoneError", "masked", "normalize_phone"]
+def phone_in_details(details: Any) -> str | None:
+    """The phone a customer.xsd Customer holds (its ``Organisation``'s ``phone1``, else
+    ``phone2``: ``ituPhone``, else ``countryCode`` + ``areaCode`` + ``cityCode`` +
+    ``localNumber``), normalized; None when there is none that reads as a phone."""
+    organisation = details.get("Organisation") if isinstance(details, dict) else None
+    if not isinstance(organisation, dict):
+        return None
+    for name in ("phone1", "phone2"):
+        number = organisation.get(name)
+        if not isinstance(number, dict):
+            continue
+        parts = [number.get(k) for k in ("countryCode", "areaCode", "cityCode", "localNumber")]
+        text = number.get("ituPhone") or "".join(p for p in parts if isinstance(p, str))
+        if isinstance(number.get("ituPhone"), str) or number.get("countryCode"):
+            text = "+" + str(text).lstrip("+")
+        try:
+            return normalize_phone(str(text))
+        except PhoneError:
+            continue
+    return None
+
+
+__all__ = ["PhoneError", "masked", "normalize_phone", "phone_in_details"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gbconnect.customer.phones import PhoneError, masked, normalize_phone
+from gbconnect.customer.phones import PhoneError, masked, normalize_phone, phone_in_details
 
 
 @pytest.mark.parametrize(
@@ -55,3 +55,21 @@ def test_junk_is_refused_with_a_sentence(typed: str, sentence: str) -> None:
 def test_masked_shows_the_last_four_digits() -> None:
     assert masked("+14155550123") == "•••• 0123"
     assert masked(None) == ""
+
+
+def test_the_phone_a_customer_xsd_customer_holds() -> None:
+    def customer(**phone1: str) -> dict[str, object]:
+        return {"kind": "residential", "Organisation": {"phone1": phone1}}
+
+    assert phone_in_details(customer(ituPhone="+14155550123")) == "+14155550123"
+    assert phone_in_details(customer(ituPhone="66812345678")) == "+66812345678"
+    got = phone_in_details(customer(countryCode="1", areaCode="415", localNumber="555-0123"))
+    assert got == "+14155550123"
+    assert phone_in_details(customer(areaCode="415", localNumber="5550123")) == "+14155550123"
+    second = {
+        "Organisation": {"phone1": {"localNumber": "x"}, "phone2": {"ituPhone": "+1 212 555 0100"}}
+    }
+    assert phone_in_details(second) == "+12125550100"
+    assert phone_in_details(customer(localNumber="555")) is None
+    assert phone_in_details({"kind": "residential"}) is None
+    assert phone_in_details(None) is None
