@@ -24,8 +24,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from gbconnect.customer.models import OneTimeCode
-from gbconnect.i18n import N_
-from gbconnect.i18n import gettext as _
+from gbconnect.customer.phones import N_
 
 #: Seconds a code works.
 LIFETIME = 600
@@ -61,7 +60,7 @@ MESSAGES: dict[Outcome, str] = {
 
 class TooManyCodes(ValueError):
     """The account was sent :data:`MAX_PER_HOUR` codes for this purpose within the
-    hour; the message is the sentence to show."""
+    hour; pages show ``_(TOO_MANY_CODES, count=MAX_PER_HOUR)``."""
 
 
 @dataclass(frozen=True)
@@ -77,8 +76,9 @@ class Checked:
 
     @property
     def message(self) -> str:
-        """The sentence for a customer (translated; empty when OK)."""
-        return "" if self.ok else _(MESSAGES[self.outcome])
+        """The sentence for a customer (empty when OK): an English message id the
+        page translates, ``_(checked.message)``."""
+        return "" if self.ok else MESSAGES[self.outcome]
 
 
 def _digest(secret_key: str, customer_id: int, purpose: str, code: str) -> str:
@@ -110,7 +110,7 @@ def issue(
         )
     )
     if (sent or 0) >= MAX_PER_HOUR:
-        raise TooManyCodes(_(TOO_MANY_CODES, count=MAX_PER_HOUR))
+        raise TooManyCodes(TOO_MANY_CODES % {"count": MAX_PER_HOUR})
     session.execute(
         update(OneTimeCode)
         .where(
@@ -191,6 +191,7 @@ __all__ = [
     "MAX_PER_HOUR",
     "MAX_TRIES",
     "MESSAGES",
+    "TOO_MANY_CODES",
     "Checked",
     "Outcome",
     "TooManyCodes",

@@ -12,8 +12,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from gbconnect.i18n import N_
-from gbconnect.i18n import gettext as _
+
+def N_(message: str) -> str:
+    """Mark a sentence for extraction (as :func:`gbconnect.i18n.N_`, which this
+    package may not import: gbconnect.i18n imports the web layer, which imports
+    customer models). Pages translate it where they show it."""
+    return message
+
 
 #: What may surround the digits of a typed number: spaces, dots, dashes, brackets.
 _SEPARATORS = re.compile(r"[\s.\-()/]")
@@ -23,38 +28,39 @@ TOO_LONG = N_("That phone number is too long. Check it and try again.")
 
 
 class PhoneError(ValueError):
-    """A typed phone number that cannot be used, with the sentence to show."""
+    """A typed phone number that cannot be used; the message is the sentence to show,
+    an English message id the page translates (``_(str(exc))``)."""
 
 
 def normalize_phone(text: str, default_country: str = "1") -> str:
     """``text`` as E.164 (``+14155550123``), else :class:`PhoneError` with a sentence
-    a customer understands."""
+    a customer understands (untranslated)."""
     raw = _SEPARATORS.sub("", text.strip())
     international = raw.startswith("+")
     if raw.startswith("00"):  # the international prefix of most countries
         raw, international = raw[2:], True
     digits = raw[1:] if raw.startswith("+") else raw
     if not digits or not digits.isascii() or not digits.isdigit():
-        raise PhoneError(_(NOT_A_PHONE))
+        raise PhoneError(NOT_A_PHONE)
     if not international:
         if default_country == "1":
             if len(digits) == 11 and digits.startswith("1"):
                 digits = digits[1:]
             if len(digits) < 10:
-                raise PhoneError(_(TOO_SHORT))
+                raise PhoneError(TOO_SHORT)
             if len(digits) > 10:
-                raise PhoneError(_(TOO_LONG))
+                raise PhoneError(TOO_LONG)
             if digits[0] in "01":
-                raise PhoneError(_(NOT_A_PHONE))
+                raise PhoneError(NOT_A_PHONE)
         digits = default_country + digits.lstrip("0")
     if digits[0] == "0":
-        raise PhoneError(_(NOT_A_PHONE))
+        raise PhoneError(NOT_A_PHONE)
     if len(digits) < 8:
-        raise PhoneError(_(TOO_SHORT))
+        raise PhoneError(TOO_SHORT)
     if len(digits) > 15:
-        raise PhoneError(_(TOO_LONG))
+        raise PhoneError(TOO_LONG)
     if digits.startswith("1") and (len(digits) != 11 or digits[1] in "01"):
-        raise PhoneError(_(NOT_A_PHONE))
+        raise PhoneError(NOT_A_PHONE)
     return "+" + digits
 
 

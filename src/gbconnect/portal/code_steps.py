@@ -174,7 +174,7 @@ def add_steps(
         try:
             phone = normalize_phone(typed_phone) if typed_phone.strip() else ""
         except PhoneError as exc:
-            errors["phone"] = str(exc)
+            errors["phone"] = _(str(exc))
         else:
             if not phone:
                 errors["phone"] = _(NO_PHONE)
@@ -274,7 +274,7 @@ def add_steps(
             status,
             phone=masked(p["p"]),
             next=p.get("next", ""),
-            error=result.message,
+            error=_(result.message),
         )
 
 

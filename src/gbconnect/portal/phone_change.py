@@ -90,15 +90,16 @@ def build_router(
                 try:
                     new = normalize_phone(typed) if typed.strip() else ""
                 except PhoneError as exc:
-                    return page(request, customer, 400, error=str(exc), phone=typed)
+                    return page(request, customer, 400, error=_(str(exc)), phone=typed)
                 if not new:
                     return page(request, customer, 400, error=_(NO_PHONE), phone=typed)
                 if new == customer.phone:
                     return page(request, customer, 400, error=_(SAME), phone=typed)
                 try:
                     code = codes.issue(session, settings.secret_key, customer.id, "phone", new)
-                except codes.TooManyCodes as exc:
-                    return page(request, customer, 429, error=str(exc), phone=typed)
+                except codes.TooManyCodes:
+                    error = _(codes.TOO_MANY_CODES, count=codes.MAX_PER_HOUR)
+                    return page(request, customer, 429, error=error, phone=typed)
                 try:
                     sms.send(settings, new, _(CODE_TEXT, utility=settings.utility_name, code=code))
                 except sms.SmsError:
@@ -138,7 +139,7 @@ def build_router(
                         status,
                         step="code",
                         sent_to=sent_to,
-                        error=checked.message,
+                        error=_(checked.message),
                     )
                 old = customer.phone
                 customer.phone = checked.phone
