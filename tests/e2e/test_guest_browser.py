@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,7 +44,10 @@ def party(utility: tuple[str, Path]) -> Iterator[ThirdParty]:
 
 
 def newest_code(folder: Path, count: int) -> str:
-    files = sorted(folder.glob("*.txt"))
+    """The code in the ``count``-th text (sent just after the page answers)."""
+    deadline = time.monotonic() + 10
+    while len(files := sorted(folder.glob("*.txt"))) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert len(files) == count, files
     message = read_message(files[-1])
     assert message["to"] == "+14155550123"

@@ -4,8 +4,9 @@ account): the account number and phone, then the code texted to that phone.
 
 - ``POST {path}`` answers the same whether or not an account matched (no account
   enumeration): the code page, with a code texted only on a match
-  (:mod:`gbconnect.customer.one_time_codes`, :mod:`gbconnect.sms`). The session then
-  holds only what was typed, never whether it matched.
+  (:mod:`gbconnect.customer.one_time_codes`, :mod:`gbconnect.sms`), after the answer
+  (so the gateway's time tells nothing either). The session then holds only what was
+  typed, never whether it matched.
 - Every request of the first step counts in a :class:`~gbconnect.web.security.LoginThrottle`
   by account number and client address (a match and a miss alike): past
   ``GBCONNECT_LOGIN_ATTEMPTS`` in ``GBCONNECT_LOGIN_WINDOW`` seconds, 429.
@@ -30,6 +31,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from gbconnect import sms
@@ -103,6 +105,14 @@ def find_by_account(session: Session, account: str, phone: str) -> RetailCustome
         .order_by(RetailCustomer.id)
         .limit(1)
     ).first()
+
+
+def send_quietly(settings: Settings, to: str, text: str) -> None:
+    """Text a code; a gateway that fails is logged (the page said the same anyway)."""
+    try:
+        sms.send(settings, to, text)
+    except sms.SmsError:
+        _log.exception("a one-time code could not be texted")
 
 
 def add_steps(
@@ -197,27 +207,28 @@ def add_steps(
             await asyncio.sleep(wait)
         throttle.failed(account, address)  # every request counts: a match and a miss alike
 
-        def run() -> None:
+        def run() -> tuple[str, str] | None:
+            """The text to send on a match (the phone on file, the message)."""
             with sessions() as session:
                 customer = find_by_account(session, account, phone)
                 if customer is None or not customer.phone:
-                    return
+                    return None
                 try:
                     code = codes.issue(
                         session, settings.secret_key, customer.id, steps.purpose, customer.phone
                     )
                 except codes.TooManyCodes:
-                    return  # answered like a miss; the newest code still works
+                    return None  # answered like a miss; the newest code still works
                 session.commit()
-                text = _(CODE_TEXT, utility=settings.utility_name, code=code)
-                try:
-                    sms.send(settings, customer.phone, text)
-                except sms.SmsError:
-                    _log.exception("a one-time code could not be texted")
+                return customer.phone, _(CODE_TEXT, utility=settings.utility_name, code=code)
 
-        await run_in_threadpool(run)
+        text = await run_in_threadpool(run)
         request.session[key] = {"a": account, "p": phone, "next": next_url, "at": time.time()}
-        return RedirectResponse(steps.path + "/code", status_code=303)
+        response = RedirectResponse(steps.path + "/code", status_code=303)
+        if text is not None:
+            # Sent after the answer, so that its time does not tell a match either.
+            response.background = BackgroundTask(send_quietly, settings, *text)
+        return response
 
     @router.get(steps.path + "/code", response_class=HTMLResponse)
     def code_form(request: Request) -> Response:
