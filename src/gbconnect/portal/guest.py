@@ -6,7 +6,8 @@ A third party sends a signed-out customer to ``/oauth/authorize``; the login pag
 offers ``/guest?next=<that URL>``. The account number and phone, then the code texted
 to that phone (:mod:`gbconnect.portal.code_steps`), start a guest session: signed in
 as that retail customer with ``guest`` set, which
-:func:`gbconnect.web.security.current_customer` accepts on the consent page only
+:func:`gbconnect.web.security.current_customer` accepts on the consent page only, for
+``GUEST_LIFETIME`` seconds
 (:mod:`gbconnect.portal.authorize`, which ends the session with the decision, and
 lets a guest authorize approved third parties only). The grant belongs to the retail
 customer: it shows in "My authorizations" once they create an online account
@@ -15,6 +16,7 @@ customer: it shows in "My authorizations" once they create an online account
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -25,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gbconnect.config import Settings
 from gbconnect.customer.models import RetailCustomer
 from gbconnect.portal.code_steps import Steps, add_steps
-from gbconnect.web.security import SESSION_GUEST, log_in, safe_next
+from gbconnect.web.security import SESSION_GUEST, SESSION_GUEST_AT, log_in, safe_next
 
 #: Where a guest may go: the consent page only.
 CONSENT = "/oauth/authorize?"
@@ -37,6 +39,7 @@ def start_guest_session(
     """The right code: a guest session, back to the consent page."""
     log_in(request, customer)
     request.session[SESSION_GUEST] = True
+    request.session[SESSION_GUEST_AT] = time.time()
     return RedirectResponse(safe_next(pending.get("next"), "/"), status_code=303)
 
 

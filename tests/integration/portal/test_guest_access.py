@@ -19,6 +19,7 @@ from gbconnect.config import load_settings
 from gbconnect.customer.models import OneTimeCode, RetailCustomer
 from gbconnect.oauth import models as om
 from gbconnect.registration import models as rm
+from gbconnect.web import security
 from tests.factories.app import SECRET_KEY, app_client
 from tests.factories.world import REDIRECT, World, _csrf
 from tests.integration.portal.texting import (
@@ -266,3 +267,13 @@ def test_a_failing_gateway_answers_the_same(world: World, engine: Engine) -> Non
             w = replace(world, client=client, settings=settings)
             assert start(w) == (303, "/guest/code")
             assert len(gateway.received) == 1
+
+
+def test_a_guest_session_lasts_half_an_hour(
+    guest_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    as_guest(guest_world)
+    assert guest_world.client.get(guest_world.authorize_url()).status_code == 200
+    monkeypatch.setattr(security, "GUEST_LIFETIME", 0)
+    r = guest_world.client.get(guest_world.authorize_url(), follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login?next=")
