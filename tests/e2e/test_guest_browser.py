@@ -113,3 +113,60 @@ def test_guest_consent_then_an_online_account_shows_the_grant(
         page.wait_for_selector("text=Watt Watchers")
         browser.close()
     assert party.error is None and party.tokens is not None
+
+
+def test_the_new_pages_have_no_serious_accessibility_violation(
+    utility: tuple[str, Path], db_url: str
+) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+    from playwright.sync_api import Page, sync_playwright
+
+    assert CHROMIUM, "Debian's chromium is needed: apt-get install chromium (.ci/run does)"
+    base, _ = utility
+    customers = json.loads(_cli(db_url, "customer", "list", "--json"))
+    username = customers[0]["username"]
+    _cli(db_url, "customer", "create", username, "--password", NEW, "--phone", "4155550123")
+    axe = Axe()
+    found: dict[str, list[str]] = {}
+
+    def check(page: Page, name: str) -> None:
+        bad = [
+            f"{v['id']} ({v['impact']}): {v['help']}"
+            for v in axe.run(page).response["violations"]
+            if v.get("impact") in ("serious", "critical")
+        ]
+        if bad:
+            found[name] = bad
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page()
+        for start in ("/guest?next=%2Foauth%2Fauthorize%3Fclient_id%3Dx", "/register"):
+            page.goto(base + start)
+            check(page, start)
+            page.fill("#phone", "call me")
+            page.click("button[type=submit]")
+            page.wait_for_selector("#phone-error")
+            check(page, start + " (errors)")
+            page.fill("#account", "12345")
+            page.fill("#phone", "(415) 555-0199")
+            page.click("button[type=submit]")
+            page.wait_for_selector("#code")
+            check(page, start + " code")
+            page.fill("#code", "000000")
+            page.click("button[type=submit]")
+            page.wait_for_selector("#error")
+            check(page, start + " code (wrong)")
+        page.goto(f"{base}/login")
+        page.fill("#username", username)
+        page.fill("#password", NEW)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base}/account")
+        page.goto(f"{base}/account/security/phone")
+        check(page, "phone")
+        page.fill("#phone", "+66 81 234 5678")
+        page.click("button[type=submit]")
+        page.wait_for_selector("#code")
+        check(page, "phone code")
+        browser.close()
+    assert found == {}
