@@ -18,6 +18,10 @@ A third party the utility has not approved yet (``dataCustodianApplicationStatus
 (:func:`gbconnect.oauth.services.may_authorize`): a real customer sees a page saying
 so, with no consent form (403), and the consent page a test customer sees says the
 application is in review. The token endpoint refuses the same.
+
+A guest (:mod:`gbconnect.portal.guest`: the account number, the phone on the account
+and a texted code) sees the consent page too, for approved third parties only; the
+decision, either way, ends the guest session.
 """
 
 from __future__ import annotations
