@@ -34,8 +34,11 @@ from gbconnect.oauth.server import EspiAuthorizationServer
 from gbconnect.portal import account_security as portal_security
 from gbconnect.portal import download as portal_download
 from gbconnect.portal import email_change as portal_email
+from gbconnect.portal import guest as portal_guest
 from gbconnect.portal import language as portal_language
 from gbconnect.portal import password_reset as portal_reset
+from gbconnect.portal import phone_change as portal_phone
+from gbconnect.portal import register as portal_register
 from gbconnect.portal import self_access as portal_self_access
 from gbconnect.portal import share as portal_share
 from gbconnect.portal import usage_page as portal_usage
@@ -141,6 +144,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(portal_reset.build_router(settings, app.state.sessions, TEMPLATES))
     app.include_router(portal_security.build_router(settings, app.state.sessions, TEMPLATES))
     app.include_router(portal_email.build_router(settings, app.state.sessions, TEMPLATES))
+    app.include_router(portal_guest.build_router(settings, app.state.sessions, TEMPLATES))
+    app.include_router(portal_register.build_router(settings, app.state.sessions, TEMPLATES))
+    app.include_router(portal_phone.build_router(settings, app.state.sessions, TEMPLATES))
     app.include_router(portal_language.build_router(settings))
 
     @app.get("/livez", tags=["operations"])

@@ -151,6 +151,19 @@ class Settings(BaseSettings):
     mail_from: str = "no-reply@localhost"
     mail_dir: Path = Path("gbconnect-mail")
 
+    # -- Text messages to customers (one-time codes: guest access, phone change) --
+    #: Folder each text message is written to as a file when neither a webhook nor a
+    #: sender of the utility's own is set (the demo's phone: open the file to read
+    #: the code).
+    sms_dir: Path = Path("gbconnect-sms")
+    #: URL that is POSTed ``{"to": "+14155550123", "text": "..."}`` (JSON) for each
+    #: text message: the utility's SMS gateway (gbconnect.sms.WebhookSender).
+    sms_webhook: str | None = None
+    #: ``package.module:factory`` of the utility's own sender: the factory takes the
+    #: Settings and returns an object with ``send(to, text)``; it wins over the
+    #: webhook (gbconnect.sms).
+    sms_sender: str | None = None
+
     @field_validator("trusted_proxies")
     @classmethod
     def _networks(cls, value: str) -> str:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from gbconnect.cli.context import JSON, database_session, out
 from gbconnect.customer import services as customers
 from gbconnect.customer.models import RetailCustomer
+from gbconnect.customer.phones import PhoneError, normalize_phone
 from gbconnect.usage.points import customer_usage_point_ids
 
 
@@ -23,6 +24,11 @@ def customer() -> None:
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--name")
 @click.option("--email")
+@click.option(
+    "--phone",
+    help="The phone on the account (guest access and text-message codes go to it), "
+    "like '(415) 555-0123' or '+66 81 234 5678'.",
+)
 @click.option(
     "--test/--no-test",
     "is_test",
@@ -40,12 +46,20 @@ def customer_create(
     email: str | None,
     is_test: bool | None,
     as_json: bool,
+    phone: str | None = None,
 ) -> None:
     """Create a customer login (or set the password of an imported customer).
     ``--test`` makes it a test account, the only kind that may authorize a third party
     the utility has not approved yet (PG&E's connectivity test)."""
+    if phone is not None:
+        try:
+            phone = normalize_phone(phone)
+        except PhoneError as exc:
+            raise click.BadParameter(str(exc), param_hint="--phone") from None
     with database_session(ctx) as (session, _):
         c = customers.create_customer(session, username, password, name, email, is_test=is_test)
+        if phone is not None:
+            c.phone = phone
         data = {
             "retail_customer_id": c.id,
             "username": c.username,

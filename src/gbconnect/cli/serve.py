@@ -118,6 +118,9 @@ def demo(ctx: click.Context, host: str, port: int, customers: int, days: int) ->
     if login is not None:
         settings = settings.model_copy(update={"demo_login": login})
         click.echo(f"  demo customer: {login} / {DEMO_PASSWORD}")
+    guest = _demo_guest(engine)
+    if guest is not None:
+        click.echo(f"  guest access or a new online account: account {guest[0]}, phone {guest[1]}")
     click.echo(f"\n  gbconnect is running: open http://{host}:{port}/\n")
     run_server(settings, host, port)
 
@@ -144,6 +147,36 @@ def _demo_login(engine: Engine) -> str | None:
             customer.password_hash = hash_password(DEMO_PASSWORD)
             session.commit()
         return customer.username
+
+
+def _demo_guest(engine: Engine) -> tuple[str, str] | None:
+    """Give the demo's customers phones (+1 415 555 01xx), and name an account for
+    guest access and for creating an online account: the first without a login (the
+    demo customer when it is the only one). Its account number and phone."""
+    from sqlalchemy import select
+
+    from gbconnect.customer.models import CustomerAccount, RetailCustomer
+    from gbconnect.db import make_sessionmaker
+
+    with make_sessionmaker(engine)() as session:
+        rows = session.execute(
+            select(RetailCustomer, CustomerAccount.account_id)
+            .join(CustomerAccount, CustomerAccount.retail_customer_id == RetailCustomer.id)
+            .where(CustomerAccount.account_id.is_not(None))
+            .order_by(RetailCustomer.username, CustomerAccount.id)
+            .limit(100)
+        ).all()
+        if not rows:
+            return None
+        for i, (customer, _) in enumerate(rows):
+            if customer.phone is None:
+                customer.phone = f"+1415555{100 + i:04d}"
+        session.commit()
+        customer, account = next(((c, a) for c, a in rows if c.password_hash is None), rows[0])
+        phone = customer.phone or ""
+        if phone.startswith("+1") and len(phone) == 12:
+            phone = f"({phone[2:5]}) {phone[5:8]}-{phone[8:]}"
+        return str(account), phone
 
 
 COMMANDS = (init, serve, demo)

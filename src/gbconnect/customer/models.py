@@ -74,6 +74,9 @@ class RetailCustomer(Base):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     #: SHA-256 hex of each unused recovery code.
     totp_recovery: Mapped[list[str] | None] = mapped_column(JSON)
+    #: The phone on the account, E.164 (``+14155550123``; gbconnect.customer.phones):
+    #: guest access and one-time codes are texted to it.
+    phone: Mapped[str | None] = mapped_column(String(32))
     published: Mapped[int] = mapped_column(BigInteger, default=now)
     updated: Mapped[int] = mapped_column(BigInteger, default=now)
 
@@ -96,6 +99,28 @@ class SignIn(Base):
     outcome: Mapped[str] = mapped_column(String(32))
     address: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(256))
+
+
+class OneTimeCode(Base):
+    """A code texted to a phone (gbconnect.customer.one_time_codes): guest access,
+    creating an online account, or confirming a new phone. Only its HMAC is kept."""
+
+    __tablename__ = "one_time_code"
+    __table_args__ = (Index("ix_one_time_code_customer_purpose", "retail_customer_id", "purpose"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    retail_customer_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("retail_customer.id", ondelete="CASCADE")
+    )
+    #: guest, register or phone
+    purpose: Mapped[str] = mapped_column(String(16))
+    #: The phone it was sent to (E.164).
+    phone: Mapped[str] = mapped_column(String(32))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created: Mapped[float] = mapped_column(Float)
+    expires: Mapped[float] = mapped_column(Float)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    used_at: Mapped[float | None] = mapped_column(Float)
 
 
 class _Owned(ResourceMixin):

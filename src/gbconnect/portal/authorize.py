@@ -18,6 +18,10 @@ A third party the utility has not approved yet (``dataCustodianApplicationStatus
 (:func:`gbconnect.oauth.services.may_authorize`): a real customer sees a page saying
 so, with no consent form (403), and the consent page a test customer sees says the
 application is in review. The token endpoint refuses the same.
+
+A guest (:mod:`gbconnect.portal.guest`: the account number, the phone on the account
+and a texted code) sees the consent page too, for approved third parties only; the
+decision, either way, ends the guest session.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ from gbconnect.oauth.starlette import oauth_request
 from gbconnect.portal import consent, share
 from gbconnect.portal.pages import error_page, expired_form
 from gbconnect.registration import models as rm
-from gbconnect.web.security import csrf_ok, csrf_token, current_customer
+from gbconnect.web.security import csrf_ok, csrf_token, current_customer, is_guest
 
 
 class Consent:
@@ -91,12 +95,14 @@ def build_router(
 
         def validate(session: Session) -> Any:
             grant = server.get_consent_grant(oreq)
-            customer = current_customer(request, session)
+            customer = current_customer(request, session, allow_guest=True)
             if customer is None:
                 return None
             app = grant.client.app
             if not services.may_authorize(app, customer):
                 return {"app": app, "not_approved": True}
+            if is_guest(request) and app.data_custodian_status != rm.PRODUCTION:
+                return {"app": app, "not_approved": True}  # a guest: approved ones only
             requested = espi_scope.parse(oreq.scope or grant.client.get_allowed_scope(None))
             return {
                 "app": app,
@@ -123,6 +129,7 @@ def build_router(
         if context.get("not_approved"):
             return not_approved_page(request, context["app"])
         context["csrf"] = csrf_token(request)
+        context["guest"] = is_guest(request)
         context["action"] = request.url.path + "?" + request.url.query
         context["settings"] = settings
         return templates.TemplateResponse(request, "consent.html", context)
@@ -136,13 +143,18 @@ def build_router(
             return expired_form(templates, request, settings)
 
         def decide(session: Session) -> Response:
-            customer = current_customer(request, session)
+            customer = current_customer(request, session, allow_guest=True)
             if customer is None:
                 return error_page(templates, request, settings, _("Please sign in again."), 401)
             grant = server.get_consent_grant(oreq, end_user=customer)
             if not services.may_authorize(grant.client.app, customer):
                 return not_approved_page(request, grant.client.app)
+            guest = is_guest(request)
+            if guest and grant.client.app.data_custodian_status != rm.PRODUCTION:
+                return not_approved_page(request, grant.client.app)
             if form.get("decision") != "approve":
+                if guest:  # a guest session ends with its decision
+                    request.session.clear()
                 denied = server.create_authorization_response(oreq, grant_user=None, grant=grant)
                 return cast(Response, denied)
             requested = espi_scope.parse(oreq.scope or grant.client.get_allowed_scope(None))
@@ -173,6 +185,8 @@ def build_router(
                 )
             share.forget(request, grant.client.app.client_id)
             oreq.consent = Consent(auth.id, str(decision.scope))
+            if guest:
+                request.session.clear()
             approved = server.create_authorization_response(oreq, grant_user=customer, grant=grant)
             return cast(Response, approved)
 

@@ -27,6 +27,12 @@ from gbconnect.customer.models import RetailCustomer
 SESSION_CUSTOMER = "customer_id"
 SESSION_CSRF = "csrf"
 SESSION_EPOCH = "epoch"
+#: Set in a guest session (gbconnect.portal.guest): account number and a texted code,
+#: good for the consent page only.
+SESSION_GUEST = "guest"
+#: When the guest session began (epoch seconds), and the seconds it lasts.
+SESSION_GUEST_AT = "guest_at"
+GUEST_LIFETIME = 1800
 
 
 def csrf_token(request: Request) -> str:
@@ -45,9 +51,15 @@ def csrf_ok(request: Request, submitted: str | None) -> bool:
     return hmac.compare_digest(expected.encode(), submitted.encode())
 
 
-def current_customer(request: Request, session: Session) -> RetailCustomer | None:
+def current_customer(
+    request: Request, session: Session, *, allow_guest: bool = False
+) -> RetailCustomer | None:
     """The signed-in customer; None when signed out or when the session began before
-    the account's last "sign out everywhere" or password reset (its epoch)."""
+    the account's last "sign out everywhere" or password reset (its epoch). A guest
+    session counts only where ``allow_guest`` (the consent page), for
+    :data:`GUEST_LIFETIME` seconds."""
+    if is_guest(request) and not (allow_guest and _guest_fresh(request)):
+        return None
     customer_id = request.session.get(SESSION_CUSTOMER)
     if not isinstance(customer_id, int):
         return None
@@ -55,6 +67,16 @@ def current_customer(request: Request, session: Session) -> RetailCustomer | Non
     if customer is None or request.session.get(SESSION_EPOCH, 0) != customer.session_epoch:
         return None
     return customer
+
+
+def is_guest(request: Request) -> bool:
+    """The session is a guest's (gbconnect.portal.guest)."""
+    return request.session.get(SESSION_GUEST) is True
+
+
+def _guest_fresh(request: Request) -> bool:
+    began = request.session.get(SESSION_GUEST_AT)
+    return isinstance(began, int | float) and time.time() - began < GUEST_LIFETIME
 
 
 def log_in(request: Request, customer: RetailCustomer) -> None:

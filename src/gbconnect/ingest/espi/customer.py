@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from gbconnect.customer import models as cm
+from gbconnect.customer.phones import phone_in_details
 from gbconnect.espi.namespaces import CUSTOMER
 from gbconnect.espi.schema import CUSTOMER_COLUMNS, TIME
 from gbconnect.espi.times import parse_timestamp
@@ -93,6 +94,8 @@ class CustomerResources:
         obj = self.ctx.upsert(model, owner, key, entry, values)
         if key is not None:
             self.ctx.table(kind)[key] = obj.id
+        if kind == "Customer" and self.ctx.owner.phone is None:
+            self.ctx.owner.phone = phone_in_details(values["details"])  # guest access
         if kind == "ServiceLocation":
             hrefs = [
                 href_key(t) for el in p.iter(C + "UsagePoints") for t in el.itertext() if t.strip()

@@ -1,7 +1,7 @@
 """audit log; the reason of an application's status
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-11-30 12:20:00
 
 - ``audit_event``: the append-only, hash-chained audit log (gbconnect.audit); triggers
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
