@@ -48,7 +48,7 @@ def test_anonymous_visitor_is_sent_to_login_and_back(world: World) -> None:
     world.login()
     page = world.client.get(world.authorize_url())
     assert "Solar Helper asks to see your energy data" in page.text
-    assert "Natural gas usage" in page.text and "15-minute" in page.text
+    assert "Natural gas usage" in page.text and "every 15 minutes" in page.text
 
 
 def test_oad002_customer_denies(world: World) -> None:

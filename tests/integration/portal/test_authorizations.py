@@ -61,7 +61,7 @@ def test_the_end_date_is_shown_exactly_as_chosen(world: World) -> None:
     assert f'datetime="{chosen.isoformat()}"' in until and f"June 30, {chosen.year}" in until
     assert "1 July" not in listed
     home = world.client.get("/account").text
-    assert f"Until 30 June {chosen.year}" in home and "1 July" not in home
+    assert f"Until June 30, {chosen.year}" in home and "July 1" not in home
 
 
 def test_end_of_day_round_trips_across_daylight_saving() -> None:
