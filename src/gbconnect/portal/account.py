@@ -43,7 +43,7 @@ from gbconnect.oauth.revocation import revoke_authorization
 from gbconnect.oauth.services import GrantError
 from gbconnect.portal import grants, home
 from gbconnect.portal.consent import parse_end
-from gbconnect.portal.pages import error_page, expired_form, form_fields
+from gbconnect.portal.pages import customer_actor, error_page, expired_form, form_fields
 from gbconnect.resource import now
 from gbconnect.web import access  # noqa: F401  (registers the espiid path convertor)
 from gbconnect.web.security import csrf_ok, csrf_token, current_customer
@@ -156,7 +156,9 @@ def build_router(
                 return "csrf"
             if grants.state_of(auth, now()) != grants.ACTIVE:
                 return "ended"
-            revoke_authorization(session, auth, "customer")
+            revoke_authorization(
+                session, auth, "customer", actor=customer_actor(request, settings, customer.id)
+            )
             session.commit()
             return "revoked"
 

@@ -28,10 +28,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from gbconnect.accounts import totp
+from gbconnect.audit import Actor, record
+from gbconnect.audit.record import CUSTOMER
 from gbconnect.config import Settings
 from gbconnect.customer.models import RetailCustomer, SignIn
 from gbconnect.i18n import gettext as _
-from gbconnect.portal.pages import expired_form, form_fields
+from gbconnect.portal.pages import audit_customer, expired_form, form_fields
 from gbconnect.web.security import (
     client_address,
     csrf_ok,
@@ -53,7 +55,8 @@ ENROLLING = "totp_enrolling"
 def record_sign_in(
     session: Session, settings: Settings, request: Request, customer_id: int, outcome: str
 ) -> None:
-    """Keep one sign-in or failed try of an account (the caller commits)."""
+    """Keep one sign-in or failed try of an account, for its recent sign-ins and in the
+    audit log (the caller commits)."""
     address = client_address(request, settings.trusted_networks)
     session.add(
         SignIn(
@@ -64,6 +67,22 @@ def record_sign_in(
             user_agent=(request.headers.get("user-agent") or "")[:256] or None,
         )
     )
+    record(
+        session,
+        SIGN_IN_ACTIONS.get(outcome, "sign_in.failed"),
+        Actor(CUSTOMER, f"customer {customer_id}", address),
+        ("customer", customer_id),
+        {"outcome": outcome},
+    )
+
+
+#: The audit log's name of each sign-in outcome (gbconnect.audit).
+SIGN_IN_ACTIONS = {
+    "ok": "sign_in.ok",
+    "password ok": "sign_in.password_ok",
+    "wrong password": "sign_in.failed",
+    "wrong code": "sign_in.failed",
+}
 
 
 def check_code(customer: RetailCustomer, code: str) -> bool:
@@ -205,6 +224,7 @@ def build_router(
         request: Request, session: Session, customer: RetailCustomer, form: dict[str, str]
     ) -> Response:
         customer.session_epoch += 1
+        audit_customer(session, request, settings, customer.id, "account.signed_out_everywhere")
         session.commit()
         log_in(request, customer)  # this session stays, in the new epoch
         return RedirectResponse("/account/security?done=signed-out", status_code=303)
@@ -261,6 +281,7 @@ def build_router(
         codes, digests = totp.recovery_codes()
         customer.totp_secret = key
         customer.totp_recovery = digests
+        audit_customer(session, request, settings, customer.id, "account.second_factor_on")
         session.commit()
         request.session.pop(ENROLLING, None)
         return page(
@@ -284,6 +305,7 @@ def build_router(
             )
         customer.totp_secret = None
         customer.totp_recovery = None
+        audit_customer(session, request, settings, customer.id, "account.second_factor_off")
         session.commit()
         return RedirectResponse("/account/security?done=totp-off", status_code=303)
 

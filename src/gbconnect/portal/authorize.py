@@ -45,7 +45,7 @@ from gbconnect.oauth.context import in_session
 from gbconnect.oauth.server import EspiAuthorizationServer
 from gbconnect.oauth.starlette import oauth_request
 from gbconnect.portal import consent, share
-from gbconnect.portal.pages import error_page, expired_form
+from gbconnect.portal.pages import audit_customer, customer_actor, error_page, expired_form
 from gbconnect.registration import models as rm
 from gbconnect.web.security import csrf_ok, csrf_token, current_customer, is_guest
 
@@ -153,6 +153,16 @@ def build_router(
             if guest and grant.client.app.data_custodian_status != rm.PRODUCTION:
                 return not_approved_page(request, grant.client.app)
             if form.get("decision") != "approve":
+                audit_customer(
+                    session,
+                    request,
+                    settings,
+                    customer.id,
+                    "consent.denied",
+                    ("application", grant.client.app.id),
+                    {"client_id": grant.client.app.client_id},
+                )
+                session.commit()
                 if guest:  # a guest session ends with its decision
                     request.session.clear()
                 denied = server.create_authorization_response(oreq, grant_user=None, grant=grant)
@@ -173,6 +183,7 @@ def build_router(
                         usage_point_ids=decision.usage_point_ids,
                         end=decision.end,
                     ),
+                    actor=customer_actor(request, settings, customer.id),
                 )
             except ValueError as exc:  # GrantError and ScopeError are ValueErrors too
                 session.rollback()

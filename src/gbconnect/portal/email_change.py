@@ -24,7 +24,7 @@ from gbconnect import mail
 from gbconnect.config import Settings
 from gbconnect.customer.models import RetailCustomer
 from gbconnect.i18n import gettext as _
-from gbconnect.portal.pages import error_page, expired_form, form_fields
+from gbconnect.portal.pages import audit_customer, error_page, expired_form, form_fields
 from gbconnect.web.security import csrf_ok, current_customer
 
 LIFETIME = 24 * 3600
@@ -112,6 +112,7 @@ def build_router(
                 return message(request, _("This link was already used."), 400)
             old = customer.email
             customer.email = str(data["to"])[:256]
+            audit_customer(session, request, settings, customer.id, "account.email_changed")
             session.commit()
             if old:
                 mail.send(

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gbconnect.config import Settings
 from gbconnect.customer.models import RetailCustomer
 from gbconnect.portal.code_steps import Steps, add_steps
+from gbconnect.portal.pages import audit_customer
 from gbconnect.web.security import SESSION_GUEST, SESSION_GUEST_AT, log_in, safe_next
 
 #: Where a guest may go: the consent page only.
@@ -40,6 +41,9 @@ def start_guest_session(
     log_in(request, customer)
     request.session[SESSION_GUEST] = True
     request.session[SESSION_GUEST_AT] = time.time()
+    settings: Settings = request.app.state.settings
+    audit_customer(session, request, settings, customer.id, "sign_in.guest")
+    session.commit()
     return RedirectResponse(safe_next(pending.get("next"), "/"), status_code=303)
 
 

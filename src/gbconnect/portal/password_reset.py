@@ -29,7 +29,7 @@ from gbconnect.customer.models import RetailCustomer
 from gbconnect.customer.services import CustomerError, hash_password
 from gbconnect.i18n import N_
 from gbconnect.i18n import gettext as _
-from gbconnect.portal.pages import expired_form, form_fields
+from gbconnect.portal.pages import audit_customer, expired_form, form_fields
 from gbconnect.web.security import csrf_ok, csrf_token
 
 #: Seconds a reset link works.
@@ -187,6 +187,7 @@ def build_router(
                 except CustomerError as exc:
                     return f"{str(exc)[:1].upper()}{str(exc)[1:]}.", True
                 customer.session_epoch += 1  # every session of the old password ends
+                audit_customer(session, request, settings, customer.id, "account.password_reset")
                 session.commit()
                 return None
 

@@ -25,7 +25,7 @@ from gbconnect.customer.models import RetailCustomer
 from gbconnect.customer.phones import PhoneError, masked, normalize_phone
 from gbconnect.i18n import N_
 from gbconnect.i18n import gettext as _
-from gbconnect.portal.pages import expired_form, form_fields
+from gbconnect.portal.pages import audit_customer, expired_form, form_fields
 from gbconnect.web.security import csrf_ok, csrf_token, current_customer
 
 _log = logging.getLogger(__name__)
@@ -143,6 +143,7 @@ def build_router(
                     )
                 old = customer.phone
                 customer.phone = checked.phone
+                audit_customer(session, request, settings, customer.id, "account.phone_changed")
                 session.commit()
                 request.session.pop(SENT_TO, None)
                 if old and old != customer.phone:

@@ -31,7 +31,7 @@ from gbconnect.i18n import gettext as _
 from gbconnect.portal.account_security import record_sign_in
 from gbconnect.portal.code_steps import Steps, add_steps
 from gbconnect.portal.email_change import ADDRESS
-from gbconnect.portal.pages import expired_form, form_fields
+from gbconnect.portal.pages import audit_customer, expired_form, form_fields
 from gbconnect.web.security import csrf_ok, csrf_token, log_in
 
 #: The session key of a right code, and the seconds it lets the customer choose.
@@ -145,6 +145,7 @@ def build_router(
                 customer.username = username
                 if email:
                     customer.email = email
+                audit_customer(session, request, settings, customer.id, "account.created_online")
                 record_sign_in(session, settings, request, customer.id, "ok")
                 try:
                     session.commit()

@@ -13,6 +13,8 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from gbconnect.audit import Actor, record
+from gbconnect.audit.record import CUSTOMER
 from gbconnect.config import Settings
 from gbconnect.customer.services import authenticate, find_customer
 from gbconnect.i18n import gettext as _
@@ -85,6 +87,14 @@ def build_router(
                     if customer is not None and customer.totp_secret:
                         outcome = "password ok"
                     record_sign_in(session, settings, request, known.id, outcome)
+                elif username:  # no such account: the try is audited all the same
+                    record(
+                        session,
+                        "sign_in.failed",
+                        Actor(CUSTOMER, f"unknown username {username[:64]!r}", address),
+                        None,
+                        {"outcome": "no such account"},
+                    )
                 session.commit()
                 return customer.id if customer is not None else None
 
