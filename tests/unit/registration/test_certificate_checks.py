@@ -8,7 +8,9 @@ import hashlib
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID
+from tests.factories.certificates import make_cert, make_csr, sha1_cert
 
 from gbconnect.registration.certificates import (
     CertificateError,
@@ -17,7 +19,6 @@ from gbconnect.registration.certificates import (
     load_request,
     thumbprint,
 )
-from tests.factories.certificates import make_cert, make_csr, sha1_cert
 
 
 def _refused(pem: bytes) -> str:
@@ -54,10 +55,15 @@ def test_ca_certificate_refused() -> None:
 
 @pytest.mark.parametrize(
     "garbage",
-    [b"", b"hello", b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", b"\xff" * 99],
+    [
+        b"",
+        b"hello",
+        b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        b"\xff" * 99,
+    ],
 )
 def test_garbage_refused_with_a_sentence(garbage: bytes) -> None:
-    with pytest.raises(CertificateError, match="not a PEM-encoded X.509 certificate"):
+    with pytest.raises(CertificateError, match=r"not a PEM-encoded X\.509 certificate"):
         load_certificate(garbage)
 
 
@@ -68,8 +74,6 @@ def test_oversized_file_refused() -> None:
 
 def test_thumbprint_is_rfc8705_x5t_s256() -> None:
     cert = load_certificate(make_cert())
-    from cryptography.hazmat.primitives.serialization import Encoding
-
     der = cert.public_bytes(Encoding.DER)
     expected = base64.urlsafe_b64encode(hashlib.sha256(der).digest()).rstrip(b"=").decode()
     assert thumbprint(der) == expected and len(expected) == 43 and "=" not in expected
