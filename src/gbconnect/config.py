@@ -184,6 +184,21 @@ class Settings(BaseSettings):
                     ) from None
         return value
 
+    @model_validator(mode="after")
+    def _mtls_rules(self) -> Settings:
+        header = self.mtls_cert_header
+        if header is not None:
+            if not header or not all(c.isalnum() or c in "-_" for c in header):
+                raise ValueError("GBCONNECT_MTLS_CERT_HEADER must be a header name (X-Client-Cert)")
+            if not self.trusted_proxies.strip():
+                raise ValueError(
+                    "GBCONNECT_MTLS_CERT_HEADER is believed only from GBCONNECT_TRUSTED_PROXIES: "
+                    "name the proxies"
+                )
+        if (self.ca_cert is None) != (self.ca_key is None):
+            raise ValueError("GBCONNECT_CA_CERT and GBCONNECT_CA_KEY go together")
+        return self
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
