@@ -20,6 +20,7 @@ token issued over a certificate carries its thumbprint (``cnf`` ``x5t#S256``, RF
 from __future__ import annotations
 
 import ssl
+from functools import lru_cache
 from ipaddress import ip_address
 from typing import Any
 from urllib.parse import unquote
@@ -89,7 +90,14 @@ def _from_proxy(request: Request, settings: Settings) -> tuple[bool, str | None]
     value = request.headers.get(header)
     if not value:
         return True, None
-    return True, pem_thumbprint(unquote(value))
+    return True, _header_thumbprint(value)
+
+
+@lru_cache(maxsize=1024)
+def _header_thumbprint(value: str) -> str | None:
+    """The thumbprint of a proxy header's URL-encoded PEM (cached: a third party polls
+    with the same certificate again and again)."""
+    return pem_thumbprint(unquote(value))
 
 
 def presented_thumbprint(request: Request, settings: Settings) -> str | None:
