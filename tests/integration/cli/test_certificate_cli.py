@@ -134,3 +134,15 @@ def test_refusals_are_one_line(db_url: str, tmp_path: Path) -> None:
     folder = tmp_path / "ca"
     assert run_cli(db_url, "ca", "init", "--dir", str(folder)).returncode == 0
     assert "not overwritten" in _one_line_error(db_url, "ca", "init", "--dir", str(folder))
+
+
+def test_serve_refuses_bad_tls_options_in_one_line(db_url: str, tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not a certificate")
+    for args, words in (
+        (("--tls-cert", str(garbage)), "--tls-cert and --tls-key together"),
+        (("--client-ca", str(garbage)), "--client-ca needs --tls-cert"),
+        (("--tls-cert", str(garbage), "--tls-key", str(garbage)), "cannot load the TLS files"),
+    ):
+        message = _one_line_error(db_url, "serve", "--port", "1", *args)
+        assert words in message, (args, message)
