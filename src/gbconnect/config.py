@@ -88,6 +88,26 @@ class Settings(BaseSettings):
     #: first trusted hop (gbconnect.web.security.client_address).
     trusted_proxies: str = ""
 
+    # -- Mutual TLS (PG&E: every API call but browser redirects; RFC 8705; docs/mtls.md) --
+    #: ``off`` (the default, and the demo's): no client certificate is read.
+    #: ``optional``: a certificate presented with a client or customer access token, or
+    #: at the token endpoint, must be one registered to the token's application, and
+    #: the tokens issued over it are bound to it. ``required``: every API call with such
+    #: a token, and the token endpoint for confidential clients, must present one.
+    #: Browser pages never need one (gbconnect.oauth.mtls).
+    mtls: Literal["off", "optional", "required"] = "off"
+    #: Behind a TLS-terminating proxy: the request header holding the client's
+    #: certificate as URL-encoded PEM (nginx ``$ssl_client_escaped_cert``), believed
+    #: only when the connection comes from GBCONNECT_TRUSTED_PROXIES.
+    mtls_cert_header: str | None = None
+    #: The utility's own certificate authority (PEM files), which signs third parties'
+    #: certificate requests (``gbconnect thirdparty cert issue``; ``gbconnect ca init``
+    #: makes one for a demo or a test).
+    ca_cert: Path | None = None
+    ca_key: Path | None = None
+    #: Days a certificate issued by the utility's CA is valid.
+    ca_cert_days: int = Field(default=397, ge=1, le=3650)
+
     # -- Notifications (REQ.21 FB_39; gbconnect.jobs) --
     #: Hours a notification is retried (exponential backoff with jitter) before it is
     #: dead-lettered; UtilityAPI retries for 72 h.
@@ -176,6 +196,21 @@ class Settings(BaseSettings):
                         f"{part.strip()!r} is not an IP address or network (10.0.0.0/8)"
                     ) from None
         return value
+
+    @model_validator(mode="after")
+    def _mtls_rules(self) -> Settings:
+        header = self.mtls_cert_header
+        if header is not None:
+            if not header or not all(c.isalnum() or c in "-_" for c in header):
+                raise ValueError("GBCONNECT_MTLS_CERT_HEADER must be a header name (X-Client-Cert)")
+            if not self.trusted_proxies.strip():
+                raise ValueError(
+                    "GBCONNECT_MTLS_CERT_HEADER is believed only from GBCONNECT_TRUSTED_PROXIES: "
+                    "name the proxies"
+                )
+        if (self.ca_cert is None) != (self.ca_key is None):
+            raise ValueError("GBCONNECT_CA_CERT and GBCONNECT_CA_KEY go together")
+        return self
 
     @field_validator("database_url")
     @classmethod

@@ -21,7 +21,11 @@ from gbconnect.oauth.models import (
     Token,
     subscription_usage_point,
 )
-from gbconnect.registration.models import ApplicationInformation, ApplicationLogo
+from gbconnect.registration.models import (
+    ApplicationCertificate,
+    ApplicationInformation,
+    ApplicationLogo,
+)
 from gbconnect.usage.models import (
     ElectricPowerQualitySummary,
     IntervalBlock,
@@ -33,6 +37,7 @@ from gbconnect.usage.models import (
 )
 
 __all__ = [
+    "ApplicationCertificate",
     "ApplicationInformation",
     "ApplicationLogo",
     "AuditEvent",

@@ -13,13 +13,14 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, String, and_, bindparam, select
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 
 from gbconnect.db.rowreader import Pair
 from gbconnect.errors import AccessError
 from gbconnect.oauth import models as om
+from gbconnect.oauth import mtls
 from gbconnect.oauth.bearer import bearer_token
 from gbconnect.oauth.secrets import digest
 from gbconnect.registration import models as rm
@@ -92,15 +93,19 @@ class Caller:
         return self.session.get(om.Authorization, self.grant.id)
 
 
-_T, _A, _S, _APP = (
+_T, _A, _S, _APP, _CERT = (
     om.Token.__table__,
     om.Authorization.__table__,
     om.Subscription.__table__,
     rm.ApplicationInformation.__table__,
+    rm.ApplicationCertificate.__table__,
 )
-#: The token, its third party and its grant in one row. Columns carry a ``token_``,
-#: ``app_``, ``grant_`` or ``subscription_`` prefix so that :func:`with_token` can
-#: put a resource's own columns beside them.
+#: The token, its third party and its grant in one row, with the client certificate
+#: the request presented (bound as ``cert_thumbprint``, None for none) as registered
+#: to the token's application (RFC 8705; :func:`gbconnect.oauth.mtls.refusal`): an
+#: outer join on a unique index, no further query. Columns carry a ``token_``,
+#: ``app_``, ``grant_``, ``subscription_`` or ``cert_`` prefix so that
+#: :func:`with_token` can put a resource's own columns beside them.
 _LOOKUP = (
     select(
         _T.c.id.label("token_id"),
@@ -109,6 +114,7 @@ _LOOKUP = (
         _T.c.expires_at.label("token_expires_at"),
         _T.c.revoked_at.label("token_revoked_at"),
         _T.c.scope.label("token_scope"),
+        _T.c.cnf_thumbprint.label("token_cnf"),
         _APP.c.data_custodian_status.label("app_status"),
         _A.c.id.label("grant_id"),
         _A.c.status.label("grant_status"),
@@ -118,18 +124,35 @@ _LOOKUP = (
         _A.c.scope.label("grant_scope"),
         _A.c.updated.label("grant_updated"),
         _S.c.id.label("subscription_id"),
+        _CERT.c.id.label("cert_id"),
+        _CERT.c.not_before.label("cert_not_before"),
+        _CERT.c.not_after.label("cert_not_after"),
+        _CERT.c.revoked_at.label("cert_revoked_at"),
     )
     .select_from(
         _T.outerjoin(_APP, _APP.c.id == _T.c.application_id)
         .outerjoin(_A, _A.c.id == _T.c.authorization_id)
         .outerjoin(_S, _S.c.authorization_id == _A.c.id)
+        .outerjoin(
+            _CERT,
+            and_(
+                _CERT.c.thumbprint == bindparam("cert_thumbprint", type_=String(43)),
+                _CERT.c.application_id == _T.c.application_id,
+            ),
+        )
     )
     .where(_T.c.token_hash == bindparam("token_hash"), _T.c.kind == "access")
 )
 
 
+#: The token classes a client certificate goes with (PG&E: client and customer
+#: access tokens); registration and the utility's own tokens need none.
+_CERTIFIED = frozenset({om.CUSTOMER, om.CLIENT})
+
+
 def with_token(resource: Select[Any]) -> Pair:
-    """The token (bound as ``token_hash``) and ``resource`` read as one row
+    """The token (bound as ``token_hash``, the presented certificate's thumbprint as
+    ``cert_thumbprint``) and ``resource`` read as one row
     (:class:`~gbconnect.db.rowreader.Pair`): no row when the token does not exist, the
     resource's columns None when it does not. ``resource`` must not depend on the
     token and its column names must not start with the lookup's prefixes."""
@@ -148,9 +171,17 @@ def token_digest(request: Request) -> str:
     return digest(token)
 
 
-def caller_of(row: Any, allowed: AbstractSet[str], session: Session | None) -> Caller:
+def caller_of(
+    row: Any,
+    allowed: AbstractSet[str],
+    session: Session | None,
+    presented: str | None = None,
+    mtls_mode: str = mtls.OFF,
+) -> Caller:
     """The caller described by a row of the token lookup, if its token is usable and
-    of an ``allowed`` class (REQ.21 token classes; RFC 6750 section 3.1 errors)."""
+    of an ``allowed`` class (REQ.21 token classes; RFC 6750 section 3.1 errors), and
+    the client certificate ``presented`` (its thumbprint) fits the token under
+    GBCONNECT_MTLS ``mtls_mode`` (RFC 8705: :func:`gbconnect.oauth.mtls.refusal`)."""
     at = now()
     invalid = AccessDenied(401, "invalid_token", "the access token is invalid, expired or revoked")
     if (
@@ -181,14 +212,29 @@ def caller_of(row: Any, allowed: AbstractSet[str], session: Session | None) -> C
         )
         if not grant.is_active(at):
             raise invalid
+    if row.token_class in _CERTIFIED:
+        refused = mtls.refusal(row, presented, mtls_mode, at)
+        if refused is not None:
+            raise AccessDenied(401, *refused)
     if row.token_class not in allowed:
         raise AccessDenied(403, "insufficient_scope", "this token class may not use this resource")
     return Caller(row.token_id, row.token_class, row.token_application_id, grant, session)
 
 
-def authenticate(request: Request, session: Session, allowed: AbstractSet[str]) -> Caller:
+def authenticate(
+    request: Request,
+    session: Session,
+    allowed: AbstractSet[str],
+    presented: str | None = None,
+    mtls_mode: str = mtls.OFF,
+) -> Caller:
     """The caller of ``request`` if its token is usable and of an ``allowed`` class
-    (one query: token, third party and grant together)."""
+    and fits the client certificate ``presented`` (one query: token, third party,
+    grant and certificate together)."""
     hashed = token_digest(request)
-    row = session.connection().execute(_LOOKUP, {"token_hash": hashed}).first()
-    return caller_of(row, allowed, session)
+    row = (
+        session.connection()
+        .execute(_LOOKUP, {"token_hash": hashed, "cert_thumbprint": presented})
+        .first()
+    )
+    return caller_of(row, allowed, session, presented, mtls_mode)

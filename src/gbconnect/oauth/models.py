@@ -173,6 +173,9 @@ class Token(Base):
     #: None: does not expire (registration, admin and upload tokens until revoked).
     expires_at: Mapped[int | None]
     revoked_at: Mapped[int | None]
+    #: RFC 8705 section 3: the ``x5t#S256`` thumbprint of the client certificate an
+    #: access token was issued over; such a token is usable with that certificate only.
+    cnf_thumbprint: Mapped[str | None] = mapped_column(String(43))
 
     application: Mapped[ApplicationInformation | None] = relationship()
     authorization: Mapped[Authorization | None] = relationship()

@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gbconnect.config import Settings
 from gbconnect.oauth.context import in_session
+from gbconnect.oauth.mtls import OFF, presented_thumbprint
 from gbconnect.oauth.server import EspiAuthorizationServer
 from gbconnect.oauth.starlette import (
     MAX_FORM_BYTES,
@@ -59,6 +60,9 @@ def build_router(
     async def token(request: Request) -> Response:
         """RFC 6749 section 3.2: authorization_code, refresh_token, client_credentials."""
         oreq = await oauth_request(request, settings.base_url)
+        # RFC 8705: the client certificate, checked after client authentication and
+        # bound to the access token issued over it (gbconnect.oauth.mtls).
+        oreq.client_thumbprint = presented_thumbprint(request, settings)
         return await run(lambda: server.create_token_response(oreq))
 
     @router.post("/oauth/revoke")
@@ -114,35 +118,37 @@ def build_router(
         third party gets by default (REQ.21 scope strings are not a fixed list);
         ``espi_function_blocks_supported`` lists the blocks offered (REQ.21 section 5)."""
         site = settings.site_url
-        return JSONResponse(
-            {
-                "issuer": settings.base_url.rstrip("/"),
-                "authorization_endpoint": site("/oauth/authorize"),
-                "token_endpoint": site("/oauth/token"),
-                "revocation_endpoint": site("/oauth/revoke"),
-                "registration_endpoint": site("/oauth/register"),
-                "introspection_endpoint": site("/oauth/introspect"),
-                "response_types_supported": ["code"],
-                "grant_types_supported": [
-                    "authorization_code",
-                    "refresh_token",
-                    "client_credentials",
-                ],
-                "token_endpoint_auth_methods_supported": [
-                    "client_secret_basic",
-                    "client_secret_post",
-                    "none",
-                ],
-                "revocation_endpoint_auth_methods_supported": [
-                    "client_secret_basic",
-                    "client_secret_post",
-                    "none",
-                ],
-                "code_challenge_methods_supported": ["S256"],
-                "scopes_supported": [settings.default_scope],
-                "espi_function_blocks_supported": sorted(settings.supported_blocks),
-                "espi_resource_base": settings.public_resource_base,
-            }
-        )
+        body: dict[str, Any] = {
+            "issuer": settings.base_url.rstrip("/"),
+            "authorization_endpoint": site("/oauth/authorize"),
+            "token_endpoint": site("/oauth/token"),
+            "revocation_endpoint": site("/oauth/revoke"),
+            "registration_endpoint": site("/oauth/register"),
+            "introspection_endpoint": site("/oauth/introspect"),
+            "response_types_supported": ["code"],
+            "grant_types_supported": [
+                "authorization_code",
+                "refresh_token",
+                "client_credentials",
+            ],
+            "token_endpoint_auth_methods_supported": [
+                "client_secret_basic",
+                "client_secret_post",
+                "none",
+            ],
+            "revocation_endpoint_auth_methods_supported": [
+                "client_secret_basic",
+                "client_secret_post",
+                "none",
+            ],
+            "code_challenge_methods_supported": ["S256"],
+            "scopes_supported": [settings.default_scope],
+            "espi_function_blocks_supported": sorted(settings.supported_blocks),
+            "espi_resource_base": settings.public_resource_base,
+        }
+        if settings.mtls != OFF:
+            # RFC 8705 section 3.3: access tokens are bound to the client certificate.
+            body["tls_client_certificate_bound_access_tokens"] = True
+        return JSONResponse(body)
 
     return router

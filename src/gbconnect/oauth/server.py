@@ -33,7 +33,7 @@ from gbconnect.customer.models import RetailCustomer
 from gbconnect.espi import scope as espi_scope
 from gbconnect.espi.blocks import not_offered
 from gbconnect.oauth import models as om
-from gbconnect.oauth import revocation, services
+from gbconnect.oauth import mtls, revocation, services
 from gbconnect.oauth.context import CURRENT_SESSION, current_session
 from gbconnect.oauth.registration import Configuration, Registration
 from gbconnect.oauth.secrets import digest, matches
@@ -358,6 +358,9 @@ class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
             body["exp"] = row.expires_at
         if row.authorization_id is not None:
             body["authorizationURI"] = server.resource_url(f"Authorization/{row.authorization_id}")
+        if row.cnf_thumbprint is not None:
+            # RFC 8705 section 3.2: the certificate the token is bound to.
+            body["cnf"] = {"x5t#S256": row.cnf_thumbprint}
         return body
 
 
@@ -403,6 +406,21 @@ class EspiAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         if app is None or app.data_custodian_status in (rm.ON_HOLD, rm.REVOKED):
             return None
         return Client(app)
+
+    def authenticate_client(self, request: Any, methods: Any, endpoint: str = "token") -> Client:
+        """Authlib's client authentication, then, at the token endpoint, the client
+        certificate (GBCONNECT_MTLS; :func:`gbconnect.oauth.mtls.check_token_request`),
+        before the grant's code or refresh token is touched."""
+        client: Client = super().authenticate_client(request, methods, endpoint)
+        if endpoint == "token":
+            mtls.check_token_request(
+                current_session(),
+                self.settings,
+                client.app,
+                getattr(request, "client_thumbprint", None),
+                now(),
+            )
+        return client
 
     def validate_requested_scope(self, scope: str | None) -> None:
         """A readable scope inside the function blocks this utility offers
@@ -453,6 +471,11 @@ class EspiAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             auth = services.client_authorization(session, client.app)
         assert auth is not None
         token_class = om.CLIENT if grant_type == "client_credentials" else om.CUSTOMER
+        # RFC 8705 section 3: a token issued over a checked client certificate is
+        # bound to it (authenticate_client checked it).
+        bound = (
+            getattr(request, "client_thumbprint", None) if self.settings.mtls != mtls.OFF else None
+        )
 
         def issue(kind: str, lifetime: int) -> tuple[str, om.Token]:
             return services.issue_token(
@@ -467,6 +490,7 @@ class EspiAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             )
 
         token["access_token"], access = issue("access", token["expires_in"])
+        access.cnf_thumbprint = bound
         if "refresh_token" in token:
             token["refresh_token"], _ = issue("refresh", self.settings.refresh_token_lifetime)
         auth.expires_at = access.expires_at

@@ -69,6 +69,9 @@ class StarletteOAuth2Request(OAuth2Request):  # type: ignore[misc]
         self.payload = StarlettePayload(query + form)
         #: What the customer chose on the consent page (set by the consent view).
         self.consent: Any = None
+        #: RFC 8705 ``x5t#S256`` of the client certificate presented at the token
+        #: endpoint (set by its route; gbconnect.oauth.mtls).
+        self.client_thumbprint: str | None = None
 
     @property
     def args(self) -> dict[str, str]:

@@ -9,7 +9,17 @@ Status codes are those of espi.xsd: ``dataCustodianApplicationStatus`` 1 review,
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Float, ForeignKey, LargeBinary, String
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gbconnect.db import Base
@@ -94,3 +104,35 @@ class ApplicationLogo(Base):
     #: When it was last fetched or tried (epoch seconds), and why the try failed.
     checked_at: Mapped[float] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(String(512))
+
+
+class ApplicationCertificate(Base):
+    """A client certificate registered to an application (PG&E: every API call but
+    browser redirects uses mutual TLS with a CA-issued certificate, RSA 2048 or more,
+    SHA-2). ``thumbprint`` is RFC 8705 section 3.1's ``x5t#S256``: the base64url
+    SHA-256 of the certificate's DER, unpadded (43 characters); it is what the API
+    compares, and one certificate belongs to one application only. Never deleted:
+    revocation sets ``revoked_at`` (gbconnect.registration.certificates)."""
+
+    __tablename__ = "application_certificate"
+    __table_args__ = (
+        CheckConstraint("not_before < not_after", name="validity"),
+        CheckConstraint("length(thumbprint) = 43", name="thumbprint_length"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    application_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("application_information.id", ondelete="CASCADE"), index=True
+    )
+    thumbprint: Mapped[str] = mapped_column(String(43), unique=True)
+    subject: Mapped[str] = mapped_column(String(1024))
+    issuer: Mapped[str] = mapped_column(String(1024))
+    #: The serial number in hexadecimal (up to 20 octets, RFC 5280 section 4.1.2.2).
+    serial: Mapped[str] = mapped_column(String(64))
+    not_before: Mapped[int] = mapped_column(BigInteger)
+    not_after: Mapped[int] = mapped_column(BigInteger)
+    added_at: Mapped[int] = mapped_column(BigInteger)
+    revoked_at: Mapped[int | None] = mapped_column(BigInteger)
+    #: ``uploaded`` by the utility or third party, or ``issued`` by the utility's CA.
+    source: Mapped[str] = mapped_column(String(16), default="uploaded")
+    pem: Mapped[str] = mapped_column(Text)

@@ -60,6 +60,7 @@ from gbconnect.config import Settings
 from gbconnect.db.rowreader import DatabaseUnavailable, Pair, RowReader
 from gbconnect.espi.atom import ATOM, MEDIA_TYPE, feed
 from gbconnect.oauth.guard import AccessDenied, Caller, authenticate, caller_of, token_digest
+from gbconnect.oauth.mtls import presented_thumbprint
 from gbconnect.resource import now
 from gbconnect.web.access import allowed
 from gbconnect.web.errors import api_error
@@ -305,7 +306,13 @@ class Responder:
         reading = request.method in READS
         with (self.reads if reading else self.sessions)() as session:
             try:
-                caller = authenticate(request, session, allowed(request))
+                caller = authenticate(
+                    request,
+                    session,
+                    allowed(request),
+                    presented_thumbprint(request, self.settings),
+                    self.settings.mtls,
+                )
                 query = parse_query(request.query_params)
                 result = plan(Call(session, caller, query, self.settings))
                 if isinstance(result, Prepared):
@@ -385,8 +392,11 @@ class Responder:
             raise RuntimeError("this responder has no row reader")
         try:
             hashed = token_digest(request)
-            row = await self.reader.first(pair, {**params, "token_hash": hashed})
-            caller = caller_of(row, allowed(request), None)
+            presented = presented_thumbprint(request, self.settings)
+            row = await self.reader.first(
+                pair, {**params, "token_hash": hashed, "cert_thumbprint": presented}
+            )
+            caller = caller_of(row, allowed(request), None, presented, self.settings.mtls)
             prepared = render(caller, row, parse_query(request.query_params))
         except (AccessDenied, QueryError, DatabaseUnavailable) as refusal:
             return api_error(refusal)
