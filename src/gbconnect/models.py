@@ -22,6 +22,7 @@ from gbconnect.oauth.models import (
     subscription_usage_point,
 )
 from gbconnect.registration.models import ApplicationInformation, ApplicationLogo
+from gbconnect.thirdparty_portal.models import Company, CompanyUser
 from gbconnect.usage.models import (
     ElectricPowerQualitySummary,
     IntervalBlock,
@@ -40,6 +41,8 @@ __all__ = [
     "Authorization",
     "AuthorizationCode",
     "BatchPackage",
+    "Company",
+    "CompanyUser",
     "Customer",
     "CustomerAccount",
     "CustomerAgreement",
