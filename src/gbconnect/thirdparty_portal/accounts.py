@@ -70,18 +70,19 @@ class SignUp:
 def _text(value: str, field: str, label: str, limit: int) -> str:
     value = " ".join(value.split())
     if not value:
-        raise PortalInputError(f"Enter the {label}.", field)
+        raise PortalInputError(f"Enter {label}.", field)
+    what = label[:1].upper() + label[1:]
     if len(value) > limit:
-        raise PortalInputError(f"The {label} is at most {limit} characters.", field)
+        raise PortalInputError(f"{what} is at most {limit} characters.", field)
     if any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in value):
-        raise PortalInputError(f"The {label} holds a control character.", field)
+        raise PortalInputError(f"{what} holds a control character.", field)
     return value
 
 
 def check_email(value: str, field: str, label: str) -> str:
     value = value.strip()
     if not EMAIL.match(value) or len(value) > 254:
-        raise PortalInputError(f"The {label} is not an email address.", field)
+        raise PortalInputError(f"{label[:1].upper() + label[1:]} is not an email address.", field)
     return value.lower()
 
 
@@ -89,7 +90,8 @@ def check_phone(value: str, field: str, label: str) -> str:
     value = value.strip()
     if not PHONE.match(value) or sum(c.isdigit() for c in value) < 7:
         raise PortalInputError(
-            f"The {label} is not a phone number (digits, spaces, + ( ) - . /).", field
+            f"{label[:1].upper() + label[1:]} is not a phone number (digits, spaces, + ( ) - . /).",
+            field,
         )
     return value
 
@@ -106,13 +108,13 @@ def find_user(session: Session, email: str) -> CompanyUser | None:
 def sign_up(session: Session, form: SignUp) -> CompanyUser:
     """Store the company and its first user, unconfirmed (the caller commits and
     sends the link). Raises :class:`PortalInputError` naming the field."""
-    legal_name = _text(form.legal_name, "legal_name", "company's legal name", 256)
+    legal_name = _text(form.legal_name, "legal_name", "the company's legal name", 256)
     if form.kind not in KINDS:
         raise PortalInputError("Choose the kind of third party.", "kind")
-    technical_email = check_email(form.technical_email, "technical_email", "technical email")
-    technical_phone = check_phone(form.technical_phone, "technical_phone", "technical phone")
-    business_email = check_email(form.business_email, "business_email", "business email")
-    business_phone = check_phone(form.business_phone, "business_phone", "business phone")
+    technical_email = check_email(form.technical_email, "technical_email", "the technical email")
+    technical_phone = check_phone(form.technical_phone, "technical_phone", "the technical phone")
+    business_email = check_email(form.business_email, "business_email", "the business email")
+    business_phone = check_phone(form.business_phone, "business_phone", "the business phone")
     name = _text(form.name, "name", "your name", 256)
     email = check_email(form.email, "email", "your email address")
     if form.password != form.confirm:
