@@ -13,7 +13,7 @@ e. an authorization-code round trip with one of the utility's test customers
    (``RetailCustomer.is_test``, who may authorize an application in review): the
    consent is given server-side for the test customer, the code exchanged with the
    typed secret (RFC 6749 section 4.1, S256 PKCE) and the ``Authorization`` resource
-   read with the access token (GBA FND004).
+   the token response names read with the client token (GBA FND004).
 
 How the calls are made: steps a, b, c and e go **in-process through the ASGI
 application** (``httpx.ASGITransport`` on ``request.app``), with URLs built on
@@ -418,12 +418,15 @@ class Run:
                 return
             tokens = r.json()
             auth_uri = str(tokens.get("authorizationURI", ""))
-            access = str(tokens.get("access_token", ""))
             if not auth_uri.startswith(self.settings.base_url):
                 step.detail = "The token response has no authorizationURI."
                 return
-            step.sent.append(f"GET {auth_uri}\nAuthorization: Bearer {mask(access)}")
-            got = await http.get(auth_uri, headers={"Authorization": f"Bearer {access}"})
+            if self.token is None:
+                step.detail = "The code was exchanged; the Authorization resource needs the client token of step a."
+                return
+            # GBA FND004: an Authorization entry is read with the client token (C).
+            step.sent.append(f"GET {auth_uri}\nAuthorization: Bearer {mask(self.token)}")
+            got = await http.get(auth_uri, headers={"Authorization": f"Bearer {self.token}"})
             step.received.append(f"HTTP {got.status_code}\n{_excerpt(got.text)}")
             step.passed = got.status_code == 200 and "Authorization" in got.text
             step.detail = (
