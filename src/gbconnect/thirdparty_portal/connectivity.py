@@ -422,7 +422,10 @@ class Run:
                 step.detail = "The token response has no authorizationURI."
                 return
             if self.token is None:
-                step.detail = "The code was exchanged; the Authorization resource needs the client token of step a."
+                step.detail = (
+                    "The code was exchanged; reading the Authorization resource needs "
+                    "the client token of step a."
+                )
                 return
             # GBA FND004: an Authorization entry is read with the client token (C).
             step.sent.append(f"GET {auth_uri}\nAuthorization: Bearer {mask(self.token)}")

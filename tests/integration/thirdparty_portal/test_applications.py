@@ -19,7 +19,6 @@ from gbconnect.registration import models as rm
 from tests.factories.world import World, _csrf
 from tests.integration.thirdparty_portal.helpers import (
     app_form,
-    app_id_of,
     company,
     csrf,
     register,
