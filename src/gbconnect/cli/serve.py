@@ -118,6 +118,9 @@ def demo(ctx: click.Context, host: str, port: int, customers: int, days: int) ->
     if login is not None:
         settings = settings.model_copy(update={"demo_login": login})
         click.echo(f"  demo customer: {login} / {DEMO_PASSWORD}")
+    tester = _demo_test_customer(engine, login)
+    if tester is not None:
+        click.echo(f"  test customer (third-party connectivity tests): {tester}")
     click.echo(f"\n  gbconnect is running: open http://{host}:{port}/\n")
     run_server(settings, host, port)
 
@@ -143,6 +146,36 @@ def _demo_login(engine: Engine) -> str | None:
         if customer.password_hash is None:
             customer.password_hash = hash_password(DEMO_PASSWORD)
             session.commit()
+        return customer.username
+
+
+def _demo_test_customer(engine: Engine, login: str | None) -> str | None:
+    """Make a generated customer other than the demo login one of the utility's test
+    accounts, if none is yet: the third-party portal's connectivity test makes its
+    authorization-code round trip with one (development databases only)."""
+    from sqlalchemy import select
+
+    from gbconnect.customer.models import RetailCustomer
+    from gbconnect.db import make_sessionmaker
+    from gbconnect.usage.models import UsagePoint
+
+    with make_sessionmaker(engine)() as session:
+        found = session.scalars(
+            select(RetailCustomer.username).where(RetailCustomer.is_test.is_(True)).limit(1)
+        ).first()
+        if found is not None:
+            return found
+        customer = session.scalars(
+            select(RetailCustomer)
+            .join(UsagePoint, UsagePoint.retail_customer_id == RetailCustomer.id)
+            .where(RetailCustomer.username != (login or ""))
+            .order_by(RetailCustomer.username)
+            .limit(1)
+        ).first()
+        if customer is None:
+            return None
+        customer.is_test = True
+        session.commit()
         return customer.username
 
 

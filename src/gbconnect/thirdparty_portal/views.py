@@ -302,6 +302,21 @@ def build_router(settings: Settings, sessions: sessionmaker[Session]) -> APIRout
     async def logout(request: Request) -> Response:
         form = await form_fields(request)
         if csrf_ok(request, form.get("csrf")):
+
+            def run() -> None:
+                with sessions() as session:
+                    user = current_user(request, session)
+                    if user is not None:
+                        company = session.get(Company, user.company_id)
+                        record(
+                            session,
+                            "sign_out",
+                            actor(request, settings, user, company),
+                            ("company_user", user.id),
+                        )
+                        session.commit()
+
+            await run_in_threadpool(run)
             request.session.clear()
         return RedirectResponse(f"{PREFIX}/login", status_code=303)
 

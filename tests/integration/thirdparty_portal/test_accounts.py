@@ -139,6 +139,15 @@ def test_sign_in_without_second_step_is_audited(portal: World) -> None:
     assert ok.address == "testclient" and ok.actor.startswith("dev@acme.example (")
 
 
+def test_sign_out_ends_the_session(portal: World) -> None:
+    company(portal)
+    token = csrf(portal.client, "/thirdparty/applications")
+    r = portal.client.post("/thirdparty/logout", data={"csrf": token}, follow_redirects=False)
+    assert r.status_code == 303
+    assert portal.client.get("/thirdparty/applications", follow_redirects=False).status_code == 303
+    assert len(events(portal, "sign_out")) == 1
+
+
 def test_sign_in_is_throttled(portal: World) -> None:
     sign_up(portal)
     portal.client.get(last_link(portal))
