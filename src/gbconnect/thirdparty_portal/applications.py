@@ -390,6 +390,7 @@ def build_router(settings: Settings, sessions: sessionmaker[Session]) -> APIRout
                 "thirdPartyUserPortalScreenURI": [uris["portal_uri"] or ""],
                 "scope": [scope],
             }
+            was_passed = app.connectivity_passed_at is not None
             try:
                 update_application(session, settings, app, changes, by="third party")
             except RegistrationError as exc:
@@ -403,7 +404,8 @@ def build_router(settings: Settings, sessions: sessionmaker[Session]) -> APIRout
                 return form_page(request, company, user, form, app, 400, message, "block")
             app.application_type = app_type
             app.application_use = app_use
-            cleared = connectivity.clear_if_changed(app)
+            # update_application clears a pass whose URIs changed.
+            cleared = was_passed and app.connectivity_passed_at is None
             record(
                 session,
                 "application.updated",

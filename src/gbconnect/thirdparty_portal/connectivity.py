@@ -29,8 +29,8 @@ the server itself would make it at sign-in.
 Every step is recorded with what was sent and received, secrets masked
 (:func:`mask`). Passing every step moves ``thirdPartyApplicationStatus`` from 1
 (development) to 2 (review/test, "awaiting approval") and keeps the date, the
-fingerprint of the URIs tested (:func:`gbconnect.thirdparty_portal.forms.fingerprint`)
-and the report.
+fingerprint of the URIs tested (:func:`gbconnect.registration.connectivity.fingerprint`:
+a later change of them clears the pass) and the report.
 """
 
 from __future__ import annotations
@@ -59,8 +59,14 @@ from gbconnect.espi.batchlist import batch_list
 from gbconnect.notify.delivery import NotifyUriError, deliver, resolve_notify_uri
 from gbconnect.notify.signing import SIGNATURE_HEADER, signature_headers
 from gbconnect.registration import models as rm
+from gbconnect.registration.connectivity import (
+    AWAITING_APPROVAL,
+    DEVELOPMENT,
+    clear_if_changed,
+    fingerprint,
+    is_passed,
+)
 from gbconnect.registration.signing_keys import signing_keys
-from gbconnect.thirdparty_portal.forms import fingerprint
 from gbconnect.usage.models import UsagePoint
 from gbconnect.web.security import SESSION_CSRF, SESSION_CUSTOMER, SESSION_EPOCH
 
@@ -69,7 +75,6 @@ DEADLINE_DAYS = 90
 #: Characters of a body kept in the report.
 EXCERPT = 600
 SESSION_COOKIE = "gbconnect_session"
-DEVELOPMENT, AWAITING_APPROVAL = 1, 2
 
 
 @dataclass
@@ -128,26 +133,6 @@ def _masked_json(text: str) -> str:
 def deadline(app: rm.ApplicationInformation) -> float:
     """When PG&E's 90 days from registration end (epoch seconds)."""
     return float(app.client_id_issued_at) + DEADLINE_DAYS * 86400
-
-
-def is_passed(app: rm.ApplicationInformation) -> bool:
-    """Passed, with the URIs it still has."""
-    return app.connectivity_passed_at is not None and app.connectivity_fingerprint == fingerprint(
-        app
-    )
-
-
-def clear_if_changed(app: rm.ApplicationInformation) -> bool:
-    """After an edit: a pass whose redirect, notify or portal URIs changed is cleared
-    (the test must be passed again) and "awaiting approval" goes back to development;
-    whether it was cleared."""
-    if app.connectivity_passed_at is None or app.connectivity_fingerprint == fingerprint(app):
-        return False
-    app.connectivity_passed_at = None
-    app.connectivity_fingerprint = None
-    if app.third_party_status == AWAITING_APPROVAL:
-        app.third_party_status = DEVELOPMENT
-    return True
 
 
 def record_result(app: rm.ApplicationInformation, report: Report) -> None:

@@ -10,8 +10,6 @@ default scope with those blocks (:mod:`gbconnect.espi.scope`) and checked by
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -243,16 +241,6 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
-def fingerprint(app: rm.ApplicationInformation) -> str:
-    """SHA-256 of what the connectivity test was passed with: the redirect URIs, the
-    notify URI and the user portal screen URI (a change means passing it again)."""
-    data = json.dumps(
-        [sorted(app.redirect_uris), app.notify_uri or "", app.portal_uri or ""],
-        separators=(",", ":"),
-    )
-    return hashlib.sha256(data.encode()).hexdigest()
-
-
 __all__ = [
     "APPLICATION_TYPES",
     "APPLICATION_USES",
@@ -260,5 +248,4 @@ __all__ = [
     "ApplicationForm",
     "Choice",
     "choices",
-    "fingerprint",
 ]

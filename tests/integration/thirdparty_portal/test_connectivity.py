@@ -163,3 +163,26 @@ def test_the_secret_is_asked_for(portal: World) -> None:
     assert status == 400 and "Enter the application&#39;s client secret" in page
     page_text = portal.client.get(f"/thirdparty/applications/{app.id}").text
     assert "Not passed yet" in page_text and "90 days" in page_text
+
+
+def test_a_change_through_rfc_7592_clears_the_pass_too(portal: World) -> None:
+    from gbconnect.registration.services import update_application
+
+    company(portal)
+    with receiving() as receiver:
+        _, text = register(portal, notify_uri=receiver.url)
+        app = the_app(portal)
+        assert run_test(portal, app.id, shown(text, "client-secret"))[0] == 200
+    with portal.factory() as s:
+        row = s.get(rm.ApplicationInformation, app.id)
+        assert row is not None and row.third_party_status == 2
+        update_application(s, portal.settings, row, {"client_name": ["Renamed"]})
+        assert row.third_party_status == 2  # not a URI: the pass holds
+        update_application(
+            s, portal.settings, row, {"redirect_uri": ["https://tp.example.com/moved"]}
+        )
+        s.commit()
+    after = the_app(portal)
+    assert after.third_party_status == 1 and after.connectivity_passed_at is None
+    page = portal.client.get(f"/thirdparty/applications/{app.id}").text
+    assert "Not passed yet" in page
