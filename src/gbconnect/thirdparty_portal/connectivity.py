@@ -224,6 +224,9 @@ class Run:
             except httpx.HTTPError as exc:
                 step.passed = False
                 step.detail = f"The request failed: {type(exc).__name__}."
+            except ValueError:  # an answer that is not the JSON it should be
+                step.passed = False
+                step.detail = "The answer could not be read."
         return report
 
     async def client_token(self, step: Step) -> None:
@@ -349,7 +352,7 @@ class Run:
         url = self.settings.site_url("/oauth/authorize?" + query)
         cookies = {"Cookie": f"{SESSION_COOKIE}={cookie}"}
         async with self._client() as http:
-            step.sent.append(f"GET {url}\n(signed in as test customer {customer_id})")
+            step.sent.append(f"GET {url}\n(signed in as the utility's test customer)")
             page = await http.get(url, headers=cookies)
             step.received.append(f"HTTP {page.status_code} (the consent page)")
             if page.status_code != 200:
