@@ -45,6 +45,7 @@ from gbconnect.portal import usage_page as portal_usage
 from gbconnect.portal import views as portal_views
 from gbconnect.portal.pages import http_link
 from gbconnect.stats import store_counts
+from gbconnect.thirdparty_portal import routes as thirdparty_portal
 from gbconnect.web import errors as web_errors
 from gbconnect.web.headers import SecurityHeadersMiddleware
 from gbconnect.web.limits import BodyLimitMiddleware
@@ -148,6 +149,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(portal_register.build_router(settings, app.state.sessions, TEMPLATES))
     app.include_router(portal_phone.build_router(settings, app.state.sessions, TEMPLATES))
     app.include_router(portal_language.build_router(settings))
+    app.include_router(thirdparty_portal.build_router(settings, app.state.sessions))
 
     @app.get("/livez", tags=["operations"])
     async def live() -> JSONResponse:

@@ -26,6 +26,7 @@ from gbconnect.registration.models import (
     ApplicationInformation,
     ApplicationLogo,
 )
+from gbconnect.thirdparty_portal.models import Company, CompanyUser
 from gbconnect.usage.models import (
     ElectricPowerQualitySummary,
     IntervalBlock,
@@ -45,6 +46,8 @@ __all__ = [
     "Authorization",
     "AuthorizationCode",
     "BatchPackage",
+    "Company",
+    "CompanyUser",
     "Customer",
     "CustomerAccount",
     "CustomerAgreement",

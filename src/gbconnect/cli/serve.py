@@ -188,6 +188,9 @@ def demo(ctx: click.Context, host: str, port: int, customers: int, days: int) ->
     guest = _demo_guest(engine)
     if guest is not None:
         click.echo(f"  guest access or a new online account: account {guest[0]}, phone {guest[1]}")
+    tester = _demo_test_customer(engine, login)
+    if tester is not None:
+        click.echo(f"  test customer (third-party connectivity tests): {tester}")
     click.echo(f"\n  gbconnect is running: open http://{host}:{port}/\n")
     run_server(settings, host, port)
 
@@ -244,6 +247,37 @@ def _demo_guest(engine: Engine) -> tuple[str, str] | None:
         if phone.startswith("+1") and len(phone) == 12:
             phone = f"({phone[2:5]}) {phone[5:8]}-{phone[8:]}"
         return str(account), phone
+
+
+def _demo_test_customer(engine: Engine, login: str | None) -> str | None:
+    """Make a generated customer other than the demo login one of the utility's test
+    accounts, if none is yet: the third-party portal's connectivity test makes its
+    authorization-code round trip with one (development databases only)."""
+    from sqlalchemy import select
+
+    from gbconnect.customer.models import RetailCustomer
+    from gbconnect.db import make_sessionmaker
+    from gbconnect.usage.models import UsagePoint
+
+    with make_sessionmaker(engine)() as session:
+        found = session.scalars(
+            select(RetailCustomer.username).where(RetailCustomer.is_test.is_(True)).limit(1)
+        ).first()
+        if found is not None:
+            return found
+        customer = session.scalars(
+            select(RetailCustomer)
+            .join(UsagePoint, UsagePoint.retail_customer_id == RetailCustomer.id)
+            .where(RetailCustomer.username != (login or ""))
+            # The last: the first without a login is the demo's guest account.
+            .order_by(RetailCustomer.username.desc())
+            .limit(1)
+        ).first()
+        if customer is None:
+            return None
+        customer.is_test = True
+        session.commit()
+        return customer.username
 
 
 COMMANDS = (init, serve, demo)

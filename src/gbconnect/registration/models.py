@@ -9,6 +9,8 @@ Status codes are those of espi.xsd: ``dataCustodianApplicationStatus`` 1 review,
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -79,6 +81,16 @@ class ApplicationInformation(ResourceMixin, Base):
     notify_secret: Mapped[str | None] = mapped_column(String(64))
     notify_secret_previous: Mapped[str | None] = mapped_column(String(64))
     notify_secret_previous_until: Mapped[float | None] = mapped_column(Float)
+    #: The third-party portal's company that registered it (None: registered by the
+    #: operator's CLI or by RFC 7591 dynamic registration). No foreign key: SQLite
+    #: cannot add one to this table without copying it (migration 0013).
+    company_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    #: PG&E's connectivity test (gbconnect.thirdparty_portal.connectivity): when it was
+    #: last passed, the fingerprint of the URIs it was passed with (redirect, notify
+    #: and portal URIs: a change clears the pass) and the report of its steps.
+    connectivity_passed_at: Mapped[float | None] = mapped_column(Float)
+    connectivity_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    connectivity_report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     @property
     def is_public(self) -> bool:

@@ -21,6 +21,7 @@ from gbconnect.espi.schema import INT64_MAX
 from gbconnect.notify.events import ApplicationChanged
 from gbconnect.notify.outbox import publish
 from gbconnect.registration import models as rm
+from gbconnect.registration.connectivity import clear_if_changed
 from gbconnect.registration.errors import RegistrationError
 from gbconnect.resource import now
 
@@ -237,6 +238,8 @@ def update_application(
         if wanted:
             app.scopes = wanted
     app.updated = now()
+    # PG&E's connectivity test was passed with the old URIs: passed again, not kept.
+    clear_if_changed(app)
     session.flush()
     # GBA PSH001: the third party is notified of its changed ApplicationInformation.
     publish(session, ApplicationChanged(app.id, by))
