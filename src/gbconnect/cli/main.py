@@ -10,7 +10,17 @@ from typing import Any
 
 import click
 
-from gbconnect.cli import audit, authorization, customer, data, serve, thirdparty, token, worker
+from gbconnect.cli import (
+    audit,
+    authorization,
+    customer,
+    data,
+    serve,
+    staff,
+    thirdparty,
+    token,
+    worker,
+)
 from gbconnect.cli.notify import notify
 
 
@@ -31,7 +41,7 @@ def main(ctx: click.Context, database_url: str | None) -> None:
     ctx.obj = {"overrides": overrides}
 
 
-for _module in (serve, data, thirdparty, customer, authorization, token, worker, audit):
+for _module in (serve, data, thirdparty, customer, authorization, token, worker, audit, staff):
     for _command in _module.COMMANDS:
         main.add_command(_command)
 main.add_command(notify)
