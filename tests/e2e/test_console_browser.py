@@ -145,6 +145,7 @@ CONSOLE_PAGES = (
     "/console/audit",
     "/console/audit/check",
     "/console/staff",
+    "/console/account",
 )
 
 

@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from gbconnect.config import Settings
 from gbconnect.console import (
+    account,
     applications,
     audit_log,
     imports,
@@ -52,7 +53,16 @@ def build_router(settings: Settings, sessions: sessionmaker[Session]) -> APIRout
             notify=admin.status(ctx.session, time.time()),
         )
 
-    for module in (applications, search, imports, notifications, paper, audit_log, staff_pages):
+    for module in (
+        account,
+        applications,
+        search,
+        imports,
+        notifications,
+        paper,
+        audit_log,
+        staff_pages,
+    ):
         module.install(console)
     return console.router
 

@@ -67,6 +67,7 @@ def reading_paths(world: World) -> list[str]:
         "/console/audit/check",
         "/console/audit/export.csv",
         "/console/audit/export.json",
+        "/console/account",
     ]
 
 

@@ -155,3 +155,40 @@ def test_next_stays_in_the_console(world: World) -> None:
         follow_redirects=False,
     )
     assert r.headers["location"] == "/console"
+
+
+def test_staff_turns_the_second_step_on_and_off(world: World) -> None:
+    import re
+
+    from tests.integration.console.helpers import csrf, staff_browser
+
+    client = staff_browser(world, "viewer")
+    assert 'id="totp-state">Off' in client.get("/console/account").text
+    start = client.post("/console/account/totp/start", data={"csrf": csrf(client)})
+    found = re.search(r'<code id="totp-key">([^<]+)</code>', start.text)
+    assert found and 'href="otpauth://totp/' in start.text
+    key = found.group(1).replace(" ", "")
+    bad = client.post(
+        "/console/account/totp/confirm", data={"csrf": csrf_of(start.text), "code": "000000"}
+    )
+    assert bad.status_code == 400 and "That code is not right" in bad.text
+    done = client.post(
+        "/console/account/totp/confirm",
+        data={"csrf": csrf_of(bad.text), "code": pyotp.TOTP(key).now()},
+    )
+    assert 'id="totp-on"' in done.text
+    codes = re.findall(r"<li><code>([0-9a-f]{6}-[0-9a-f]{6})</code></li>", done.text)
+    assert len(codes) == 10
+    assert last_events(world.factory)[0].action == "staff.totp_on"
+    # The next sign-in asks for a code.
+    assert sign_in(browser(world), "viewer@utility.example") == (303, "/console/login/code")
+    wrong = client.post("/console/account/totp/off", data={"csrf": csrf(client), "code": "1"})
+    assert wrong.status_code == 400 and "stays on" in wrong.text
+    off = client.post(
+        "/console/account/totp/off",
+        data={"csrf": csrf(client), "code": codes[0]},
+        follow_redirects=False,
+    )
+    assert off.status_code == 303
+    assert last_events(world.factory)[0].action == "staff.totp_off"
+    assert sign_in(browser(world), "viewer@utility.example") == (303, "/console")
