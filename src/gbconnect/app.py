@@ -22,6 +22,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from gbconnect import __version__
 from gbconnect.api import routes as api_routes
 from gbconnect.config import Settings, get_settings
+from gbconnect.console import routes as console_routes
 from gbconnect.customer.services import DEMO_PASSWORD
 from gbconnect.db import current_revision, head_revision, make_engine, make_sessionmaker
 from gbconnect.db.rowreader import make_row_reader
@@ -150,6 +151,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(portal_phone.build_router(settings, app.state.sessions, TEMPLATES))
     app.include_router(portal_language.build_router(settings))
     app.include_router(thirdparty_portal.build_router(settings, app.state.sessions))
+    app.include_router(console_routes.build_router(settings, app.state.sessions))
 
     @app.get("/livez", tags=["operations"])
     async def live() -> JSONResponse:

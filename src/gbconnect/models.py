@@ -2,6 +2,7 @@
 
 from gbconnect.api.packages import BatchPackage
 from gbconnect.audit.models import AuditEvent, AuditHead
+from gbconnect.console.models import StaffUser
 from gbconnect.customer.models import (
     Customer,
     CustomerAccount,
@@ -13,6 +14,7 @@ from gbconnect.customer.models import (
     SignIn,
     agreement_usage_point,
 )
+from gbconnect.ingest.models import ImportRun
 from gbconnect.notify.models import Notification, NotificationAttempt, NotifyEvent
 from gbconnect.oauth.models import (
     Authorization,
@@ -53,6 +55,7 @@ __all__ = [
     "CustomerAgreement",
     "CustomerResource",
     "ElectricPowerQualitySummary",
+    "ImportRun",
     "IntervalBlock",
     "LocalTimeParameters",
     "Meter",
@@ -64,6 +67,7 @@ __all__ = [
     "RetailCustomer",
     "ServiceLocation",
     "SignIn",
+    "StaffUser",
     "Subscription",
     "Token",
     "UsagePoint",

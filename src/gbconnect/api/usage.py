@@ -28,8 +28,11 @@ from starlette.concurrency import run_in_threadpool
 
 from gbconnect.api import feeds
 from gbconnect.api.bulk import own_bulk
+from gbconnect.audit import Actor
+from gbconnect.audit.record import SYSTEM
 from gbconnect.config import Settings
 from gbconnect.customer.models import RetailCustomer
+from gbconnect.ingest import runs as import_runs
 from gbconnect.ingest.errors import IngestError
 from gbconnect.ingest.services import ingest_file
 from gbconnect.ingest.summary import FileSummary
@@ -49,6 +52,7 @@ from gbconnect.usage import models as um
 from gbconnect.usage.points import customer_usage_point_ids, usage_points_by_id
 from gbconnect.web.access import ADMIN, CLIENT, CUSTOMER, UPLOAD, EspiRoutes
 from gbconnect.web.query import FeedQuery
+from gbconnect.web.security import client_address
 from gbconnect.web.serving import (
     Call,
     Prepared,
@@ -383,6 +387,8 @@ async def post_customer_upload(request: Request, rcid: int) -> Response:
         if size == 0:
             return invalid_request("the body is empty")
 
+        trusted = responder.settings.trusted_networks
+
         def run() -> Response:
             zone = responder.settings.zone
             try:
@@ -392,6 +398,8 @@ async def post_customer_upload(request: Request, rcid: int) -> Response:
                     checked,
                     zone,
                     resource_base=responder.settings.public_resource_base,
+                    actor=Actor(SYSTEM, "upload API", client_address(request, trusted)),
+                    source=import_runs.UPLOAD,
                 )
             except IngestError as exc:
                 return invalid_request(str(exc).replace(tmp.name, "upload"))

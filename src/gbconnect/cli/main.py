@@ -17,6 +17,7 @@ from gbconnect.cli import (
     customer,
     data,
     serve,
+    staff,
     thirdparty,
     token,
     worker,
@@ -51,6 +52,7 @@ for _module in (
     worker,
     audit,
     certificates,
+    staff,
 ):
     for _command in _module.COMMANDS:
         main.add_command(_command)

@@ -34,9 +34,11 @@ from numpy.typing import NDArray
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from gbconnect.audit import Actor
 from gbconnect.customer import models as cm
 from gbconnect.ingest.localtime import local_day_starts, offsets_at, transitions
 from gbconnect.ingest.owners import retail_customer
+from gbconnect.ingest.runs import GENERATOR, tracked
 from gbconnect.ingest.series import Channel, meter_reading_for, store_channel
 from gbconnect.ingest.summary import FileSummary
 from gbconnect.notify.events import NewData
@@ -513,8 +515,18 @@ def generate_customers(
     factory: sessionmaker[Session],
     opts: GeneratorOptions,
     progress: Callable[[int, int], None] | None = None,
+    actor: Actor | None = None,
 ) -> GeneratorResult:
-    """Generate ``opts.customers`` customers, one transaction each."""
+    """Generate ``opts.customers`` customers, one transaction each, and keep the run in
+    the import history (:func:`gbconnect.ingest.runs.tracked`)."""
+    return tracked(factory, GENERATOR, None, actor, lambda: _generate(factory, opts, progress))
+
+
+def _generate(
+    factory: sessionmaker[Session],
+    opts: GeneratorOptions,
+    progress: Callable[[int, int], None] | None,
+) -> GeneratorResult:
     result = GeneratorResult()
     zone = opts.zone
     end = opts.end or (datetime.now(zone).date() - timedelta(days=1))

@@ -10,10 +10,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
+from gbconnect.audit import Actor
 from gbconnect.ingest.csv import read_csv
 from gbconnect.ingest.errors import IngestError
 from gbconnect.ingest.espi import EspiImporter
 from gbconnect.ingest.owners import retail_customer
+from gbconnect.ingest.runs import FILE, tracked
 from gbconnect.ingest.series import store_channel
 from gbconnect.ingest.summary import FileSummary
 from gbconnect.notify.events import NewData
@@ -45,14 +47,36 @@ def ingest_file(
     progress: Callable[[int, int], None] | None = None,
     resource_base: str | None = None,
     skip_bad_entries: bool = False,
+    actor: Actor | None = None,
+    source: str = FILE,
 ) -> FileSummary:
-    """Import ``path`` whole or not at all (raises :class:`IngestError`).
+    """Import ``path`` whole or not at all (raises :class:`IngestError`), and keep the
+    run in the import history (:func:`gbconnect.ingest.runs.tracked`; ``actor``: who,
+    the operator at the command line when omitted; ``source``: file or upload).
 
     ``resource_base`` is our public resource base: a customer's own export, imported
     again for that customer, updates the resources its hrefs name under it.
     ``skip_bad_entries``: an ESPI XML file's well-formed entries are imported and each
     bad one is listed in the summary (CSV files stay whole or nothing).
     """
+    return tracked(
+        factory,
+        source,
+        path.name,
+        actor,
+        lambda: _ingest(factory, path, customer, zone, progress, resource_base, skip_bad_entries),
+    )
+
+
+def _ingest(
+    factory: sessionmaker[Session],
+    path: Path,
+    customer: str | None,
+    zone: ZoneInfo,
+    progress: Callable[[int, int], None] | None,
+    resource_base: str | None,
+    skip_bad_entries: bool,
+) -> FileSummary:
     name = str(path)
     if not path.is_file():
         raise IngestError(name, "no such file")

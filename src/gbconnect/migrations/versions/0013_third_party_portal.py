@@ -1,7 +1,7 @@
 """third-party portal: companies, their users, connectivity test results
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-11-30 12:30:00
 
 - ``company``: a third party's company as it signed up on the portal (legal name,
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
