@@ -7,7 +7,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session, sessionmaker
 
 from gbconnect.config import Settings
-from gbconnect.thirdparty_portal import applications, views
+from gbconnect.thirdparty_portal import applications, certificates, views
 from gbconnect.thirdparty_portal.pages import PREFIX
 
 
@@ -21,6 +21,7 @@ def build_router(settings: Settings, sessions: sessionmaker[Session]) -> APIRout
 
     router.include_router(views.build_router(settings, sessions))
     router.include_router(applications.build_router(settings, sessions))
+    router.include_router(certificates.build_router(settings, sessions))
     return router
 
 
