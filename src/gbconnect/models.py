@@ -21,6 +21,7 @@ from gbconnect.oauth.models import (
     Token,
     subscription_usage_point,
 )
+from gbconnect.ratelimit.models import RateCounter
 from gbconnect.registration.models import ApplicationInformation, ApplicationLogo
 from gbconnect.usage.models import (
     ElectricPowerQualitySummary,
@@ -52,6 +53,7 @@ __all__ = [
     "Notification",
     "NotificationAttempt",
     "NotifyEvent",
+    "RateCounter",
     "ReadingType",
     "RetailCustomer",
     "ServiceLocation",

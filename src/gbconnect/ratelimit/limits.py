@@ -1,0 +1,277 @@
+"""The API's rate limits: PG&E's published numbers per vendor and client id
+(STANDARD.md section 7: "1 request/s per vendor, 2,000/h and 20,000/day per client id
+(HTTP 429 expected beyond)"), their decisions and the fields that tell a client about
+them.
+
+Counted: every ESPI API request made with a third party's token (client, customer
+and registration tokens; the utility's own admin and upload tokens are not limited),
+and every call of the OAuth token, revocation and introspection endpoints that
+authenticated a client (:meth:`gbconnect.oauth.server.EspiAuthorizationServer.authenticate_client`).
+A request is counted once it is authenticated and before anything of it is done; a
+refused request is not counted, and an unauthenticated one cannot spend another
+client's quota.
+
+Beyond a limit the answer is 429 with ``Retry-After`` (RFC 9110 section 10.2.3:
+seconds until the window that refused it ends) and the body of the API's other errors
+(``{"error": "too_many_requests", "error_description": ...}``). Every limited answer,
+429 or not, carries ``RateLimit-Policy`` and ``RateLimit``
+(draft-ietf-httpapi-ratelimit-headers-10 sections 3 and 4)::
+
+    RateLimit-Policy: "vendor-second";q=1;w=1, "client-hour";q=2000;w=3600,
+                      "client-day";q=20000;w=86400
+    RateLimit: "vendor-second";r=0;t=1, "client-hour";r=1999;t=1712,
+               "client-day";r=19999;t=40112
+
+(each on one line).
+
+The windows are fixed (whole seconds, clock hours, UTC days:
+:mod:`gbconnect.ratelimit.windows`); the counts live in the process's
+:func:`~gbconnect.ratelimit.store.store_for` store (shared through the database on
+PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from gbconnect.config import Settings, get_settings
+from gbconnect.errors import AccessError
+from gbconnect.ratelimit.store import ADMIT, MERGE_INTERVAL, WAIT, Store, store_for
+from gbconnect.ratelimit.windows import fixed_reset, fixed_start
+
+Scope = Literal["vendor", "client"]
+
+
+class HasClientId(Protocol):
+    """An application, or anything that names one by its client id (an
+    ApplicationInformation, a :class:`~gbconnect.oauth.guard.Caller`)."""
+
+    @property
+    def client_id(self) -> str: ...
+
+
+def vendor_key(application: HasClientId) -> str:
+    """The vendor (the company) an application belongs to, for the per-vendor limit.
+
+    **The one place to change** when companies own several client ids (the
+    third-party portal's company table): return the company's id instead. Until then
+    each client id is its own vendor.
+    """
+    return application.client_id
+
+
+@dataclass(frozen=True)
+class Policy:
+    """One limit: ``limit`` requests per fixed window of ``window`` seconds, per
+    vendor or per client id."""
+
+    name: str
+    scope: Scope
+    limit: int
+    window: int
+
+    def key(self, ident: str) -> str:
+        return f"rl:{self.scope}:{ident}:{self.window}"
+
+    def field(self) -> str:
+        """This policy as an item of ``RateLimit-Policy``."""
+        return f'"{self.name}";q={self.limit};w={self.window}'
+
+
+def policies(settings: Settings) -> tuple[Policy, ...]:
+    """The API's limits as configured (GBCONNECT_RATE_*), the shortest window first."""
+    return (
+        Policy("vendor-second", "vendor", settings.rate_vendor_per_second, 1),
+        Policy("client-hour", "client", settings.rate_client_per_hour, 3600),
+        Policy("client-day", "client", settings.rate_client_per_day, 86400),
+    )
+
+
+@dataclass(frozen=True)
+class Count:
+    """Where one policy stands for one request: used and remaining quota, and whole
+    seconds until its window ends."""
+
+    policy: Policy
+    used: int
+    remaining: int
+    reset: int
+
+    def field(self) -> str:
+        """This count as an item of ``RateLimit``."""
+        return f'"{self.policy.name}";r={self.remaining};t={self.reset}'
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Whether a hit is allowed, and where each limit stands. ``retry_after`` is 0
+    when allowed."""
+
+    allowed: bool
+    counts: tuple[Count, ...]
+    retry_after: int = 0
+    violated: tuple[str, ...] = ()
+
+    def headers(self) -> dict[str, str]:
+        """``RateLimit-Policy`` and ``RateLimit`` (draft-ietf-httpapi-ratelimit-headers
+        sections 3 and 4), and ``Retry-After`` when refused (RFC 9110 section 10.2.3)."""
+        fields = {
+            "RateLimit-Policy": ", ".join(c.policy.field() for c in self.counts),
+            "RateLimit": ", ".join(c.field() for c in self.counts),
+        }
+        if not self.allowed:
+            fields["Retry-After"] = str(self.retry_after)
+        return fields
+
+
+_WINDOW_WORDS = {1: "second", 60: "minute", 3600: "hour", 86400: "day"}
+
+
+class RateLimited(AccessError):
+    """429: a limit is used up (rendered by :func:`gbconnect.web.errors.api_error`
+    with :attr:`headers`)."""
+
+    status = 429
+    error = "too_many_requests"
+
+    def __init__(self, decision: Decision) -> None:
+        refused = [c for c in decision.counts if c.policy.name in decision.violated]
+        what = "; ".join(
+            f"{c.policy.limit} requests per "
+            f"{_WINDOW_WORDS.get(c.policy.window, f'{c.policy.window} seconds')}"
+            f"{' per vendor' if c.policy.scope == 'vendor' else ' per client id'}"
+            for c in refused
+        )
+        super().__init__(f"rate limit exceeded ({what}); retry in {decision.retry_after} seconds")
+        self.decision = decision
+        self.headers = decision.headers()
+
+
+#: Merges a request waits for at most before it is refused (about half a second).
+MAX_WAITS = 25
+
+
+class ApiLimiter:
+    """The API's limits over one store (one per application and database)."""
+
+    def __init__(
+        self, store: Store, rules: tuple[Policy, ...], interval: float = MERGE_INTERVAL
+    ) -> None:
+        self.store = store
+        self.rules = rules
+        self.interval = interval
+
+    def _try(self, application: HasClientId, now: float) -> Decision | None:
+        """One attempt: a decision, or None to wait for the next merge."""
+        taken: list[tuple[str, int]] = []
+        counts: list[Count] = []
+        client, vendor = application.client_id, vendor_key(application)
+        for rule in self.rules:
+            key = rule.key(vendor if rule.scope == "vendor" else client)
+            start = fixed_start(now, rule.window)
+            outcome, seen = self.store.take(key, start, start + rule.window, rule.limit)
+            reset = fixed_reset(now, rule.window)
+            counts.append(Count(rule, seen, max(0, rule.limit - seen), reset))
+            if outcome != ADMIT:
+                for k, s in taken:
+                    self.store.refund(k, s)
+                if outcome == WAIT:
+                    return None
+                return Decision(False, tuple(counts), reset, (rule.name,))
+            taken.append((key, start))
+        return Decision(True, tuple(counts))
+
+    def _overdue(self) -> Decision:
+        """A hit that waited :data:`MAX_WAITS` merges in vain (the database does not
+        answer and the process's share is spent): refused for a second."""
+        counts = tuple(Count(r, r.limit, 0, 1) for r in self.rules[:1])
+        return Decision(False, counts, 1, (self.rules[0].name,))
+
+    def check(self, application: HasClientId) -> Decision:
+        """Count one request of ``application`` (from a worker thread: may sleep until
+        the next merge when the process's share is spent)."""
+        for _ in range(MAX_WAITS):
+            decision = self._try(application, time.time())
+            if decision is not None:
+                return decision
+            time.sleep(self.interval)
+        return self._overdue()
+
+    async def acheck(self, application: HasClientId) -> Decision:
+        """:meth:`check` on the event loop."""
+        for _ in range(MAX_WAITS):
+            decision = self._try(application, time.time())
+            if decision is not None:
+                return decision
+            await asyncio.sleep(self.interval)
+        return self._overdue()
+
+
+_LIMITERS: weakref.WeakKeyDictionary[Engine, dict[tuple[Policy, ...], ApiLimiter]] = (
+    weakref.WeakKeyDictionary()
+)
+_LOCK = threading.Lock()
+
+
+def limiter_for(settings: Settings, engine: Engine) -> ApiLimiter | None:
+    """The API limiter of ``engine``'s database with ``settings``' limits; None when
+    the limits are off (GBCONNECT_RATE_LIMITS)."""
+    if not settings.rate_limits_on:
+        return None
+    rules = policies(settings)
+    with _LOCK:
+        by_rules = _LIMITERS.setdefault(engine, {})
+        limiter = by_rules.get(rules)
+        if limiter is None:
+            limiter = by_rules[rules] = ApiLimiter(store_for(engine), rules)
+        return limiter
+
+
+class _Named:
+    def __init__(self, client_id: str) -> None:
+        self.client_id = client_id
+
+
+def usage(
+    source: Session | Store, client_id: str, settings: Settings | None = None
+) -> dict[str, object]:
+    """A client id's current counts against each limit (for the third-party portal's
+    "your API usage against the limits"): ``{"client_id", "limits": [{"name",
+    "scope", "limit", "window", "used", "remaining", "reset"}, ...]}``. ``source`` is
+    a session on the database (its process's store) or a store; ``settings`` the
+    limits (the environment's when omitted)."""
+    store = source if not isinstance(source, Session) else store_for(_engine_of(source))
+    rules = policies(settings or get_settings())
+    now = time.time()
+    named = _Named(client_id)
+    rows = []
+    for rule in rules:
+        key = rule.key(vendor_key(named) if rule.scope == "vendor" else client_id)
+        start = fixed_start(now, rule.window)
+        used = store.counts(key, [start])[start]
+        rows.append(
+            {
+                "name": rule.name,
+                "scope": rule.scope,
+                "limit": rule.limit,
+                "window": rule.window,
+                "used": used,
+                "remaining": max(0, rule.limit - used),
+                "reset": fixed_reset(now, rule.window),
+            }
+        )
+    return {"client_id": client_id, "limits": rows}
+
+
+def _engine_of(session: Session) -> Engine:
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    return engine
