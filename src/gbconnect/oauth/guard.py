@@ -81,6 +81,9 @@ class Caller:
     application_id: int | None
     grant: GrantView | None
     session: Session | None  # None on the session-less hot path (gbconnect.db.rowreader)
+    #: The third party's client id ("" for the utility's own tokens): what the rate
+    #: limits count by (gbconnect.ratelimit).
+    client_id: str = ""
 
     @property
     def authorization(self) -> om.Authorization | None:
@@ -110,6 +113,7 @@ _LOOKUP = (
         _T.c.revoked_at.label("token_revoked_at"),
         _T.c.scope.label("token_scope"),
         _APP.c.data_custodian_status.label("app_status"),
+        _APP.c.client_id.label("app_client_id"),
         _A.c.id.label("grant_id"),
         _A.c.status.label("grant_status"),
         _A.c.authorized_start.label("grant_authorized_start"),
@@ -183,7 +187,14 @@ def caller_of(row: Any, allowed: AbstractSet[str], session: Session | None) -> C
             raise invalid
     if row.token_class not in allowed:
         raise AccessDenied(403, "insufficient_scope", "this token class may not use this resource")
-    return Caller(row.token_id, row.token_class, row.token_application_id, grant, session)
+    return Caller(
+        row.token_id,
+        row.token_class,
+        row.token_application_id,
+        grant,
+        session,
+        row.app_client_id or "",
+    )
 
 
 def authenticate(request: Request, session: Session, allowed: AbstractSet[str]) -> Caller:

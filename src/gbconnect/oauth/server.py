@@ -37,6 +37,7 @@ from gbconnect.oauth import revocation, services
 from gbconnect.oauth.context import CURRENT_SESSION, current_session
 from gbconnect.oauth.registration import Configuration, Registration
 from gbconnect.oauth.secrets import digest, matches
+from gbconnect.ratelimit.limits import RateLimited, limiter_for
 from gbconnect.registration import models as rm
 from gbconnect.resource import now
 
@@ -387,6 +388,21 @@ class EspiAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         return Client(app)
 
     # Authlib hooks -------------------------------------------------------------------
+
+    def authenticate_client(self, request: Any, methods: Any, endpoint: str = "token") -> Any:
+        """Authlib's client authentication (RFC 6749 section 2.3), then the client's
+        rate limits (gbconnect.ratelimit): a call of the token, revocation or
+        introspection endpoint with a client's credentials counts like an API
+        request, and beyond a limit is refused (429) before its grant is processed.
+        Failed authentications are not counted: nobody spends another's quota."""
+        client = super().authenticate_client(request, methods, endpoint)
+        session = current_session()
+        limiter = limiter_for(self.settings, session.get_bind().engine)
+        if limiter is not None:
+            decision = limiter.check(client.app)
+            if not decision.allowed:
+                raise RateLimited(decision)
+        return client
 
     def query_client(self, client_id: str) -> Client | None:
         if not client_id or len(client_id) > 64:
