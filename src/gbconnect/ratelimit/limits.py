@@ -185,7 +185,9 @@ class ApiLimiter:
                     self.store.refund(k, s)
                 if outcome == WAIT:
                     return None
-                return Decision(False, tuple(counts), reset, (rule.name,))
+                # The hits taken back: the earlier limits stand as before this request.
+                shown = [Count(c.policy, c.used - 1, c.remaining + 1, c.reset) for c in counts[:-1]]
+                return Decision(False, (*shown, counts[-1]), reset, (rule.name,))
             taken.append((key, start))
         return Decision(True, tuple(counts))
 

@@ -281,7 +281,7 @@ class PostgresStore:
     # -- merging ------------------------------------------------------------------------
 
     def _ensure_thread(self) -> None:
-        if self._thread is None or not self._thread.is_alive():
+        if self._thread is None:
             self._stop.clear()
             self._thread = threading.Thread(
                 target=self._run, name="gbconnect-ratelimit-merge", daemon=True
@@ -289,28 +289,41 @@ class PostgresStore:
             self._thread.start()
 
     def _run(self) -> None:
+        """Merge every interval while keys are in use; end when none is (the next
+        :meth:`take` starts another thread), so that an idle store holds nothing."""
+        failing = False
         while not self._stop.wait(self.interval):
             if self._engine() is None:
                 return
             try:
-                self.merge()
-            except Exception:  # keep counting locally; merge again later
-                _log.warning("rate limit counters could not be merged", exc_info=True)
+                busy = self.merge()
+                failing = False
+            except Exception as exc:  # keep counting locally; merge again later
+                busy = True
+                if not failing:
+                    _log.warning("rate limit counters could not be merged: %s", exc)
+                failing = True
+            if not busy:
+                with self._lock:
+                    if not any(k.pending for k in self._known.values()):
+                        self._thread = None
+                        return
 
     def close(self) -> None:
         """Stop the merging thread after a last merge."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout=5)
         self._thread = None
         try:
             self.merge()
         except Exception:
             _log.warning("rate limit counters could not be merged", exc_info=True)
 
-    def merge(self) -> None:
+    def merge(self) -> bool:
         """Send this process's new hits, and read back the global counts of the keys it
-        used lately (one statement)."""
+        used lately (one statement); whether there were any."""
         now = time.monotonic()
         wall = time.time()
         with self._lock:
@@ -339,10 +352,11 @@ class PostgresStore:
                     known.merged = got.get(k, known.merged + known.sending)
                     known.sending = 0
                     known.fresh_at = now
-        if wall >= self._next_purge:
+        if batch and wall >= self._next_purge:
             self._next_purge = wall + 60
             with self._db().begin() as conn:
                 conn.execute(delete(RateCounter).where(RateCounter.expires < int(wall) - 60))
+        return bool(batch)
 
 
 _STORES: weakref.WeakKeyDictionary[Engine, Store] = weakref.WeakKeyDictionary()
