@@ -95,7 +95,7 @@ def policies(settings: Settings) -> tuple[Policy, ...]:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Count:
     """Where one policy stands for one request: used and remaining quota, and whole
     seconds until its window ends."""
@@ -110,7 +110,7 @@ class Count:
         return f'"{self.policy.name}";r={self.remaining};t={self.reset}'
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Decision:
     """Whether a hit is allowed, and where each limit stands. ``retry_after`` is 0
     when allowed."""
@@ -119,12 +119,14 @@ class Decision:
     counts: tuple[Count, ...]
     retry_after: int = 0
     violated: tuple[str, ...] = ()
+    policy_field: str = ""  # RateLimit-Policy, when the caller has it made already
 
     def headers(self) -> dict[str, str]:
         """``RateLimit-Policy`` and ``RateLimit`` (draft-ietf-httpapi-ratelimit-headers
         sections 3 and 4), and ``Retry-After`` when refused (RFC 9110 section 10.2.3)."""
         fields = {
-            "RateLimit-Policy": ", ".join(c.policy.field() for c in self.counts),
+            "RateLimit-Policy": self.policy_field
+            or ", ".join(c.policy.field() for c in self.counts),
             "RateLimit": ", ".join(c.field() for c in self.counts),
         }
         if not self.allowed:
@@ -168,14 +170,25 @@ class ApiLimiter:
         self.store = store
         self.rules = rules
         self.interval = interval
+        self.policy_field = ", ".join(r.field() for r in rules)
+        self._keys: dict[tuple[str, str], tuple[str, ...]] = {}
+
+    def keys(self, application: HasClientId) -> tuple[str, ...]:
+        """The counter keys of ``application``, one per rule (cached)."""
+        client, vendor = application.client_id, vendor_key(application)
+        keys = self._keys.get((client, vendor))
+        if keys is None:
+            if len(self._keys) > 10_000:
+                self._keys.clear()
+            keys = tuple(r.key(vendor if r.scope == "vendor" else client) for r in self.rules)
+            self._keys[(client, vendor)] = keys
+        return keys
 
     def _try(self, application: HasClientId, now: float) -> Decision | None:
         """One attempt: a decision, or None to wait for the next merge."""
         taken: list[tuple[str, int]] = []
         counts: list[Count] = []
-        client, vendor = application.client_id, vendor_key(application)
-        for rule in self.rules:
-            key = rule.key(vendor if rule.scope == "vendor" else client)
+        for rule, key in zip(self.rules, self.keys(application), strict=True):
             start = fixed_start(now, rule.window)
             outcome, seen = self.store.take(key, start, start + rule.window, rule.limit)
             reset = fixed_reset(now, rule.window)
@@ -187,9 +200,10 @@ class ApiLimiter:
                     return None
                 # The hits taken back: the earlier limits stand as before this request.
                 shown = [Count(c.policy, c.used - 1, c.remaining + 1, c.reset) for c in counts[:-1]]
-                return Decision(False, (*shown, counts[-1]), reset, (rule.name,))
+                field = self.policy_field
+                return Decision(False, (*shown, counts[-1]), reset, (rule.name,), field)
             taken.append((key, start))
-        return Decision(True, tuple(counts))
+        return Decision(True, tuple(counts), policy_field=self.policy_field)
 
     def _overdue(self) -> Decision:
         """A hit that waited :data:`MAX_WAITS` merges in vain (the database does not
