@@ -33,6 +33,7 @@ PostgreSQL).
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 import weakref
@@ -42,12 +43,17 @@ from typing import Literal, Protocol
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from gbconnect.audit import Actor, record
+from gbconnect.audit.record import THIRD_PARTY
 from gbconnect.config import Settings, get_settings
+from gbconnect.db import make_sessionmaker
 from gbconnect.errors import AccessError
 from gbconnect.ratelimit.store import ADMIT, MERGE_INTERVAL, WAIT, Store, store_for
 from gbconnect.ratelimit.windows import fixed_reset, fixed_start
 
 Scope = Literal["vendor", "client"]
+
+_log = logging.getLogger(__name__)
 
 
 class HasClientId(Protocol):
@@ -165,13 +171,20 @@ class ApiLimiter:
     """The API's limits over one store (one per application and database)."""
 
     def __init__(
-        self, store: Store, rules: tuple[Policy, ...], interval: float = MERGE_INTERVAL
+        self,
+        store: Store,
+        rules: tuple[Policy, ...],
+        interval: float = MERGE_INTERVAL,
+        engine: Engine | None = None,
     ) -> None:
         self.store = store
         self.rules = rules
         self.interval = interval
         self.policy_field = ", ".join(r.field() for r in rules)
         self._keys: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._engine = weakref.ref(engine) if engine is not None else None
+        self._reported: dict[tuple[str, int], None] = {}
+        self._reported_lock = threading.Lock()
 
     def keys(self, application: HasClientId) -> tuple[str, ...]:
         """The counter keys of ``application``, one per rule (cached)."""
@@ -201,9 +214,29 @@ class ApiLimiter:
                 # The hits taken back: the earlier limits stand as before this request.
                 shown = [Count(c.policy, c.used - 1, c.remaining + 1, c.reset) for c in counts[:-1]]
                 field = self.policy_field
+                self.report(application.client_id, rule, key, start)
                 return Decision(False, (*shown, counts[-1]), reset, (rule.name,), field)
             taken.append((key, start))
         return Decision(True, tuple(counts), policy_field=self.policy_field)
+
+    def report(self, client_id: str, rule: Policy, key: str, start: int) -> None:
+        """Audit the first refusal of a limit in a window (``rate_limit.exceeded``,
+        once per process, window and key: a client hammering past its limit does not
+        write an event per request), in a thread of its own: the request path does
+        not wait for the audit log's lock."""
+        engine = self._engine() if self._engine is not None else None
+        if engine is None:
+            return
+        with self._reported_lock:
+            if (key, start) in self._reported:
+                return
+            if len(self._reported) > 10_000:
+                self._reported.clear()
+            self._reported[(key, start)] = None
+        details = {"limit": rule.name, "quota": rule.limit, "window": rule.window, "start": start}
+        threading.Thread(
+            target=_record_exceeded, args=(engine, client_id, details), daemon=True
+        ).start()
 
     def _overdue(self) -> Decision:
         """A hit that waited :data:`MAX_WAITS` merges in vain (the database does not
@@ -247,8 +280,23 @@ def limiter_for(settings: Settings, engine: Engine) -> ApiLimiter | None:
         by_rules = _LIMITERS.setdefault(engine, {})
         limiter = by_rules.get(rules)
         if limiter is None:
-            limiter = by_rules[rules] = ApiLimiter(store_for(engine), rules)
+            limiter = by_rules[rules] = ApiLimiter(store_for(engine), rules, engine=engine)
         return limiter
+
+
+def _record_exceeded(engine: Engine, client_id: str, details: dict[str, object]) -> None:
+    try:
+        with make_sessionmaker(engine)() as session:
+            record(
+                session,
+                "rate_limit.exceeded",
+                Actor(THIRD_PARTY, client_id),
+                ("application", client_id),
+                details,
+            )
+            session.commit()
+    except Exception as exc:  # the refusal stands; only its record is missing
+        _log.warning("a rate limit refusal could not be audited: %s", exc)
 
 
 class _Named:
