@@ -311,7 +311,8 @@ def usage(
     "your API usage against the limits"): ``{"client_id", "limits": [{"name",
     "scope", "limit", "window", "used", "remaining", "reset"}, ...]}``. ``source`` is
     a session on the database (its process's store) or a store; ``settings`` the
-    limits (the environment's when omitted)."""
+    limits (the environment's when omitted). On SQLite the counts live in the serving
+    process: ask from it (the portal's pages do); another process sees zeros."""
     store = source if not isinstance(source, Session) else store_for(_engine_of(source))
     rules = policies(settings or get_settings())
     now = time.time()
