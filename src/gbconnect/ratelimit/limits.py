@@ -126,6 +126,7 @@ class Decision:
     retry_after: int = 0
     violated: tuple[str, ...] = ()
     policy_field: str = ""  # RateLimit-Policy, when the caller has it made already
+    first: bool = False  # the process's first refusal of this limit in this window
 
     def headers(self) -> dict[str, str]:
         """``RateLimit-Policy`` and ``RateLimit`` (draft-ietf-httpapi-ratelimit-headers
@@ -214,29 +215,36 @@ class ApiLimiter:
                 # The hits taken back: the earlier limits stand as before this request.
                 shown = [Count(c.policy, c.used - 1, c.remaining + 1, c.reset) for c in counts[:-1]]
                 field = self.policy_field
-                self.report(application.client_id, rule, key, start)
-                return Decision(False, (*shown, counts[-1]), reset, (rule.name,), field)
+                first = self.first_refusal(key, start)
+                decision = Decision(False, (*shown, counts[-1]), reset, (rule.name,), field)
+                decision.first = first
+                return decision
             taken.append((key, start))
         return Decision(True, tuple(counts), policy_field=self.policy_field)
 
-    def report(self, client_id: str, rule: Policy, key: str, start: int) -> None:
-        """Audit the first refusal of a limit in a window (``rate_limit.exceeded``,
-        once per process, window and key: a client hammering past its limit does not
-        write an event per request), in a thread of its own: the request path does
-        not wait for the audit log's lock."""
-        engine = self._engine() if self._engine is not None else None
-        if engine is None:
-            return
+    def first_refusal(self, key: str, start: int) -> bool:
+        """Whether this is the process's first refusal of ``key`` in the window that
+        starts at ``start`` (the one that is audited)."""
+        if self._engine is None:
+            return False
         with self._reported_lock:
             if (key, start) in self._reported:
-                return
+                return False
             if len(self._reported) > 10_000:
                 self._reported.clear()
             self._reported[(key, start)] = None
-        details = {"limit": rule.name, "quota": rule.limit, "window": rule.window, "start": start}
-        threading.Thread(
-            target=_record_exceeded, args=(engine, client_id, details), daemon=True
-        ).start()
+            return True
+
+    def report(self, client_id: str, decision: Decision) -> None:
+        """Audit a first refusal (``rate_limit.exceeded``: once per process, window and
+        key, so that a client hammering past its limit does not write an event per
+        request). One statement, once a window: the request pays for it."""
+        engine = self._engine() if self._engine is not None else None
+        if engine is None or not decision.first:
+            return
+        rule = next(c.policy for c in decision.counts if c.policy.name in decision.violated)
+        details = {"limit": rule.name, "quota": rule.limit, "window": rule.window}
+        _record_exceeded(engine, client_id, details)
 
     def _overdue(self) -> Decision:
         """A hit that waited :data:`MAX_WAITS` merges in vain (the database does not
@@ -250,6 +258,8 @@ class ApiLimiter:
         for _ in range(MAX_WAITS):
             decision = self._try(application, time.time())
             if decision is not None:
+                if decision.first:
+                    self.report(application.client_id, decision)
                 return decision
             time.sleep(self.interval)
         return self._overdue()
@@ -259,6 +269,8 @@ class ApiLimiter:
         for _ in range(MAX_WAITS):
             decision = self._try(application, time.time())
             if decision is not None:
+                if decision.first:
+                    await asyncio.to_thread(self.report, application.client_id, decision)
                 return decision
             await asyncio.sleep(self.interval)
         return self._overdue()

@@ -71,7 +71,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from sqlalchemy import Engine, bindparam, delete, select, text
+from sqlalchemy import Engine, bindparam, delete, event, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import BigInteger, String
 
@@ -208,6 +208,9 @@ class PostgresStore:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._next_purge = 0.0
+        # A disposed engine (a server stopping, a test ending) ends the merging: its
+        # connections are closed, none is opened again behind its owner's back.
+        event.listen(engine, "engine_disposed", self._disposed)
 
     def _db(self) -> Engine:
         engine = self._engine()
@@ -222,11 +225,18 @@ class PostgresStore:
         # and cannot deadlock.
         rows = sorted(rows)
         keys, starts, deltas, expires = (list(c) for c in zip(*rows, strict=True))
-        with self._db().begin() as conn:
-            result = conn.execute(
-                _UPSERT, {"keys": keys, "starts": starts, "deltas": deltas, "expires": expires}
-            )
-            return [(r[0], int(r[1]), int(r[2])) for r in result]
+        engine = self._db()
+        pool = engine.pool
+        try:
+            with engine.begin() as conn:
+                result = conn.execute(
+                    _UPSERT,
+                    {"keys": keys, "starts": starts, "deltas": deltas, "expires": expires},
+                )
+                return [(r[0], int(r[1]), int(r[2])) for r in result]
+        finally:
+            if engine.pool is not pool:  # disposed meanwhile: close what went back to it
+                pool.dispose()
 
     def add(self, key: str, start: int, expires: int, amount: int = 1) -> int:
         return self._upsert([(key, start, amount, expires)])[0][2]
@@ -319,6 +329,15 @@ class PostgresStore:
                     if not any(k.pending for k in self._known.values()):
                         self._thread = None
                         return
+
+    def _disposed(self, engine: Engine) -> None:
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5)
+        with self._lock:
+            self._thread = None
+            self._known.clear()
 
     def close(self) -> None:
         """Stop the merging thread after a last merge."""
