@@ -80,6 +80,16 @@ class Settings(BaseSettings):
     #: address or a username, attempts wait (gbconnect.web.security.LoginThrottle).
     login_attempts: int = Field(default=5, ge=1)
     login_window: int = Field(default=900, ge=1)
+    #: Rate limits of the API and the token endpoint (gbconnect.ratelimit): ``on`` or
+    #: ``off``; unset, on in production and off in development.
+    rate_limits: bool | None = None
+    #: Requests per second per vendor (PG&E: 1; STANDARD.md section 7). A vendor is a
+    #: client id until companies own several (gbconnect.ratelimit.limits.vendor_key).
+    rate_vendor_per_second: int = Field(default=1, ge=1)
+    #: Requests per clock hour per client id (PG&E: 2,000).
+    rate_client_per_hour: int = Field(default=2000, ge=1)
+    #: Requests per UTC day per client id (PG&E: 20,000).
+    rate_client_per_day: int = Field(default=20000, ge=1)
     #: Largest upload body in bytes (413 beyond it); forms and every other body have
     #: a small fixed limit (gbconnect.web.limits).
     max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
@@ -311,6 +321,13 @@ class Settings(BaseSettings):
         if self.notify_in_process is not None:
             return self.notify_in_process
         return self.database_url.startswith("sqlite")
+
+    @property
+    def rate_limits_on(self) -> bool:
+        """Whether the API's rate limits apply (GBCONNECT_RATE_LIMITS, or production)."""
+        if self.rate_limits is not None:
+            return self.rate_limits
+        return self.env == "production"
 
     @property
     def notify_private_allowed(self) -> bool:

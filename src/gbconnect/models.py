@@ -23,6 +23,7 @@ from gbconnect.oauth.models import (
     Token,
     subscription_usage_point,
 )
+from gbconnect.ratelimit.models import RateCounter
 from gbconnect.registration.models import (
     ApplicationCertificate,
     ApplicationInformation,
@@ -63,6 +64,7 @@ __all__ = [
     "Notification",
     "NotificationAttempt",
     "NotifyEvent",
+    "RateCounter",
     "ReadingType",
     "RetailCustomer",
     "ServiceLocation",

@@ -22,6 +22,7 @@ from gbconnect.console.models import StaffUser
 from gbconnect.console.pages import EXPIRED, Console, sign_in, sign_out
 from gbconnect.console.staff import authenticate_staff, find_staff, normal_email
 from gbconnect.portal.pages import form_fields
+from gbconnect.ratelimit.store import store_for
 from gbconnect.web.security import LoginThrottle, client_address, csrf_ok, safe_next
 
 PENDING = "staff_pending"
@@ -39,7 +40,10 @@ def _safe(target: str | None) -> str:
 def install(console: Console) -> None:
     settings, sessions = console.settings, console.sessions
     router = console.router
-    throttle = LoginThrottle(settings.login_attempts, settings.login_window)
+    # Counted where every process of the database counts (gbconnect.ratelimit).
+    throttle = LoginThrottle(
+        settings.login_attempts, settings.login_window, store=store_for(sessions.kw["bind"])
+    )
 
     def address(request: Request) -> str:
         return client_address(request, settings.trusted_networks)
@@ -72,7 +76,7 @@ def install(console: Console) -> None:
         if not csrf_ok(request, form.get("csrf")):
             return login_page(request, 403, error=EXPIRED, email=email, next=next_url)
         where = address(request)
-        if throttle.blocked(email, where):
+        if await run_in_threadpool(throttle.blocked, email, where):
             return login_page(
                 request,
                 429,
@@ -80,7 +84,7 @@ def install(console: Console) -> None:
                 email=email,
                 next=next_url,
             )
-        wait = throttle.delay(email, where)
+        wait = await run_in_threadpool(throttle.delay, email, where)
         if wait:
             await asyncio.sleep(wait)
 
@@ -101,7 +105,7 @@ def install(console: Console) -> None:
 
         staff_id, second = await run_in_threadpool(check)
         if staff_id is None:
-            throttle.failed(email, where)
+            await run_in_threadpool(throttle.failed, email, where)
             return login_page(
                 request,
                 401,
@@ -109,7 +113,7 @@ def install(console: Console) -> None:
                 email=email,
                 next=next_url,
             )
-        throttle.succeeded(email, where)
+        await run_in_threadpool(throttle.succeeded, email, where)
         if second:
             sign_out(request)
             request.session[PENDING] = {"s": staff_id, "next": next_url, "at": time.time(), "n": 0}

@@ -82,6 +82,12 @@ class Caller:
     application_id: int | None
     grant: GrantView | None
     session: Session | None  # None on the session-less hot path (gbconnect.db.rowreader)
+    #: The third party's client id ("" for the utility's own tokens): what the rate
+    #: limits count by (gbconnect.ratelimit).
+    client_id: str = ""
+    #: The company that owns the application (the third-party portal's), if any: the
+    #: "vendor" of the per-vendor limit.
+    company_id: int | None = None
 
     @property
     def authorization(self) -> om.Authorization | None:
@@ -116,6 +122,8 @@ _LOOKUP = (
         _T.c.scope.label("token_scope"),
         _T.c.cnf_thumbprint.label("token_cnf"),
         _APP.c.data_custodian_status.label("app_status"),
+        _APP.c.client_id.label("app_client_id"),
+        _APP.c.company_id.label("app_company_id"),
         _A.c.id.label("grant_id"),
         _A.c.status.label("grant_status"),
         _A.c.authorized_start.label("grant_authorized_start"),
@@ -218,7 +226,15 @@ def caller_of(
             raise AccessDenied(401, *refused)
     if row.token_class not in allowed:
         raise AccessDenied(403, "insufficient_scope", "this token class may not use this resource")
-    return Caller(row.token_id, row.token_class, row.token_application_id, grant, session)
+    return Caller(
+        row.token_id,
+        row.token_class,
+        row.token_application_id,
+        grant,
+        session,
+        row.app_client_id or "",
+        row.app_company_id,
+    )
 
 
 def authenticate(

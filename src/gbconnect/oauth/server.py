@@ -37,6 +37,7 @@ from gbconnect.oauth import mtls, revocation, services
 from gbconnect.oauth.context import CURRENT_SESSION, current_session
 from gbconnect.oauth.registration import Configuration, Registration
 from gbconnect.oauth.secrets import digest, matches
+from gbconnect.ratelimit.limits import RateLimited, limiter_for
 from gbconnect.registration import models as rm
 from gbconnect.resource import now
 
@@ -408,18 +409,29 @@ class EspiAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         return Client(app)
 
     def authenticate_client(self, request: Any, methods: Any, endpoint: str = "token") -> Client:
-        """Authlib's client authentication, then, at the token endpoint, the client
-        certificate (GBCONNECT_MTLS; :func:`gbconnect.oauth.mtls.check_token_request`),
-        before the grant's code or refresh token is touched."""
+        """Authlib's client authentication (RFC 6749 section 2.3); then, at the token
+        endpoint, the client certificate (GBCONNECT_MTLS;
+        :func:`gbconnect.oauth.mtls.check_token_request`), before the grant's code or
+        refresh token is touched; then the client's rate limits (gbconnect.ratelimit):
+        a call of the token, revocation or introspection endpoint with a client's
+        credentials counts like an API request, and beyond a limit is refused (429)
+        before its grant is processed. Failed authentications are not counted: nobody
+        spends another's quota."""
         client: Client = super().authenticate_client(request, methods, endpoint)
+        session = current_session()
         if endpoint == "token":
             mtls.check_token_request(
-                current_session(),
+                session,
                 self.settings,
                 client.app,
                 getattr(request, "client_thumbprint", None),
                 now(),
             )
+        limiter = limiter_for(self.settings, session.get_bind().engine)
+        if limiter is not None:
+            decision = limiter.check(client.app)
+            if not decision.allowed:
+                raise RateLimited(decision)
         return client
 
     def validate_requested_scope(self, scope: str | None) -> None:

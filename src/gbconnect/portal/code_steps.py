@@ -42,6 +42,7 @@ from gbconnect.customer.phones import PhoneError, masked, normalize_phone
 from gbconnect.i18n import N_
 from gbconnect.i18n import gettext as _
 from gbconnect.portal.pages import expired_form, form_fields
+from gbconnect.ratelimit.store import store_for
 from gbconnect.web.security import LoginThrottle, client_address, csrf_ok, csrf_token
 
 _log = logging.getLogger(__name__)
@@ -123,7 +124,10 @@ def add_steps(
     steps: Steps,
 ) -> None:
     """``GET``/``POST`` ``{path}`` and ``{path}/code`` on ``router``."""
-    throttle = LoginThrottle(settings.login_attempts, settings.login_window)
+    # Counted where every process of the database counts (gbconnect.ratelimit).
+    throttle = LoginThrottle(
+        settings.login_attempts, settings.login_window, store=store_for(sessions.kw["bind"])
+    )
     key = f"{steps.purpose}_pending"
 
     def page(request: Request, name: str, status: int = 200, **context: Any) -> Response:
@@ -193,7 +197,7 @@ def add_steps(
                 request, steps.start_template, 400, error=_(CHECK_ERRORS), errors=errors, **kept
             )
         address = client_address(request, settings.trusted_networks)
-        if throttle.blocked(account, address):
+        if await run_in_threadpool(throttle.blocked, account, address):
             minutes = max(1, settings.login_window // 60)
             return page(
                 request,
@@ -202,10 +206,12 @@ def add_steps(
                 error=_(TOO_MANY_TRIES, minutes=minutes),
                 **kept,
             )
-        wait = throttle.delay(account, address)
+        wait = await run_in_threadpool(throttle.delay, account, address)
         if wait:
             await asyncio.sleep(wait)
-        throttle.failed(account, address)  # every request counts: a match and a miss alike
+        await run_in_threadpool(
+            throttle.failed, account, address
+        )  # every request counts: a match and a miss alike
 
         def run() -> tuple[str, str] | None:
             """The text to send on a match (the phone on file, the message)."""

@@ -22,6 +22,7 @@ from gbconnect.oauth.starlette import FormTooLarge, read_form
 from gbconnect.portal import account, authorize
 from gbconnect.portal.account_security import record_sign_in, start_second_factor
 from gbconnect.portal.pages import form_fields
+from gbconnect.ratelimit.store import store_for
 from gbconnect.web import access  # noqa: F401  (registers the espiid path convertor)
 from gbconnect.web.security import (
     LoginThrottle,
@@ -39,7 +40,10 @@ def build_router(
     router = APIRouter(include_in_schema=False)
     router.include_router(authorize.build_router(settings, sessions, templates))
     router.include_router(account.build_router(settings, sessions, templates))
-    throttle = LoginThrottle(settings.login_attempts, settings.login_window)
+    # Counted where every process of the database counts (gbconnect.ratelimit).
+    throttle = LoginThrottle(
+        settings.login_attempts, settings.login_window, store=store_for(sessions.kw["bind"])
+    )
 
     def page(request: Request, status: int = 200, **context: Any) -> Response:
         context.setdefault("error", None)
@@ -66,7 +70,7 @@ def build_router(
         if not csrf_ok(request, form.get("csrf")):
             return page(request, 403, error=_("The form expired; please try again."), next=next_url)
         address = client_address(request, settings.trusted_networks)
-        if throttle.blocked(username, address):
+        if await run_in_threadpool(throttle.blocked, username, address):
             return page(
                 request,
                 429,
@@ -74,7 +78,7 @@ def build_router(
                 username=username,
                 next=next_url,
             )
-        wait = throttle.delay(username, address)
+        wait = await run_in_threadpool(throttle.delay, username, address)
         if wait:
             await asyncio.sleep(wait)
 
@@ -100,7 +104,7 @@ def build_router(
 
         customer_id = await run_in_threadpool(check)
         if customer_id is None:
-            throttle.failed(username, address)
+            await run_in_threadpool(throttle.failed, username, address)
             return page(
                 request,
                 401,
@@ -108,7 +112,7 @@ def build_router(
                 username=username,
                 next=next_url,
             )
-        throttle.succeeded(username, address)
+        await run_in_threadpool(throttle.succeeded, username, address)
         with sessions() as session:
             from gbconnect.customer.models import RetailCustomer
 

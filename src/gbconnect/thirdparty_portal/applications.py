@@ -632,7 +632,7 @@ def build_router(settings: Settings, sessions: sessionmaker[Session]) -> APIRout
             grants=production.grants(session, settings, app),
             jobs=jobs,
             dead=sum(1 for j in jobs if j.state == "dead"),
-            usage=usage.api_usage(session, app),
+            usage=usage.api_usage(session, app, settings),
             when=_time,
             **context,
         )

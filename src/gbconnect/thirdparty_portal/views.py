@@ -31,6 +31,7 @@ from gbconnect.accounts import totp
 from gbconnect.audit import record
 from gbconnect.config import Settings
 from gbconnect.portal.pages import form_fields
+from gbconnect.ratelimit.store import store_for
 from gbconnect.thirdparty_portal import accounts
 from gbconnect.thirdparty_portal.models import KINDS, Company, CompanyUser
 from gbconnect.thirdparty_portal.pages import (
@@ -81,7 +82,10 @@ def send_confirmation(settings: Settings, user: CompanyUser, company: Company) -
 
 def build_router(settings: Settings, sessions: sessionmaker[Session]) -> APIRouter:
     router = APIRouter(include_in_schema=False)
-    throttle = LoginThrottle(settings.login_attempts, settings.login_window)
+    # Counted where every process of the database counts (gbconnect.ratelimit).
+    throttle = LoginThrottle(
+        settings.login_attempts, settings.login_window, store=store_for(sessions.kw["bind"])
+    )
 
     # -- sign-up and confirmation --
 
@@ -174,14 +178,14 @@ def build_router(settings: Settings, sessions: sessionmaker[Session]) -> APIRout
                 request, 403, error="The form expired; please try again.", email=email
             )
         address = client_address(request, settings.trusted_networks)
-        if throttle.blocked(email, address):
+        if await run_in_threadpool(throttle.blocked, email, address):
             return login_page(
                 request,
                 429,
                 error="Too many failed attempts. Wait a few minutes and try again.",
                 email=email,
             )
-        wait = throttle.delay(email, address)
+        wait = await run_in_threadpool(throttle.delay, email, address)
         if wait:
             await asyncio.sleep(wait)
 
@@ -219,11 +223,11 @@ def build_router(settings: Settings, sessions: sessionmaker[Session]) -> APIRout
 
         outcome, user_id = await run_in_threadpool(check)
         if outcome == "failed":
-            throttle.failed(email, address)
+            await run_in_threadpool(throttle.failed, email, address)
             return login_page(
                 request, 401, error="That email address and password do not match.", email=email
             )
-        throttle.succeeded(email, address)
+        await run_in_threadpool(throttle.succeeded, email, address)
         if outcome == "unconfirmed":
             return login_page(
                 request,

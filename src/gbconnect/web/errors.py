@@ -5,7 +5,8 @@ as its caller expects, never a traceback.
   except the customer's ``/oauth/authorize``) and ``/.well-known/`` answer JSON
   ``{"error": ..., "error_description": ...}`` (RFC 6749 section 5.2, RFC 6750
   section 3); a 401 carries ``WWW-Authenticate: Bearer realm="espi", error=...``
-  (RFC 6750 section 3), a 503 ``Retry-After`` (RFC 9110 section 10.2.3);
+  (RFC 6750 section 3), a 503 ``Retry-After`` (RFC 9110 section 10.2.3), a 429 (a
+  rate limit, :mod:`gbconnect.ratelimit`) ``Retry-After`` and the ``RateLimit`` fields;
 - the customer's pages (sign-in, consent, account: :data:`PAGE_PATHS`) always answer
   ``error.html`` under the utility's name, with the same status, as does a browser
   (``Accept: text/html``) elsewhere;
@@ -87,6 +88,8 @@ def api_error(exc: GbconnectError) -> JSONResponse:
         headers["WWW-Authenticate"] = challenge
     if isinstance(exc, UnavailableError):
         headers["Retry-After"] = str(exc.retry_after)
+    # An error's own fields (a 429's Retry-After and RateLimit fields, gbconnect.ratelimit).
+    headers.update(getattr(exc, "headers", None) or {})
     # A refusal may be raised again and again: it keeps no frame (and no session).
     exc.__traceback__ = None
     return JSONResponse(

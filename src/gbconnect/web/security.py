@@ -4,7 +4,8 @@
   ``HttpOnly``, ``SameSite=Lax``, ``Secure`` when the public base URL is https.
 - Every form carries a per-session CSRF token compared in constant time (OWASP
   synchronizer token pattern).
-- Failed logins slow the guesser, never lock the customer out (:class:`LoginThrottle`);
+- Failed logins slow the guesser, never lock the customer out (:class:`LoginThrottle`,
+  counted in the database's rate-limit store, shared by every process);
   the client's address is the peer's, or ``X-Forwarded-For``'s from a trusted proxy
   only (:func:`client_address`).
 """
@@ -13,9 +14,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-import threading
 import time
-from collections import deque
 from collections.abc import Sequence
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 
@@ -23,6 +22,8 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 
 from gbconnect.customer.models import RetailCustomer
+from gbconnect.ratelimit.store import MemoryStore, Store
+from gbconnect.ratelimit.throttle import Throttle
 
 SESSION_CUSTOMER = "customer_id"
 SESSION_CSRF = "csrf"
@@ -138,64 +139,52 @@ class LoginThrottle:
     - a successful sign-in clears its pair only (a valid account of the guesser's own
       does not reset the address).
 
-    One process: behind several processes each counts its own.
+    The failures are counted in ``store`` (:mod:`gbconnect.ratelimit`; the
+    application passes its database's store, so that every process on PostgreSQL
+    shares the counts), in a sliding window of buckets
+    (:mod:`gbconnect.ratelimit.windows`: a failure is forgotten between ``window``
+    and ``1.1 * window`` seconds after it); without one, in this process's memory.
+    Each call is a store call: on PostgreSQL, one statement (call from a worker
+    thread).
     """
 
     def __init__(
-        self, attempts: int, window: int, delay_unit: float = 0.5, max_delay: float = 8.0
+        self,
+        attempts: int,
+        window: int,
+        delay_unit: float = 0.5,
+        max_delay: float = 8.0,
+        store: Store | None = None,
     ) -> None:
         self.attempts = attempts
         self.window = window
         self.delay_unit = delay_unit
         self.max_delay = max_delay
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+        self._throttle = Throttle(store if store is not None else MemoryStore())
 
     @staticmethod
     def _keys(username: str, address: str) -> tuple[str, str, str]:
         user = username.strip().lower()
-        return f"pair:{user}\n{address}", f"ip:{address}", f"user:{user}"
-
-    def _count(self, key: str, at: float) -> int:
-        q = self._failures.get(key)
-        if q is None:
-            return 0
-        while q and q[0] <= at - self.window:
-            q.popleft()
-        if not q:
-            del self._failures[key]
-            return 0
-        return len(q)
-
-    def _sweep(self, at: float) -> None:
-        for key in list(self._failures):
-            self._count(key, at)
+        return f"login:pair:{user}\n{address}", f"login:ip:{address}", f"login:user:{user}"
 
     def blocked(self, username: str, address: str) -> bool:
         """The pair has used up its attempts in the window."""
         pair, _, _ = self._keys(username, address)
-        with self._lock:
-            return self._count(pair, time.monotonic()) >= self.attempts
+        return self._throttle.count(pair, self.window) >= self.attempts
 
     def delay(self, username: str, address: str) -> float:
         """Seconds this attempt waits before the password is checked."""
         _, ip, user = self._keys(username, address)
-        at = time.monotonic()
-        with self._lock:
-            excess = max(self._count(ip, at), self._count(user, at)) - self.attempts
+        counts = (self._throttle.count(k, self.window) for k in (ip, user))
+        excess = max(counts) - self.attempts
         if excess < 0:
             return 0.0
         return float(min(self.delay_unit * 2 ** min(excess, 32), self.max_delay))
 
     def failed(self, username: str, address: str) -> None:
-        at = time.monotonic()
-        with self._lock:
-            if len(self._failures) > 100_000:
-                self._sweep(at)
-            for key in self._keys(username, address):
-                self._failures.setdefault(key, deque()).append(at)
+        for key in self._keys(username, address):
+            self._throttle.add(key, self.window)
 
     def succeeded(self, username: str, address: str) -> None:
         pair, _, _ = self._keys(username, address)
-        with self._lock:
-            self._failures.pop(pair, None)
+        self._throttle.clear(pair)

@@ -23,6 +23,12 @@ resource as one row (:mod:`gbconnect.db.rowreader`), on the event loop and witho
 session, and its answer goes through the same validators (:meth:`Responder.answer`).
 A mutation commits when its plan returns; a refusal rolls back.
 
+**Rate limits** (:mod:`gbconnect.ratelimit`): once the token is authenticated and
+before anything else, a third party's request is counted against its limits; beyond
+one it is answered 429 and nothing of it is done. The count is decided without a
+database round trip (the row path's check stays one statement), and every limited
+answer carries the ``RateLimit-Policy`` and ``RateLimit`` fields.
+
 **The ETag policy** (one for every resource): a weak ETag, the digest of
 
 * the URL (path and query: another page or window is another representation),
@@ -61,6 +67,7 @@ from gbconnect.db.rowreader import DatabaseUnavailable, Pair, RowReader
 from gbconnect.espi.atom import ATOM, MEDIA_TYPE, feed
 from gbconnect.oauth.guard import AccessDenied, Caller, authenticate, caller_of, token_digest
 from gbconnect.oauth.mtls import presented_thumbprint
+from gbconnect.ratelimit.limits import Decision, RateLimited, limiter_for
 from gbconnect.resource import now
 from gbconnect.web.access import allowed
 from gbconnect.web.errors import api_error
@@ -285,6 +292,8 @@ class Responder:
         self.reader = reader
         self.streams = streams or CapacityLimiter(16)
         bind = sessions.kw.get("bind")
+        # The API's rate limits (None when off: GBCONNECT_RATE_LIMITS).
+        self.limiter = limiter_for(settings, bind) if bind is not None else None
         self.inline = bind is not None and bind.dialect.name == "sqlite"
         # GETs only read: on PostgreSQL their sessions (the check's and the feed's) run
         # in autocommit, which spares the BEGIN and ROLLBACK round trips (each
@@ -313,6 +322,8 @@ class Responder:
                     presented_thumbprint(request, self.settings),
                     self.settings.mtls,
                 )
+                if self.limiter is not None and caller.client_id:
+                    self.counted(request, self.limiter.check(caller))
                 query = parse_query(request.query_params)
                 result = plan(Call(session, caller, query, self.settings))
                 if isinstance(result, Prepared):
@@ -320,8 +331,24 @@ class Responder:
                 if not reading:
                     session.commit()
                 return result
-            except (AccessDenied, QueryError) as refusal:
+            except (AccessDenied, QueryError, RateLimited) as refusal:
                 return api_error(refusal)
+
+    @staticmethod
+    def counted(request: Request, decision: Decision) -> None:
+        """Keep an admitted request's limits for its answer's fields; raise
+        :class:`~gbconnect.ratelimit.limits.RateLimited` for a refused one."""
+        if not decision.allowed:
+            raise RateLimited(decision)
+        request.state.rate_limit = decision
+
+    @staticmethod
+    def limit_fields(request: Request, response: Response) -> Response:
+        """``response`` with the ``RateLimit`` fields of its request, if it was counted."""
+        decision = getattr(request.state, "rate_limit", None)
+        if decision is not None:
+            response.headers.update(decision.headers())
+        return response
 
     def on_loop(self, request: Request) -> bool:
         """Whether a check runs on the event loop: a read of a local SQLite file (well
@@ -374,8 +401,11 @@ class Responder:
             raise
         if isinstance(outcome, Response):
             self.streams.release_on_behalf_of(borrower)
-            return outcome
-        return FeedResponse(outcome, lambda: self.streams.release_on_behalf_of(borrower))
+            return self.limit_fields(request, outcome)
+        return self.limit_fields(
+            request,
+            FeedResponse(outcome, lambda: self.streams.release_on_behalf_of(borrower)),
+        )
 
     async def serve_row(
         self,
@@ -397,11 +427,13 @@ class Responder:
                 pair, {**params, "token_hash": hashed, "cert_thumbprint": presented}
             )
             caller = caller_of(row, allowed(request), None, presented, self.settings.mtls)
+            if self.limiter is not None and caller.client_id:
+                self.counted(request, await self.limiter.acheck(caller))
             prepared = render(caller, row, parse_query(request.query_params))
-        except (AccessDenied, QueryError, DatabaseUnavailable) as refusal:
+        except (AccessDenied, QueryError, DatabaseUnavailable, RateLimited) as refusal:
             return api_error(refusal)
         prepared.grant_key = grant_key(caller)
-        return self.answer(request, prepared)
+        return self.limit_fields(request, self.answer(request, prepared))
 
     def answer(self, request: Request, prepared: Prepared) -> Response:
         """Steps 3 and 4 for a small document: validators, 304, the body."""

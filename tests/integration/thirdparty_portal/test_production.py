@@ -1,8 +1,11 @@
 """A third party's view of production: its authorizations by state and by customer
 pseudonym (never a name), its notification delivery log with resend and replay, and
-API usage "not measured yet"; nothing of another application. SQLite and PostgreSQL."""
+API usage against the limits; nothing of another application. SQLite and PostgreSQL."""
 
 from __future__ import annotations
+
+import re
+from dataclasses import replace
 
 from sqlalchemy import select
 
@@ -11,6 +14,7 @@ from gbconnect.customer.models import RetailCustomer
 from gbconnect.notify.models import DEAD, DELIVERED, QUEUED, Notification
 from gbconnect.registration import models as rm
 from gbconnect.thirdparty_portal import production
+from tests.factories.app import app_client
 from tests.factories.notifications import make_job
 from tests.factories.world import World
 from tests.integration.thirdparty_portal.helpers import company, csrf, register, shown
@@ -47,7 +51,34 @@ def test_authorizations_by_pseudonym_only(portal: World) -> None:
     assert f'<code class="pseudonym">{alias}</code>' in view.text
     assert "Alice" not in view.text and "alice" not in view.text
     assert str(alice.id) not in view.text
-    assert 'id="usage-state">Not measured yet.' in view.text
+    # Limits off (development): nothing counted, and the page says so.
+    assert 'id="usage-state">' in view.text and "not counted" in view.text
+
+
+def test_api_usage_against_the_limits(portal: World, engine: object) -> None:
+    """With the limits on, the page shows the application's calls in each window; the
+    per-second limit counts the company's applications together (one vendor)."""
+    settings = portal.settings.model_copy(
+        update={"rate_limits": True, "rate_vendor_per_second": 1000}
+    )
+    with app_client(settings, engine) as client:  # type: ignore[arg-type]
+        world = replace(portal, client=client, settings=settings)
+        company(world)
+        _, text = register(world)
+        app = the_app(world)
+        secret = shown(text, "client-secret")
+        for _ in range(3):
+            r = client.post(
+                "/oauth/token",
+                data={"grant_type": "client_credentials"},
+                auth=(app.client_id, secret),
+            )
+            assert r.status_code == 200, r.text
+        view = client.get(f"/thirdparty/applications/{app.id}/production").text
+    assert "not counted" not in view
+    rows = re.findall(r"<tr><td>([^<]+)</td><td>(\d+)</td><td>(\d+)</td></tr>", view)
+    assert ("this hour", "3", "2000") in rows and ("today (UTC)", "3", "20000") in rows
+    assert any(w.startswith("this second") for w, _u, _l in rows)
 
 
 def test_delivery_log_with_resend_and_replay(portal: World) -> None:

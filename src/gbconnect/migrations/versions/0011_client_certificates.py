@@ -1,7 +1,7 @@
 """client certificates; certificate-bound access tokens
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-11-30 12:30:00
 
 - ``application_certificate``: the client certificates registered to each application
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
