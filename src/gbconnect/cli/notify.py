@@ -19,6 +19,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gbconnect.audit import Actor, record
 from gbconnect.cli.context import JSON, database_session, out
 from gbconnect.cli.thirdparty import app_or_fail
 from gbconnect.espi.times import iso
@@ -275,6 +276,13 @@ def notify_secret(
         app = app_or_fail(session, client_id)
         if rotate:
             secret = signing_keys.rotate_key(app, time.time(), grace_hours * 3600)
+            record(
+                session,
+                "credential.rotated",
+                Actor.operator(),
+                ("application", app.id),
+                {"credential": "notification signing key", "grace_hours": grace_hours},
+            )
         else:
             secret = signing_keys.ensure_key(app)
         until = app.notify_secret_previous_until if app.notify_secret_previous else None

@@ -47,6 +47,15 @@ class PortalInputError(InputError):
         self.field = field
 
 
+class EmailTaken(PortalInputError):
+    """A sign-up with the address of an existing user: the page answers as for a new
+    one (no account enumeration) and the address's owner is told by mail."""
+
+    def __init__(self, user: CompanyUser) -> None:
+        super().__init__("An account with this email address exists already.", "email")
+        self.user = user
+
+
 class LinkError(PortalInputError):
     """A confirmation link that cannot be used (expired, used, forged)."""
 
@@ -125,10 +134,9 @@ def sign_up(session: Session, form: SignUp) -> CompanyUser:
         raise PortalInputError(
             f"The password needs at least {MIN_PASSWORD} characters.", "password"
         ) from None
-    if find_user(session, email) is not None:
-        raise PortalInputError(
-            "An account with this email address exists already; sign in instead.", "email"
-        )
+    existing = find_user(session, email)
+    if existing is not None:
+        raise EmailTaken(existing)
     at = time.time()
     company = Company(
         legal_name=legal_name,

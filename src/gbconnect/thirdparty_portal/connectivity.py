@@ -425,6 +425,11 @@ class Run:
                 if step.passed
                 else f"The Authorization resource answered {got.status_code}."
             )
+            # The test grant is not left behind: revoked through the API, as a third
+            # party ends a grant (REQ.21 FB_41), with the same client token.
+            step.sent.append(f"DELETE {auth_uri}\nAuthorization: Bearer {mask(self.token)}")
+            ended = await http.delete(auth_uri, headers={"Authorization": f"Bearer {self.token}"})
+            step.received.append(f"HTTP {ended.status_code} (the test grant revoked)")
 
 
 def _mask_code(location: str) -> str:

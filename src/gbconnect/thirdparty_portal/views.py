@@ -80,6 +80,20 @@ def send_confirmation(settings: Settings, user: CompanyUser, company: Company) -
     )
 
 
+def send_already_registered(settings: Settings, user: CompanyUser) -> None:
+    """Tell the owner of an address that someone signed up with it again."""
+    mail.send(
+        settings,
+        user.email,
+        f"Your {settings.utility_name} third-party account",
+        f"Hello {user.name},\n\n"
+        f"Someone asked to sign up for {settings.utility_name}'s Green Button Connect My "
+        "Data third-party portal with this address, which already has an account. "
+        f"Sign in at {settings.site_url(PREFIX + '/login')}.\n\n"
+        "If it was not you, nothing was changed and you can ignore this message.\n",
+    )
+
+
 def build_router(settings: Settings, sessions: sessionmaker[Session]) -> APIRouter:
     router = APIRouter(include_in_schema=False)
     # Counted where every process of the database counts (gbconnect.ratelimit).
@@ -114,6 +128,11 @@ def build_router(settings: Settings, sessions: sessionmaker[Session]) -> APIRout
             with sessions() as session:
                 try:
                     user = accounts.sign_up(session, data)
+                except accounts.EmailTaken as taken:
+                    # The same answer as a new sign-up: the owner of the address is
+                    # told instead, and nothing is stored.
+                    send_already_registered(settings, taken.user)
+                    return taken.user.email
                 except accounts.PortalInputError as exc:
                     return str(exc), exc.field
                 company = session.get(Company, user.company_id)

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from gbconnect.audit.models import AuditEvent
 from gbconnect.notify.models import CANCELLED, DEAD, DELIVERED, QUEUED, Notification
 from gbconnect.notify.signing import signature_headers, verify
 from gbconnect.registration import models as rm
@@ -210,6 +211,15 @@ def test_secret_prints_and_rotates_the_signing_key(
         rotated["secret"],
         now_only["secret"],
     )
+    # Each rotation is in the audit log, by the operator.
+    with factory() as s:
+        events = [
+            e
+            for e in s.scalars(select(AuditEvent).order_by(AuditEvent.seq))
+            if e.action == "credential.rotated"
+        ]
+    assert len(events) == 2 and all(e.actor_kind == "operator" for e in events)
+    assert events[0].target_id == str(setup.one)
 
 
 def _refused(db_url: str, cases: list[tuple[tuple[str, ...], int, str]]) -> None:

@@ -11,7 +11,7 @@ import time
 import pyotp
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from gbconnect.audit.models import AuditEvent
 from gbconnect.thirdparty_portal import accounts
@@ -83,8 +83,16 @@ def test_short_password_and_taken_email(portal: World) -> None:
     status, text = sign_up(portal, password="short", confirm="short")
     assert status == 400 and "at least 10 characters" in text
     assert sign_up(portal)[0] == 200
-    status, text = sign_up(portal, email="DEV@acme.example")
-    assert status == 400 and "exists already" in text
+    assert len(mails(portal)) == 1
+    # A taken address gets the same answer as a new one (no account enumeration);
+    # its owner is told by mail, and no second company is stored.
+    status, text = sign_up(portal, email="DEV@acme.example", legal_name="Someone Else Ltd")
+    assert status == 200 and "exists already" not in text
+    assert len(mails(portal)) == 2
+    body = mails(portal)[-1].read_text()
+    assert "already has an account" in body and "/thirdparty/confirm" not in body
+    with portal.factory() as s:
+        assert s.scalar(select(func.count()).select_from(Company)) == 1
 
 
 def test_confirmation_link_works_once(portal: World) -> None:

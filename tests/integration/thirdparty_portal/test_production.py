@@ -43,7 +43,8 @@ def test_authorizations_by_pseudonym_only(portal: World) -> None:
         assert r.status_code == 200
     view = portal.client.get(f"{page}/production")
     assert view.status_code == 200 and view.headers["cache-control"] == "no-store"
-    assert '<dd data-state="active">1</dd>' in view.text
+    # The connectivity test's grant of the test customer, revoked once read.
+    assert '<dd data-state="revoked">1</dd>' in view.text
     with portal.factory() as s:
         alice = s.scalars(select(RetailCustomer).where(RetailCustomer.username == "alice")).one()
         alias = production.pseudonym(portal.settings, alice.id, app.id)
