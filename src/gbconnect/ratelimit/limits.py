@@ -164,7 +164,7 @@ class RateLimited(AccessError):
 
 
 #: Merges a request waits for at most before it is refused (about half a second).
-MAX_WAITS = 25
+MAX_WAITS = 10
 
 
 class ApiLimiter:
