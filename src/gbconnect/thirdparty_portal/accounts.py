@@ -34,7 +34,6 @@ EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
 PHONE = re.compile(r"^\+?[0-9 ()./-]{7,31}$")
 
 
-
 class PortalInputError(InputError):
     """What a third party typed cannot be accepted; the message is the sentence shown,
     ``field`` the form field it is about."""
