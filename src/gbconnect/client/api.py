@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 from lxml import etree
@@ -24,6 +24,7 @@ from gbconnect.client.parser.entries import entries
 from gbconnect.client.parser.errors import FeedError
 from gbconnect.client.parser.hardened import parse_document
 from gbconnect.client.parser.namespaces import ESPI
+from gbconnect.client.receiver import Notification
 
 #: GBA (2024): a 400 with this sentence counts as 202 (a package is already coming).
 DUPLICATE_BATCH = "An unprocessed batch request for the same resource already exists"
@@ -68,11 +69,6 @@ class PendingError(ApiError):
             202, pending.url, "the package is being prepared; it will be notified", "pending"
         )
         self.pending = pending
-
-
-class _HasResources(Protocol):
-    @property
-    def resources(self) -> list[str]: ...
 
 
 class DataCustodianClient:
@@ -261,7 +257,7 @@ class DataCustodianClient:
         ``resourceURI``."""
         return self.get(self._default(url), params)
 
-    def fetch_notified(self, notification: _HasResources) -> Iterator[tuple[str, bytes | Pending]]:
+    def fetch_notified(self, notification: Notification) -> Iterator[tuple[str, bytes | Pending]]:
         """GET each resource a BatchList notification named (PSH001-003), in order."""
         for url in notification.resources:
             yield url, self.get(url)

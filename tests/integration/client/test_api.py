@@ -189,3 +189,15 @@ def test_202_is_pending_with_the_package_location(
         with pytest.raises(PendingError) as info, api.stream(tokens.resource_uri or "") as chunks:
             list(chunks)
         assert info.value.status == 202 and info.value.pending.url == pending.url
+
+
+def test_204_for_an_empty_window_is_an_empty_body(world: World, engine: Engine) -> None:
+    tokens = customer_tokens(world)
+    with served_with(world, engine, empty_window_204=True) as pge:
+        body = api_of(pge, tokens).subscription(
+            params={
+                "published-min": "2000-01-01T00:00:00Z",
+                "published-max": "2000-02-01T00:00:00Z",
+            }
+        )
+    assert body == b""
