@@ -12,14 +12,15 @@ DEV := $(VENV)/.installed-dev
 $(SERVICE): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e '.[docs]'
 	touch $(SERVICE)
 
 $(DEV): $(SERVICE)
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,docs]'
 	touch $(DEV)
 
 demo: $(SERVICE)
+	$(BIN)/gbconnect docs build
 	GBCONNECT_DATABASE_URL=$${GBCONNECT_DATABASE_URL:-sqlite:///demo.db} $(BIN)/gbconnect demo
 
 lint: $(DEV)

@@ -16,6 +16,7 @@ from gbconnect.cli import (
     certificates,
     customer,
     data,
+    docs,
     serve,
     staff,
     thirdparty,
@@ -53,6 +54,7 @@ for _module in (
     audit,
     certificates,
     staff,
+    docs,
 ):
     for _command in _module.COMMANDS:
         main.add_command(_command)
