@@ -15,7 +15,7 @@ import secrets
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -35,6 +35,12 @@ RUNNABLE = ("sh", "python")
 
 _FENCE = re.compile(r"^```([A-Za-z0-9_+-]*)\s*$")
 _NOT_RUN = re.compile(r"^<!--\s*not run:\s*(.+?)\s*-->\s*$")
+_SERVER = re.compile(r"^<!--\s*server:\s*([a-z]+)\s*-->\s*$")
+
+#: The servers a block may ask for with ``<!-- server: NAME -->`` (default: the
+#: ordinary one). ``limited`` applies the rate limits (PG&E's defaults, 1 request per
+#: second per vendor) and answers every Batch request 202 (an asynchronous package).
+SERVERS = ("limited",)
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,7 @@ class Block:
     language: str
     code: str
     not_run: str | None  # the reason of a preceding <!-- not run: ... --> comment
+    server: str | None = None  # a preceding <!-- server: NAME --> comment
 
     @property
     def where(self) -> str:
@@ -70,15 +77,25 @@ def page_blocks(path: Path) -> list[Block]:
         j = i + 1
         while j < len(lines) and lines[j].rstrip() != "```":
             j += 1
-        previous = next((lines[k] for k in range(start - 1, -1, -1) if lines[k].strip()), "")
-        reason = _NOT_RUN.match(previous.strip())
+        # The HTML comments just above the fence (blank lines allowed between).
+        comments: list[str] = []
+        for k in range(start - 1, -1, -1):
+            text = lines[k].strip()
+            if not text:
+                continue
+            if not text.startswith("<!--"):
+                break
+            comments.append(text)
+        reason = next((r.group(1) for c in comments if (r := _NOT_RUN.match(c))), None)
+        server = next((r.group(1) for c in comments if (r := _SERVER.match(c))), None)
         found.append(
             Block(
                 page=path.name,
                 line=start + 1,
                 language=m.group(1).lower(),
                 code="\n".join(lines[start + 1 : j]) + "\n",
-                not_run=reason.group(1) if reason else None,
+                not_run=reason,
+                server=server,
             )
         )
         i = j + 1
@@ -268,15 +285,30 @@ def example_env(base: dict[str, str], db_url: str) -> dict[str, str]:
     return env
 
 
-def iter_failures(blocks: list[Block], env: dict[str, str], fresh: Fresh) -> Iterator[str]:
-    """Run every runnable block in order (in ``fresh.folder``); a description of each
-    that failed."""
+@dataclass(frozen=True)
+class Result:
+    block: Block
+    done: subprocess.CompletedProcess[str]
+
+    @property
+    def failure(self) -> str | None:
+        if self.done.returncode == 0:
+            return None
+        return (
+            f"{self.block.where} ({self.block.language}) exited {self.done.returncode}\n"
+            f"--- stdout ---\n{self.done.stdout[-3000:]}\n"
+            f"--- stderr ---\n{self.done.stderr[-3000:]}"
+        )
+
+
+def run_all(
+    blocks: list[Block], envs: Mapping[str | None, dict[str, str]], fresh: Fresh
+) -> list[Result]:
+    """Run every runnable block in order (in ``fresh.folder``), each with the
+    environment of its server (``envs[block.server]``) and its fresh variables."""
+    results = []
     for block in blocks:
-        if not block.runs:
-            continue
-        done = run_block(block, {**env, **fresh.variables(block)}, fresh.folder)
-        if done.returncode != 0:
-            yield (
-                f"{block.where} ({block.language}) exited {done.returncode}\n"
-                f"--- stdout ---\n{done.stdout[-3000:]}\n--- stderr ---\n{done.stderr[-3000:]}"
-            )
+        if block.runs:
+            env = {**envs[block.server], **fresh.variables(block)}
+            results.append(Result(block, run_block(block, env, fresh.folder)))
+    return results

@@ -27,13 +27,15 @@ from tests.e2e.guide import (
     Fresh,
     example_env,
     guide_blocks,
-    iter_failures,
     page_blocks,
+    run_all,
 )
 from tests.factories.parties import REDIRECT
 from tests.factories.world import Seed, store_world
 from tests.receiver import Receiver
 from tests.serverproc import serving
+
+BASE = "/DataCustodian/espi/1_1/resource"
 
 #: At most this many blocks of the guide may be marked ``<!-- not run: why -->``.
 MAX_NOT_RUN = 6
@@ -68,35 +70,60 @@ def _prepare(db_url: str, world: Seed, notify_uri: str) -> dict[str, str]:
 
 
 def test_every_example_runs(db_url: str, world: Seed, tmp_path: Path) -> None:
-    """Each runnable block of each page, in order, against one served gbconnect."""
+    """Each runnable block of each page, in order, against a served gbconnect (and the
+    blocks marked ``<!-- server: limited -->`` against a second one on the same
+    database that applies the rate limits and answers Batch requests 202)."""
     receiver = Receiver()
     receiver.start()
+    batches = str(tmp_path / "batches")
     try:
         variables = _prepare(db_url, world, receiver.url)
-        with serving(db_url, GBCONNECT_NOTIFY_IN_PROCESS="true") as served:
-            customer = Customer(served.base, world.client_id, world.client_secret, world.alice_points)
+        with (
+            serving(
+                db_url, GBCONNECT_NOTIFY_IN_PROCESS="true", GBCONNECT_BATCH_DIR=batches
+            ) as served,
+            serving(
+                db_url,
+                GBCONNECT_NOTIFY_IN_PROCESS="false",
+                GBCONNECT_BATCH_DIR=batches,
+                GBCONNECT_RATE_LIMITS="on",
+                GBCONNECT_BATCH_ASYNC_BLOCKS="1",
+            ) as limited,
+        ):
+            customer = Customer(
+                served.base, world.client_id, world.client_secret, world.alice_points
+            )
             try:
-                env = example_env(
-                    {
-                        **variables,
-                        "DC": served.base,
-                        "RESOURCE_BASE": served.base + "/DataCustodian/espi/1_1/resource",
-                        "CLIENT_ID": world.client_id,
-                        "CLIENT_SECRET": world.client_secret,
-                        "REGISTRATION_TOKEN": world.registration_token,
-                        "REDIRECT_URI": REDIRECT,
-                    },
-                    db_url,
-                )
+                base = {
+                    **variables,
+                    "CLIENT_ID": world.client_id,
+                    "CLIENT_SECRET": world.client_secret,
+                    "REGISTRATION_TOKEN": world.registration_token,
+                    "REDIRECT_URI": REDIRECT,
+                }
+                envs = {
+                    server: example_env(
+                        {
+                            **base,
+                            "DC": url,
+                            "RESOURCE_BASE": url + "/DataCustodian/espi/1_1/resource",
+                        },
+                        db_url,
+                    )
+                    for server, url in ((None, served.base), ("limited", limited.base))
+                }
                 blocks = guide_blocks()
                 assert sum(b.runs for b in blocks) >= 20
-                fresh = Fresh(db_url, customer, receiver, tmp_path)
-                failures = list(iter_failures(blocks, env, fresh))
+                results = run_all(blocks, envs, Fresh(db_url, customer, receiver, tmp_path))
             finally:
                 customer.close()
     finally:
         receiver.stop()
+    failures = [r.failure for r in results if r.failure]
     assert not failures, "\n\n".join(failures)
+    # The asynchronous examples met a real 202 (not only a ready feed).
+    pending = [r for r in results if r.block.server == "limited" and r.block.page == "data.md"]
+    assert pending and all("pending: " in r.done.stdout for r in pending)
 
 
 def test_blocks_not_run_are_few_and_say_why() -> None:
@@ -197,6 +224,9 @@ def test_served_at_developers(database: str, site: Path) -> None:
         # Traversal out of the folder is refused.
         escape = httpx.get(served.base + "/developers/..%2f..%2fmkdocs.yml")
         assert escape.status_code == 404
+        # The third-party portal links to it.
+        portal = httpx.get(served.base + "/thirdparty/login")
+        assert portal.status_code == 200 and 'href="/developers/"' in portal.text
 
 
 def test_missing_site_answers_an_honest_page(database: str, tmp_path: Path) -> None:

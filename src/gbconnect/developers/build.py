@@ -30,7 +30,7 @@ def build_site(out: Path, *, config: Path | None = None, strict: bool = True) ->
         )
     if importlib.util.find_spec("mkdocs") is None:
         raise BuildError("MkDocs is not installed: pip install 'gbconnect[docs]'")
-    command = [sys.executable, "-m", "mkdocs", "build", "--quiet", "--clean"]
+    command = [sys.executable, "-m", "mkdocs", "build", "--clean"]
     command += ["--config-file", str(config), "--site-dir", str(out.resolve())]
     if strict:
         command.append("--strict")
