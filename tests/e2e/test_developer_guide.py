@@ -214,6 +214,8 @@ def test_served_at_developers(database: str, site: Path) -> None:
         index = httpx.get(served.base + "/developers/")
         assert index.status_code == 200 and "text/html" in index.headers["content-type"]
         assert "Developer guide" in index.text
+        # The theme's own scripts run (the API docs' policy), nothing from elsewhere.
+        assert "script-src 'self'" in index.headers["content-security-policy"]
         deep = httpx.get(served.base + "/developers/developers/notifications/")
         assert deep.status_code == 200 and "Gbconnect-Signature" in deep.text
         # Without the slash, the folder's index by redirect; its assets are served.
