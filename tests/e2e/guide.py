@@ -39,7 +39,8 @@ _SERVER = re.compile(r"^<!--\s*server:\s*([a-z]+)\s*-->\s*$")
 
 #: The servers a block may ask for with ``<!-- server: NAME -->`` (default: the
 #: ordinary one). ``limited`` applies the rate limits (PG&E's defaults, 1 request per
-#: second per vendor) and answers every Batch request 202 (an asynchronous package).
+#: second per vendor), answers every Batch request 202 (an asynchronous package) and
+#: an empty window 204, as PG&E does.
 SERVERS = ("limited",)
 
 

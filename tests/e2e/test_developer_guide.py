@@ -72,7 +72,8 @@ def _prepare(db_url: str, world: Seed, notify_uri: str) -> dict[str, str]:
 def test_every_example_runs(db_url: str, world: Seed, tmp_path: Path) -> None:
     """Each runnable block of each page, in order, against a served gbconnect (and the
     blocks marked ``<!-- server: limited -->`` against a second one on the same
-    database that applies the rate limits and answers Batch requests 202)."""
+    database that applies the rate limits, answers Batch requests 202 and empty
+    windows 204)."""
     receiver = Receiver()
     receiver.start()
     batches = str(tmp_path / "batches")
@@ -88,6 +89,7 @@ def test_every_example_runs(db_url: str, world: Seed, tmp_path: Path) -> None:
                 GBCONNECT_BATCH_DIR=batches,
                 GBCONNECT_RATE_LIMITS="on",
                 GBCONNECT_BATCH_ASYNC_BLOCKS="1",
+                GBCONNECT_EMPTY_WINDOW_204="true",
             ) as limited,
         ):
             customer = Customer(
