@@ -115,7 +115,7 @@ def test_every_example_runs(db_url: str, world: Seed, tmp_path: Path) -> None:
                     for server, url in ((None, served.base), ("limited", limited.base))
                 }
                 blocks = guide_blocks()
-                assert sum(b.runs for b in blocks) >= 20
+                assert sum(b.runs for b in blocks) >= 35
                 results = run_all(blocks, envs, Fresh(db_url, customer, receiver, tmp_path))
             finally:
                 customer.close()
