@@ -41,6 +41,3 @@ def docs_build(out: Path | None, config: Path | None, strict: bool) -> None:
     except BuildError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"developer guide built in {target}")
-
-
-COMMANDS = (docs,)
