@@ -194,6 +194,12 @@ class Settings(BaseSettings):
     #: webhook (gbconnect.sms).
     sms_sender: str | None = None
 
+    # -- The developer guide (docs/developers, gbconnect.developers) --
+    #: Folder of the built guide that ``serve`` answers at /developers/ (what
+    #: ``gbconnect docs build --out DIR`` wrote); unset, ``build/developers`` in the
+    #: source tree, where ``gbconnect docs build`` writes by default.
+    developer_docs_dir: Path | None = None
+
     @field_validator("trusted_proxies")
     @classmethod
     def _networks(cls, value: str) -> str:

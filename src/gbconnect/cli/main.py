@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "The utility's own certificate authority, which signs third parties' requests.",
     ),
     "customer": ("customer:customer", "Customer logins."),
+    "docs": ("docs:docs", "The developer guide (docs/developers) served at /developers/."),
     "demo": ("serve:demo", "Set up a demo database (schema + generated data, once) and serve it."),
     "export": (
         "data:export",
