@@ -14,6 +14,7 @@ from gbconnect.cli import (
     audit,
     authorization,
     certificates,
+    conformance,
     customer,
     data,
     serve,
@@ -57,6 +58,7 @@ for _module in (
     for _command in _module.COMMANDS:
         main.add_command(_command)
 main.add_command(notify)
+main.add_command(conformance.conformance)
 thirdparty.thirdparty.add_command(certificates.cert)
 
 
