@@ -50,9 +50,7 @@ import click
     help="Seconds to wait for a notification or a package.",
 )
 @click.option("--allow-http", is_flag=True, help="Plain http: TLS cases not applicable.")
-@click.option(
-    "--destructive", is_flag=True, help="Also DELETE the ApplicationInformation (last)."
-)
+@click.option("--destructive", is_flag=True, help="Also DELETE the ApplicationInformation (last).")
 @click.option("--crawl-limit", type=click.IntRange(1, 10000), default=200, show_default=True)
 @click.option("--chromium", type=click.Path(exists=True, dir_okay=False))
 @click.option("--quiet", is_flag=True, help="Only the summary line and the failures.")

@@ -45,9 +45,7 @@ def authorize_in_browser(
         from playwright.sync_api import Error as PlaywrightError
         from playwright.sync_api import sync_playwright
     except ImportError:
-        raise NotApplicable(
-            "Playwright is missing: pip install 'gbconnect[conformance]'"
-        ) from None
+        raise NotApplicable("Playwright is missing: pip install 'gbconnect[conformance]'") from None
     executable = chromium_path(chromium)
     caught: list[str] = []
     with sync_playwright() as p:

@@ -136,7 +136,7 @@ class Context:
         if self._endpoints is None:
             try:
                 self._endpoints = Endpoints.discover(self.base, http=self.http)
-            except Exception:  # noqa: BLE001 - no RFC 8414 document: ESPI's defaults
+            except Exception:
                 self._endpoints = Endpoints.defaults(self.base)
         return self._endpoints
 
@@ -230,6 +230,13 @@ class Context:
                 self._grant_error = exc
                 raise
         return self._grant
+
+    def new_grant(self) -> Grant:
+        """Another grant by the browser flow, not kept (the cases that spend one: a
+        Data Custodian may revoke the tokens of a reused code, RFC 6749 section
+        4.1.2, and a new grant may replace the customer's earlier one)."""
+        self.grant()
+        return self._browser_grant()
 
     def _browser_grant(self) -> Grant:
         from gbconnect.conformance.browser import authorize_in_browser
@@ -326,7 +333,7 @@ class Context:
         for what, action in reversed(self.cleanups):
             try:
                 action()
-            except Exception as exc:  # noqa: BLE001 - reported, the rest still runs
+            except Exception as exc:
                 problems.append(f"{what}: {exc}")
         self.cleanups.clear()
         if self.notifier is not None:

@@ -9,9 +9,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gbconnect.client import Notification, NotificationReceiver
+if TYPE_CHECKING:
+    from gbconnect.client import Notification
 
 Scope = dict[str, Any]
 Receive = Callable[[], Any]
@@ -44,6 +45,8 @@ class Notifier:
             self._lock.notify_all()
 
     def app(self) -> Callable[[Scope, Receive, Send], Any]:
+        from gbconnect.client import NotificationReceiver
+
         receiver = NotificationReceiver(self._on)
 
         async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:

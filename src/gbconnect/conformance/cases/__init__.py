@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from gbconnect.conformance.context import Context
 
@@ -26,6 +27,8 @@ class Case:
 
 
 REGISTRY: list[Case] = []
+#: The order of the families in a run (STANDARD.md section 6).
+FAMILIES = ("FND", "OAD", "RBK", "QRY", "PSH", "OFA", "MGA", "MGT", "TC0")
 
 
 def case(case_id: str, title: str, *, phase: Phase = "normal") -> Callable[[Run], Run]:
@@ -50,11 +53,8 @@ def all_cases() -> list[Case]:
         tc,
     )
 
-    order = {"normal": 0, "destructive": 1, "final": 2}
-    return sorted(REGISTRY, key=lambda c: order[c.phase])
-
-
-
+    phases = {"normal": 0, "destructive": 1, "final": 2}
+    return sorted(REGISTRY, key=lambda c: (phases[c.phase], FAMILIES.index(c.id[:3]), c.id))
 
 
 #: What refusing a token counts as: 401 (no or bad token), 403 (wrong class), or 404
@@ -63,7 +63,7 @@ REFUSED = (401, 403, 404)
 
 
 def refused(
-    ctx: Context, url: str, kinds: tuple[str | None, ...], method: str = "GET", **kwargs: object
+    ctx: Context, url: str, kinds: tuple[str | None, ...], method: str = "GET", **kwargs: Any
 ) -> str:
     """``url`` refuses each token class of ``kinds`` (None: no token). A class the run
     has no token of is skipped and said so; every class missing: not applicable."""
@@ -86,4 +86,6 @@ def refused(
         raise NotApplicable("no token of these classes: " + "; ".join(missing))
     skipped = f"; not tried: {'; '.join(missing)}" if missing else ""
     return f"{method} refused with " + ", ".join(tried) + skipped
+
+
 __all__ = ["REFUSED", "REGISTRY", "Case", "all_cases", "case", "refused"]

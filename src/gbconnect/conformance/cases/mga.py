@@ -26,8 +26,7 @@ def target(ctx: Context) -> str:
 def mga001(ctx: Context) -> str:
     url = target(ctx)
     body = ctx.get_document(url, "C")
-    r = ctx.send("PUT", url, token=ctx.token("C"), label="C token", content=body,
-                 headers=ATOM_XML)
+    r = ctx.send("PUT", url, token=ctx.token("C"), label="C token", content=body, headers=ATOM_XML)
     if r.status_code not in (200, 204):
         raise ctx.fail(f"PUT {url} with the C token answered {r.status_code}")
     return f"PUT {url}: {r.status_code}"
@@ -44,15 +43,19 @@ def mga003(ctx: Context) -> str:
 
 @case("MGA002", "DELETE an Authorization with C: it is revoked", phase="destructive")
 def mga002(ctx: Context) -> str:
-    grant = ctx.grant()
+    grant = ctx.new_grant()
     url = grant.tokens.authorization_uri
     if not url:
         raise ctx.fail("the customer token has no authorizationURI")
     r = ctx.send("DELETE", url, token=ctx.token("C"), label="C token")
     if r.status_code not in (200, 204):
         raise ctx.fail(f"DELETE {url} with the C token answered {r.status_code}")
-    after = ctx.send("GET", str(grant.tokens.resource_uri), token=grant.tokens.access_token,
-                     label="A token (revoked)")
+    after = ctx.send(
+        "GET",
+        str(grant.tokens.resource_uri),
+        token=grant.tokens.access_token,
+        label="A token (revoked)",
+    )
     if after.status_code not in (401, 403, 404, 410):
         raise ctx.fail(f"the revoked grant's token still reads its resource ({after.status_code})")
     return f"DELETE {url}: {r.status_code}; its customer token now answers {after.status_code}"

@@ -16,8 +16,9 @@ ATOM_XML = {"Content-Type": "application/atom+xml"}
 def mgt001(ctx: Context) -> str:
     url = ctx.application_information_url()
     body = ctx.get_document(url, "R")
-    r = ctx.send("PUT", url, token=ctx.registration_token(), label="R token", content=body,
-                 headers=ATOM_XML)
+    r = ctx.send(
+        "PUT", url, token=ctx.registration_token(), label="R token", content=body, headers=ATOM_XML
+    )
     if r.status_code not in (200, 204):
         raise ctx.fail(f"PUT {url} with the R token answered {r.status_code}")
     return f"PUT {url}: {r.status_code}"
@@ -41,9 +42,13 @@ def mgt002(ctx: Context) -> str:
     r = ctx.send("DELETE", url, token=token, label="R token")
     if r.status_code not in (200, 204):
         raise ctx.fail(f"DELETE {url} with the R token answered {r.status_code}")
-    after = ctx.send("POST", ctx.endpoints.token, data={"grant_type": "client_credentials"},
-                     auth=(ctx.options.client_id, ctx.options.client_secret),
-                     label="client credentials")
+    after = ctx.send(
+        "POST",
+        ctx.endpoints.token,
+        data={"grant_type": "client_credentials"},
+        auth=(ctx.options.client_id, ctx.options.client_secret),
+        label="client credentials",
+    )
     if after.status_code == 200:
         raise ctx.fail("the withdrawn application still gets client tokens")
     return f"DELETE {url}: {r.status_code}; client_credentials now {after.status_code}"

@@ -13,10 +13,23 @@ from gbconnect.conformance.context import Context
 from gbconnect.conformance.outcome import NotApplicable
 
 #: Keys every customer token response carries (RFC 6749 5.1 and ESPI's additions).
-CUSTOMER_KEYS = ("access_token", "token_type", "expires_in", "refresh_token", "scope",
-                 "resourceURI", "authorizationURI")
-CLIENT_KEYS = ("access_token", "token_type", "expires_in", "scope", "resourceURI",
-               "authorizationURI")
+CUSTOMER_KEYS = (
+    "access_token",
+    "token_type",
+    "expires_in",
+    "refresh_token",
+    "scope",
+    "resourceURI",
+    "authorizationURI",
+)
+CLIENT_KEYS = (
+    "access_token",
+    "token_type",
+    "expires_in",
+    "scope",
+    "resourceURI",
+    "authorizationURI",
+)
 
 
 def _basic(user: str, secret: str) -> dict[str, str]:
@@ -29,8 +42,13 @@ def _client(ctx: Context) -> dict[str, str]:
 
 
 def _token_error(
-    ctx: Context, data: dict[str, str], headers: dict[str, str], statuses: tuple[int, ...],
-    errors: tuple[str, ...], what: str, label: str = "client credentials",
+    ctx: Context,
+    data: dict[str, str],
+    headers: dict[str, str],
+    statuses: tuple[int, ...],
+    errors: tuple[str, ...],
+    what: str,
+    label: str = "client credentials",
 ) -> str:
     r = ctx.send("POST", ctx.endpoints.token, data=data, headers=headers, label=label, note=what)
     try:
@@ -92,7 +110,7 @@ def oad001(ctx: Context) -> str:
     return "; ".join(seen)
 
 
-@case("OAD002", "The customer denies: the client gets access_denied")
+@case("OAD002", "The customer denies: the client gets access_denied", phase="destructive")
 def oad002(ctx: Context) -> str:
     from gbconnect.conformance.browser import authorize_in_browser
 
@@ -102,8 +120,12 @@ def oad002(ctx: Context) -> str:
     redirect = ctx.redirect_uri()
     request = ctx.oauth.authorization_url(ctx.scope(), redirect_uri=redirect)
     landed = authorize_in_browser(
-        request.url, redirect, o.customer_username, o.customer_password,
-        approve=False, chromium=o.chromium,
+        request.url,
+        redirect,
+        o.customer_username,
+        o.customer_password,
+        approve=False,
+        chromium=o.chromium,
     )
     query = {k: v[0] for k, v in parse_qs(urlsplit(landed).query).items()}
     if query.get("error") != "access_denied" or "code" in query:
@@ -116,48 +138,108 @@ def oad002(ctx: Context) -> str:
 @case("OAD003", "Malformed token requests are refused")
 def oad003(ctx: Context) -> str:
     h = _client(ctx)
-    return "; ".join((
-        _token_error(ctx, {}, h, (400,), ("invalid_request", "unsupported_grant_type"),
-                     "no grant_type"),
-        _token_error(ctx, {"grant_type": "password", "username": "x", "password": "y"}, h,
-                     (400,), ("unsupported_grant_type", "unauthorized_client"),
-                     "grant_type=password"),
-        _token_error(ctx, {"grant_type": "authorization_code"}, h, (400,),
-                     ("invalid_request", "invalid_grant"), "authorization_code without a code"),
-        _token_error(ctx, {"grant_type": "authorization_code", "code": "forged-code-0000000",
-                           "redirect_uri": "https://x.invalid/cb"}, h, (400,),
-                     ("invalid_grant",), "a forged code"),
-    ))
+    return "; ".join(
+        (
+            _token_error(
+                ctx, {}, h, (400,), ("invalid_request", "unsupported_grant_type"), "no grant_type"
+            ),
+            _token_error(
+                ctx,
+                {"grant_type": "password", "username": "x", "password": "y"},
+                h,
+                (400,),
+                ("unsupported_grant_type", "unauthorized_client"),
+                "grant_type=password",
+            ),
+            _token_error(
+                ctx,
+                {"grant_type": "authorization_code"},
+                h,
+                (400,),
+                ("invalid_request", "invalid_grant"),
+                "authorization_code without a code",
+            ),
+            _token_error(
+                ctx,
+                {
+                    "grant_type": "authorization_code",
+                    "code": "forged-code-0000000",
+                    "redirect_uri": "https://x.invalid/cb",
+                },
+                h,
+                (400,),
+                ("invalid_grant",),
+                "a forged code",
+            ),
+        )
+    )
 
 
 @case("OAD004", "A bad Authorization header at the token endpoint is refused")
 def oad004(ctx: Context) -> str:
     data = {"grant_type": "client_credentials"}
     cid = ctx.options.client_id
-    return "; ".join((
-        _token_error(ctx, data, _basic(cid, "wrong-secret"), (401,), ("invalid_client",),
-                     "a wrong secret", "Basic (wrong secret)"),
-        _token_error(ctx, data, {"Authorization": "Basic %%%not-base64"}, (400, 401),
-                     ("invalid_client", "invalid_request"), "a malformed Basic header",
-                     "Basic (malformed)"),
-        _token_error(ctx, data, {"Authorization": f"Bearer {ctx.options.client_secret}"},
-                     (400, 401), ("invalid_client", "invalid_request"),
-                     "the secret sent as a Bearer token", "Bearer (secret)"),
-        _token_error(ctx, data, {}, (400, 401), ("invalid_client", "invalid_request"),
-                     "no client authentication", "none"),
-    ))
+    return "; ".join(
+        (
+            _token_error(
+                ctx,
+                data,
+                _basic(cid, "wrong-secret"),
+                (401,),
+                ("invalid_client",),
+                "a wrong secret",
+                "Basic (wrong secret)",
+            ),
+            _token_error(
+                ctx,
+                data,
+                {"Authorization": "Basic %%%not-base64"},
+                (400, 401),
+                ("invalid_client", "invalid_request"),
+                "a malformed Basic header",
+                "Basic (malformed)",
+            ),
+            _token_error(
+                ctx,
+                data,
+                {"Authorization": f"Bearer {ctx.options.client_secret}"},
+                (400, 401),
+                ("invalid_client", "invalid_request"),
+                "the secret sent as a Bearer token",
+                "Bearer (secret)",
+            ),
+            _token_error(
+                ctx,
+                data,
+                {},
+                (400, 401),
+                ("invalid_client", "invalid_request"),
+                "no client authentication",
+                "none",
+            ),
+        )
+    )
 
 
-@case("OAD005", "A reused authorization code is rejected")
+@case("OAD005", "A reused authorization code is rejected", phase="destructive")
 def oad005(ctx: Context) -> str:
-    grant = ctx.grant()
+    grant = ctx.new_grant()
     data = {
         "grant_type": "authorization_code",
         "code": grant.code,
         "redirect_uri": grant.redirect_uri,
         "code_verifier": grant.code_verifier,
     }
-    return _token_error(ctx, data, _client(ctx), (400,), ("invalid_grant",), "the code again")
+    seen = _token_error(ctx, data, _client(ctx), (400,), ("invalid_grant",), "the code again")
+    # RFC 6749 4.1.2: the tokens issued for the code SHOULD be revoked (not required).
+    r = ctx.send(
+        "GET",
+        str(grant.tokens.resource_uri),
+        token=grant.tokens.access_token,
+        label="A token of the reused code",
+    )
+    revoked = "revoked" if r.status_code in (401, 403) else f"still answer {r.status_code}"
+    return f"{seen}; the tokens issued for that code {revoked}"
 
 
 @case("OAD006", "A successful token request (authorization_code) is well formed")
@@ -210,21 +292,49 @@ def oad011(ctx: Context) -> str:
 def oad012(ctx: Context) -> str:
     ctx.grant()
     h = _client(ctx)
-    return "; ".join((
-        _token_error(ctx, {"grant_type": "refresh_token"}, h, (400,),
-                     ("invalid_request", "invalid_grant"), "no refresh_token"),
-        _token_error(ctx, {"grant_type": "refresh_token", "refresh_token": "forged-0000000000"},
-                     h, (400,), ("invalid_grant",), "a forged refresh_token"),
-        _token_error(ctx, {"grant_type": "refresh_token",
-                           "refresh_token": ctx.customer_tokens().refresh_token or "x"},
-                     _basic(ctx.options.client_id, "wrong-secret"), (401,), ("invalid_client",),
-                     "the right refresh_token with a wrong secret", "Basic (wrong secret)"),
-    ))
+    return "; ".join(
+        (
+            _token_error(
+                ctx,
+                {"grant_type": "refresh_token"},
+                h,
+                (400,),
+                ("invalid_request", "invalid_grant"),
+                "no refresh_token",
+            ),
+            _token_error(
+                ctx,
+                {"grant_type": "refresh_token", "refresh_token": "forged-0000000000"},
+                h,
+                (400,),
+                ("invalid_grant",),
+                "a forged refresh_token",
+            ),
+            _token_error(
+                ctx,
+                {
+                    "grant_type": "refresh_token",
+                    "refresh_token": ctx.customer_tokens().refresh_token or "x",
+                },
+                _basic(ctx.options.client_id, "wrong-secret"),
+                (401,),
+                ("invalid_client",),
+                "the right refresh_token with a wrong secret",
+                "Basic (wrong secret)",
+            ),
+        )
+    )
 
 
-@case("OAD013", "A valid refresh gives a working token; the old refresh token dies")
+@case(
+    "OAD013",
+    "A valid refresh gives a working token; the old refresh token dies",
+    phase="destructive",
+)
 def oad013(ctx: Context) -> str:
-    grant = ctx.grant()
+    # Its own grant: a Data Custodian may end the whole token family when the old
+    # refresh token comes back (OAuth 2.0 Security BCP 4.14.2), as gbconnect does.
+    grant = ctx.new_grant()
     old = grant.tokens
     if not old.refresh_token:
         raise ctx.fail("the customer token came without a refresh_token")
@@ -232,25 +342,47 @@ def oad013(ctx: Context) -> str:
     new = grant.tokens
     if not new.access_token or new.access_token == old.access_token:
         raise ctx.fail("the refresh gave no new access token")
-    r = ctx.send("GET", str(new.resource_uri or old.resource_uri), token=new.access_token,
-                 label="A token (refreshed)")
+    r = ctx.send(
+        "GET",
+        str(new.resource_uri or old.resource_uri),
+        token=new.access_token,
+        label="A token (refreshed)",
+    )
     if r.status_code not in (200, 202):
         raise ctx.fail(f"the refreshed token read its resourceURI with {r.status_code}")
     said = "rotated" if new.refresh_token != old.refresh_token else "kept"
     if new.refresh_token != old.refresh_token:
-        _token_error(ctx, {"grant_type": "refresh_token", "refresh_token": old.refresh_token},
-                     _client(ctx), (400,), ("invalid_grant",), "the old refresh_token")
+        _token_error(
+            ctx,
+            {"grant_type": "refresh_token", "refresh_token": old.refresh_token},
+            _client(ctx),
+            (400,),
+            ("invalid_grant",),
+            "the old refresh_token",
+        )
     return f"new access token works ({r.status_code}); refresh token {said}"
 
 
 @case("OAD014", "Malformed client_credentials refused; grant_types registered")
 def oad014(ctx: Context) -> str:
     seen = [
-        _token_error(ctx, {"grant_type": "client_credentials"},
-                     _basic("no-such-client-000000", "x"), (401,), ("invalid_client",),
-                     "an unknown client", "Basic (unknown client)"),
-        _token_error(ctx, {"grant_type": "client_credentials", "scope": "FB=1_2_3_999"},
-                     _client(ctx), (400,), ("invalid_scope",), "a scope never registered"),
+        _token_error(
+            ctx,
+            {"grant_type": "client_credentials"},
+            _basic("no-such-client-000000", "x"),
+            (401,),
+            ("invalid_client",),
+            "an unknown client",
+            "Basic (unknown client)",
+        ),
+        _token_error(
+            ctx,
+            {"grant_type": "client_credentials", "scope": "FB=1_2_3_999"},
+            _client(ctx),
+            (400,),
+            ("invalid_scope",),
+            "a scope never registered",
+        ),
     ]
     if ctx.options.registration_token:
         grants = ctx.registration().get("grant_types") or []

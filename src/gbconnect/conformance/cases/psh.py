@@ -7,9 +7,10 @@ answers 500 once on purpose; the Data Custodian must notice and deliver again.""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gbconnect.client import Notification
+if TYPE_CHECKING:
+    from gbconnect.client import Notification
 from gbconnect.conformance.cases import case
 from gbconnect.conformance.context import Context, Kind
 from gbconnect.conformance.documents import check
@@ -17,8 +18,14 @@ from gbconnect.conformance.notifications import Notifier, parse_listen
 from gbconnect.conformance.outcome import NotApplicable
 
 #: RFC 7592 section 2.2: these are the server's, not sent back in a PUT.
-READ_ONLY = {"registration_client_uri", "registration_access_token", "client_id_issued_at",
-             "client_secret_expires_at", "client_secret", "dataCustodianApplicationStatus"}
+READ_ONLY = {
+    "registration_client_uri",
+    "registration_access_token",
+    "client_id_issued_at",
+    "client_secret_expires_at",
+    "client_secret",
+    "dataCustodianApplicationStatus",
+}
 
 
 def put_registration(ctx: Context, notify_uri: str | None) -> None:
@@ -27,8 +34,9 @@ def put_registration(ctx: Context, notify_uri: str | None) -> None:
     body: dict[str, Any] = {k: v for k, v in current.items() if k not in READ_ONLY}
     body["client_id"] = ctx.options.client_id
     body["thirdPartyNotifyUri"] = notify_uri
-    r = ctx.send("PUT", ctx.registration_uri(), token=ctx.registration_token(),
-                 label="R token", json=body)
+    r = ctx.send(
+        "PUT", ctx.registration_uri(), token=ctx.registration_token(), label="R token", json=body
+    )
     if r.status_code != 200:
         raise ctx.fail(f"the RFC 7592 PUT of thirdPartyNotifyUri answered {r.status_code}")
 
@@ -125,8 +133,11 @@ def psh002(ctx: Context) -> str:
 def psh003(ctx: Context) -> str:
     notifier(ctx)
     ctx.grant()
-    n = wait_naming(ctx, ("/Batch/Subscription/", "/Batch/Bulk/", "/Batch/Package/"),
-                    "a Batch/Subscription, Batch/Bulk or package")
+    n = wait_naming(
+        ctx,
+        ("/Batch/Subscription/", "/Batch/Bulk/", "/Batch/Package/"),
+        "a Batch/Subscription, Batch/Bulk or package",
+    )
     return read_named(ctx, n)
 
 

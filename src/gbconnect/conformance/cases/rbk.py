@@ -21,7 +21,10 @@ def rbk001(ctx: Context) -> str:
     url = bulk_url(ctx)
     notified = ""
     if ctx.notifier is not None:
-        hit = next((n for n in ctx.notifier.received if any("/Batch/Bulk/" in u for u in n.resources)), None)
+        hit = next(
+            (n for n in ctx.notifier.received if any("/Batch/Bulk/" in u for u in n.resources)),
+            None,
+        )
         if hit is not None:
             url = next(u for u in hit.resources if "/Batch/Bulk/" in u)
             notified = " (named by a notification)"
