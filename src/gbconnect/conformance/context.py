@@ -6,6 +6,7 @@ and the GET that follows the GBA's 2024 rules (200, or 202 then the package; a 4
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -85,12 +86,10 @@ class Context:
 
     def __post_init__(self) -> None:
         o = self.options
-        cert: tuple[str, str] | str | None = None
+        tls = ssl.create_default_context(cafile=o.ca_file)
         if o.client_cert:
-            cert = (o.client_cert, o.client_key) if o.client_key else o.client_cert
-        self.http = httpx.Client(
-            verify=o.ca_file or True, cert=cert, timeout=30.0, follow_redirects=False
-        )
+            tls.load_cert_chain(o.client_cert, o.client_key)
+        self.http = httpx.Client(verify=tls, timeout=30.0, follow_redirects=False)
 
     # -- evidence -------------------------------------------------------------------
     def begin(self) -> None:
@@ -252,6 +251,7 @@ class Context:
             str(o.customer_password),
             approve=True,
             chromium=o.chromium,
+            private_ca=bool(o.ca_file),
         )
         query = {k: v[0] for k, v in parse_qs(urlsplit(landed).query).items()}
         self.log.append(Exchange("GET", landed, None, "browser", "", "redirect caught"))

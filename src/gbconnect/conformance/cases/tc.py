@@ -14,6 +14,7 @@ import math
 import re
 import socket
 import ssl
+import warnings
 from urllib.parse import urlsplit
 
 from gbconnect.conformance.cases import case
@@ -78,7 +79,9 @@ def _https(ctx: Context) -> tuple[str, int]:
     if parts.scheme != "https":
         if ctx.options.allow_http:
             raise NotApplicable("plain http given with --allow-http (a test deployment)")
-        raise ctx.fail(f"the Data Custodian is not on https: {ctx.base}")
+        # The evidence: the Data Custodian answers in the clear.
+        r = ctx.send("GET", f"{ctx.base}/.well-known/oauth-authorization-server")
+        raise ctx.fail(f"the Data Custodian is not on https: {ctx.base} answers {r.status_code}")
     return str(parts.hostname), parts.port or 443
 
 
@@ -122,8 +125,11 @@ def tc002(ctx: Context) -> str:
     host, port = _https(ctx)
     context = _lenient(ctx)
     try:
-        context.minimum_version = ssl.TLSVersion.TLSv1
-        context.maximum_version = ssl.TLSVersion.TLSv1_1
+        with warnings.catch_warnings():
+            # Offering the old protocols on purpose is the point of this case.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            context.minimum_version = ssl.TLSVersion.TLSv1
+            context.maximum_version = ssl.TLSVersion.TLSv1_1
         context.set_ciphers("DEFAULT:@SECLEVEL=0")
     except (ValueError, ssl.SSLError) as exc:
         raise NotApplicable(f"this OpenSSL cannot offer TLS 1.1: {exc}") from None
