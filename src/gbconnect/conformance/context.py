@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from gbconnect.client import Endpoints, OAuthClient, OAuthError, TokenSet
-from gbconnect.conformance.outcome import CaseFailed, Exchange, NotApplicable, excerpt
+from gbconnect.conformance.outcome import CaseFailed, Exchange, NotApplicable, excerpt, redact
 
 if TYPE_CHECKING:
     from gbconnect.conformance.documents import Validator
@@ -122,7 +122,9 @@ class Context:
             self.log.append(Exchange(method, url, None, label, "", f"{type(exc).__name__}: {exc}"))
             raise self.fail(f"{method} {url}: no answer ({type(exc).__name__}: {exc})") from None
         body = r.content if len(r.content) < 65536 else r.content[:4096]
-        self.log.append(Exchange(method, str(r.url), r.status_code, label, excerpt(body), note))
+        self.log.append(
+            Exchange(method, redact(str(r.url)), r.status_code, label, excerpt(body), note)
+        )
         return r
 
     # -- endpoints and tokens ---------------------------------------------------------
@@ -254,7 +256,7 @@ class Context:
             private_ca=bool(o.ca_file),
         )
         query = {k: v[0] for k, v in parse_qs(urlsplit(landed).query).items()}
-        self.log.append(Exchange("GET", landed, None, "browser", "", "redirect caught"))
+        self.log.append(Exchange("GET", redact(landed), None, "browser", "", "redirect caught"))
         if "code" not in query:
             raise self.fail(f"the authorization answered no code: {landed}")
         if query.get("state") != request.state:

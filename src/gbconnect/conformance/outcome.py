@@ -3,6 +3,7 @@ and the relevant part of the body), or not applicable with the reason."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -65,10 +66,27 @@ class Result:
         return asdict(self)
 
 
+#: Secrets a body or URL may carry (token responses, ApplicationInformation, RFC 7592
+#: documents, the redirect with its code): never written to a report.
+SECRET_NAMES = "access_token|refresh_token|client_secret|registration_access_token|code"
+_JSON_SECRET = re.compile(rf'("(?:{SECRET_NAMES})"\s*:\s*)"[^"]*"')
+_XML_SECRET = re.compile(rf"<((?:\w+:)?(?:{SECRET_NAMES}))>[^<]+</\1>")
+_QUERY_SECRET = re.compile(rf"([?&](?:{SECRET_NAMES})=)[^&#\s]*")
+HIDDEN = "<hidden>"
+
+
+def redact(text: str) -> str:
+    """``text`` with every secret's value replaced by ``<hidden>``."""
+    text = _JSON_SECRET.sub(rf'\1"{HIDDEN}"', text)
+    text = _XML_SECRET.sub(rf"<\1>{HIDDEN}</\1>", text)
+    return _QUERY_SECRET.sub(rf"\1{HIDDEN}", text)
+
+
 def excerpt(body: bytes | str, limit: int = EXCERPT) -> str:
-    """The first ``limit`` characters of a body, as text."""
+    """The first ``limit`` characters of a body, as text, secrets hidden."""
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-    return text if len(text) <= limit else text[:limit] + "..."
+    text = text if len(text) <= limit else text[:limit] + "..."
+    return redact(text)
 
 
 __all__ = [
@@ -81,4 +99,5 @@ __all__ = [
     "Result",
     "Status",
     "excerpt",
+    "redact",
 ]

@@ -12,7 +12,15 @@ from typing import Any
 from gbconnect.client import ApiError, OAuthError
 from gbconnect.conformance.cases import Case, all_cases
 from gbconnect.conformance.context import Context
-from gbconnect.conformance.outcome import FAIL, NA, PASS, CaseFailed, NotApplicable, Result
+from gbconnect.conformance.outcome import (
+    FAIL,
+    NA,
+    PASS,
+    CaseFailed,
+    NotApplicable,
+    Result,
+    redact,
+)
 
 
 def select(only: Iterable[str] | None) -> list[Case]:
@@ -77,6 +85,7 @@ def run_case(ctx: Context, case: Case) -> Result:
         result = Result(
             case.id, case.title, FAIL, f"the tester met {type(exc).__name__}: {exc}", list(ctx.log)
         )
+    result.message = redact(result.message)
     result.seconds = round(time.monotonic() - start, 3)
     result.destructive = destructive
     return result

@@ -7,7 +7,7 @@ import json
 
 from lxml import html
 
-from gbconnect.conformance.outcome import FAIL, NA, PASS, Exchange, Result, excerpt
+from gbconnect.conformance.outcome import FAIL, NA, PASS, Exchange, Result, excerpt, redact
 from gbconnect.conformance.report import line, terminal, to_html, to_json
 from gbconnect.conformance.runner import Run
 
@@ -60,3 +60,21 @@ def test_the_html_report_is_one_page_with_a_row_per_case_and_no_outside_resource
 def test_an_excerpt_is_cut_and_never_raises_on_bytes() -> None:
     assert excerpt(b"\xff" * 10) == "\ufffd" * 10
     assert excerpt("x" * 700).endswith("...") and len(excerpt("x" * 700)) == 603
+
+
+def test_secrets_never_reach_a_report() -> None:
+    """Token responses, ApplicationInformation and redirects carry secrets: hidden."""
+    body = (
+        '{"access_token": "AT123", "token_type": "Bearer", "refresh_token":"RT456", '
+        '"client_secret": "CS"}'
+    )
+    text = redact(body)
+    assert "AT123" not in text and "RT456" not in text and '"CS"' not in text
+    assert '"token_type": "Bearer"' in text
+    xml = (
+        "<e:client_secret>S3CRET</e:client_secret>"
+        "<registration_access_token>R</registration_access_token>"
+    )
+    assert "S3CRET" not in redact(xml) and ">R<" not in redact(xml)
+    assert redact("https://tp/cb?code=abc&state=xyz") == "https://tp/cb?code=<hidden>&state=xyz"
+    assert "AT123" not in excerpt(body.encode())
