@@ -329,6 +329,18 @@ def test_sabotage_a_malformed_date_accepted_fails_qry002(sabotaged: tuple[str, P
     assert "answered 200, not 400" in failure(done, "QRY002")
 
 
+def test_sabotage_the_window_ignored_fails_qry001(sabotaged: tuple[str, Party]) -> None:
+    db_url, party = sabotaged
+
+    def deaf(scope: dict[str, Any]) -> dict[str, Any]:
+        kept = [(k, v) for k, v in parse_qsl(scope["query_string"].decode()) if "-m" not in k]
+        return {**scope, "query_string": urlencode(kept).encode()}
+
+    with in_process(db_url, lambda app: rewriting(app, request=deaf)) as base:
+        done = conformance(base, party, "QRY001")
+    assert "published-min=2100-01-01T00:00:00Z still returned" in failure(done, "QRY001")
+
+
 def test_sabotage_an_element_out_of_schema_order_fails_fnd002(
     sabotaged: tuple[str, Party],
 ) -> None:
