@@ -367,6 +367,22 @@ def test_sabotage_notifications_switched_off_fail_psh001(sabotaged: tuple[str, P
     assert not any("cleanup failed" in n for n in done.notes)
 
 
+def test_asynchronous_batches_are_waited_for(sabotaged: tuple[str, Party], tmp_path: Path) -> None:
+    """GBA 2024: a Batch GET may answer 202 (the package comes later at Location) or
+    400 "An unprocessed batch request..."; the tester waits and reads the package."""
+    db_url, party = sabotaged
+    env = {
+        "GBCONNECT_BATCH_ASYNC_BLOCKS": "1",
+        "GBCONNECT_BATCH_DUPLICATE": "reject",
+        "GBCONNECT_BATCH_DIR": str(tmp_path / "batches"),
+    }
+    with serving(db_url, **env) as served:
+        done = conformance(served.base, party, "FND004,RBK001,OFA001", psh_wait=60.0)
+    assert [r.status for r in done.results] == ["pass"] * 3, done.results
+    seen = [(e.status, e.note) for r in done.results for e in r.evidence]
+    assert (202, "") in seen and (200, "package") in seen
+
+
 # -- FB_13 over https ----------------------------------------------------------------------
 
 

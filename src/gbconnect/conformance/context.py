@@ -315,13 +315,21 @@ class Context:
         return r.content
 
     def _wait_package(self, r: httpx.Response, url: str, kind: Kind, label: str) -> httpx.Response:
+        """Poll the package a 202 named (``Location``; without one, the resource
+        again) until it is ready: waits of 0.5 s doubling, at most ``Retry-After``
+        and 5 s, for ``--psh-wait`` seconds in all. Another party's pending request
+        (the 400 of 2024) is waited out the same way."""
         target = r.headers.get("Location") or url
         deadline = time.monotonic() + self.options.psh_wait
+        pause = 0.5
         while time.monotonic() < deadline:
-            wait = r.headers.get("Retry-After", "1")
-            time.sleep(min(5.0, float(wait) if wait.isdigit() else 1.0))
+            after = r.headers.get("Retry-After", "")
+            time.sleep(min(pause, 5.0, float(after) if after.isdigit() else 5.0))
+            pause *= 2
             r = self.send("GET", target, token=self.token(kind), label=label, note="package")
-            if r.status_code != 202:
+            if r.status_code == 202:
+                target = r.headers.get("Location") or target
+            elif not (r.status_code == 400 and UNPROCESSED in r.text):
                 return r
         raise self.fail(f"the package of {url} was not ready in {self.options.psh_wait:g} s")
 
