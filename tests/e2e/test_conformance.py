@@ -367,6 +367,30 @@ def test_sabotage_notifications_switched_off_fail_psh001(sabotaged: tuple[str, P
     assert not any("cleanup failed" in n for n in done.notes)
 
 
+def test_a_403_is_answered_by_a_refresh_and_one_more_try(sabotaged: tuple[str, Party]) -> None:
+    """GBA 2024: on 403 the tester refreshes its token and tries once more."""
+    db_url, party = sabotaged
+    refused: list[str] = []
+
+    def once(app: ASGI) -> ASGI:
+        async def wrapped(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+            status = scope["type"] == "http" and scope["path"].endswith("/ReadServiceStatus")
+            if status and not refused:
+                refused.append(scope["path"])
+                await send({"type": "http.response.start", "status": 403, "headers": []})
+                await send({"type": "http.response.body", "body": b"try again"})
+                return
+            await app(scope, receive, send)
+
+        return wrapped
+
+    with in_process(db_url, once) as base:
+        done = conformance(base, party, "FND005", customer_username=None, customer_password=None)
+    result = done.results[0]
+    assert result.status == "pass", result
+    assert [(e.status, e.note) for e in result.evidence] == [(403, ""), (200, "after refresh")]
+
+
 def test_asynchronous_batches_are_waited_for(sabotaged: tuple[str, Party], tmp_path: Path) -> None:
     """GBA 2024: a Batch GET may answer 202 (the package comes later at Location) or
     400 "An unprocessed batch request..."; the tester waits and reads the package."""
