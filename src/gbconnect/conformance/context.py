@@ -83,6 +83,8 @@ class Context:
     _registration: dict[str, Any] | None = None
     _validator: Validator | None = None
     crawled: dict[str, bytes] = field(default_factory=dict)
+    #: The requests that pointed the Data Custodian at the receiver (PSH001's trigger).
+    notify_setup: list[Exchange] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         o = self.options

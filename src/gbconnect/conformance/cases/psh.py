@@ -15,7 +15,7 @@ from gbconnect.conformance.cases import case
 from gbconnect.conformance.context import Context, Kind
 from gbconnect.conformance.documents import check
 from gbconnect.conformance.notifications import Notifier, parse_listen
-from gbconnect.conformance.outcome import NotApplicable
+from gbconnect.conformance.outcome import Exchange, NotApplicable
 
 #: RFC 7592 section 2.2: these are the server's, not sent back in a PUT.
 READ_ONLY = {
@@ -57,6 +57,7 @@ def prepare(ctx: Context) -> str | None:
     old = ctx.registration().get("thirdPartyNotifyUri") or None
     target = o.notify_url or notifier.url
     put_registration(ctx, target)
+    ctx.notify_setup = list(ctx.log)
     ctx.on_close("restoring thirdPartyNotifyUri", lambda: put_registration(ctx, old))
     return f"thirdPartyNotifyUri set to {target} for the run (was {old!r}; restored at the end)"
 
@@ -107,6 +108,8 @@ def wait_naming(ctx: Context, part: tuple[str, ...], what: str) -> Notification:
     )
     if n is None:
         got = [u for n in notifier(ctx).received for u in n.resources]
+        awaited = f"awaited {ctx.options.psh_wait:g} s: none naming {what}"
+        ctx.log.append(Exchange("POST", notifier(ctx).url, None, "", "", awaited))
         raise ctx.fail(
             f"no notification naming {what} in {ctx.options.psh_wait:g} s (received: {got})"
         )
@@ -116,6 +119,7 @@ def wait_naming(ctx: Context, part: tuple[str, ...], what: str) -> Notification:
 @case("PSH001", "A changed ApplicationInformation is notified; its URI is read")
 def psh001(ctx: Context) -> str:
     notifier(ctx)
+    ctx.log[:0] = ctx.notify_setup  # the trigger: the registration's change
     ctx.registration_token()
     n = wait_naming(ctx, ("/ApplicationInformation",), "an ApplicationInformation")
     return read_named(ctx, n)
