@@ -33,6 +33,7 @@ def put_registration(ctx: Context, notify_uri: str | None) -> None:
     current = ctx.registration()
     body: dict[str, Any] = {k: v for k, v in current.items() if k not in READ_ONLY}
     body["client_id"] = ctx.options.client_id
+    body["client_secret"] = ctx.options.client_secret  # RFC 7592 2.2: MAY, must match
     body["thirdPartyNotifyUri"] = notify_uri
     r = ctx.send(
         "PUT", ctx.registration_uri(), token=ctx.registration_token(), label="R token", json=body
