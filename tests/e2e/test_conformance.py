@@ -367,6 +367,31 @@ def test_sabotage_notifications_switched_off_fail_psh001(sabotaged: tuple[str, P
     assert not any("cleanup failed" in n for n in done.notes)
 
 
+def test_a_registration_that_cannot_be_changed_fails_the_psh_cases_not_the_run(
+    sabotaged: tuple[str, Party],
+) -> None:
+    db_url, party = sabotaged
+
+    def frozen(app: ASGI) -> ASGI:
+        async def wrapped(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+            put = scope["type"] == "http" and scope["method"] == "PUT"
+            if put and scope["path"].startswith("/oauth/register/"):
+                await send({"type": "http.response.start", "status": 403, "headers": []})
+                await send({"type": "http.response.body", "body": b"no"})
+                return
+            await app(scope, receive, send)
+
+        return wrapped
+
+    with in_process(db_url, frozen) as base:
+        done = conformance(
+            base, party, "PSH001,FND005", customer_username=None, customer_password=None
+        )
+    assert "could not be set up" in failure(done, "PSH001")
+    assert [r.status for r in done.results] == ["pass", "fail"]  # FND005 ran
+    assert any("notifications not set up" in n for n in done.notes)
+
+
 def test_a_403_is_answered_by_a_refresh_and_one_more_try(sabotaged: tuple[str, Party]) -> None:
     """GBA 2024: on 403 the tester refreshes its token and tries once more."""
     db_url, party = sabotaged

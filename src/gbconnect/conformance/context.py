@@ -85,6 +85,8 @@ class Context:
     crawled: dict[str, bytes] = field(default_factory=dict)
     #: The requests that pointed the Data Custodian at the receiver (PSH001's trigger).
     notify_setup: list[Exchange] = field(default_factory=list)
+    #: Why the receiver could not be set up, if it could not.
+    notify_error: str | None = None
 
     def __post_init__(self) -> None:
         o = self.options
@@ -121,7 +123,8 @@ class Context:
         try:
             r = self.http.request(method, url, headers=sent, **kwargs)
         except httpx.HTTPError as exc:
-            self.log.append(Exchange(method, url, None, label, "", f"{type(exc).__name__}: {exc}"))
+            error = f"{type(exc).__name__}: {exc}"
+            self.log.append(Exchange(method, redact(url), None, label, "", error))
             raise self.fail(f"{method} {url}: no answer ({type(exc).__name__}: {exc})") from None
         body = r.content if len(r.content) < 65536 else r.content[:4096]
         self.log.append(

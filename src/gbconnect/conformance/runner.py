@@ -107,7 +107,12 @@ def run(
         )
     try:
         if any(c.id.startswith("PSH") for c in cases):
-            note = prepare(ctx)
+            try:
+                note = prepare(ctx)
+            except (CaseFailed, NotApplicable, OSError, RuntimeError) as exc:
+                reason = getattr(exc, "message", None) or getattr(exc, "reason", None) or str(exc)
+                ctx.notify_error = reason
+                note = f"notifications not set up: {reason}"
             if note:
                 done.notes.append(note)
         for case in cases:

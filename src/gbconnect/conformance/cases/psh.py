@@ -55,10 +55,12 @@ def prepare(ctx: Context) -> str | None:
     if not o.registration_token:
         return f"listening on {notifier.url} for {o.notify_url} (registered beforehand)"
     ctx.begin()
-    old = ctx.registration().get("thirdPartyNotifyUri") or None
-    target = o.notify_url or notifier.url
-    put_registration(ctx, target)
-    ctx.notify_setup = list(ctx.log)
+    try:
+        old = ctx.registration().get("thirdPartyNotifyUri") or None
+        target = o.notify_url or notifier.url
+        put_registration(ctx, target)
+    finally:
+        ctx.notify_setup = list(ctx.log)
     ctx.on_close("restoring thirdPartyNotifyUri", lambda: put_registration(ctx, old))
     return f"thirdPartyNotifyUri set to {target} for the run (was {old!r}; restored at the end)"
 
@@ -98,6 +100,9 @@ def read_named(ctx: Context, notification: Notification) -> str:
 
 
 def notifier(ctx: Context) -> Notifier:
+    if ctx.notify_error is not None:
+        ctx.log[:0] = ctx.notify_setup
+        raise ctx.fail(f"the notification receiver could not be set up: {ctx.notify_error}")
     if ctx.notifier is None:
         raise NotApplicable("no notification receiver: give --registration-token or --notify-url")
     return ctx.notifier
