@@ -392,6 +392,40 @@ def test_a_registration_that_cannot_be_changed_fails_the_psh_cases_not_the_run(
     assert any("notifications not set up" in n for n in done.notes)
 
 
+def test_mgt002_withdraws_the_application_only_when_asked(sabotaged: tuple[str, Party]) -> None:
+    db_url, party = sabotaged
+    other = json.loads(
+        _cli(
+            db_url,
+            "thirdparty",
+            "register",
+            "--name",
+            "Short-lived",
+            "--redirect-uri",
+            REDIRECT,
+            "--scope",
+            SCOPE,
+            "--approve",
+            "--json",
+        )
+    )
+    leaving = Party(
+        other["client_id"],
+        other["client_secret"],
+        other["registration_access_token"],
+        f"ApplicationInformation/{other['application_information_id']}",
+        party.offline_authorization,
+        party.username,
+    )
+    with in_process(db_url, lambda app: app) as base:
+        kept = conformance(base, leaving, "MGT002")
+        gone = conformance(base, leaving, "MGT002", destructive=True)
+    assert kept.results[0].status == "not applicable"
+    assert "destructive cases not asked" in kept.results[0].message
+    assert gone.results[0].status == "pass", gone.results[0]
+    assert "client_credentials now 401" in gone.results[0].message
+
+
 def test_a_403_is_answered_by_a_refresh_and_one_more_try(sabotaged: tuple[str, Party]) -> None:
     """GBA 2024: on 403 the tester refreshes its token and tries once more."""
     db_url, party = sabotaged
