@@ -213,8 +213,8 @@ def rewriting(
         plain = [(k, v) for k, v in scope["headers"] if k.lower() != b"accept-encoding"]
         changed = request({**scope, "headers": plain})
         if changed is None:
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-type", b"application/atom+xml")]})  # fmt: skip
+            xml = [(b"content-type", b"application/atom+xml")]
+            await send({"type": "http.response.start", "status": 200, "headers": xml})
             await send({"type": "http.response.body", "body": UP})
             return
         start: dict[str, Any] = {}
