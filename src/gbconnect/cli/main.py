@@ -28,6 +28,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "certificates:ca",
         "The utility's own certificate authority, which signs third parties' requests.",
     ),
+    "conformance": (
+        "conformance:conformance",
+        "Run the GBA Connect My Data test cases (FND, OAD, RBK, QRY, PSH, OFA, MGA, MGT, TC)"
+        " against a Data Custodian; one line per case, a JSON and an HTML report.",
+    ),
     "customer": ("customer:customer", "Customer logins."),
     "docs": ("docs:docs", "The developer guide (docs/developers) served at /developers/."),
     "demo": ("serve:demo", "Set up a demo database (schema + generated data, once) and serve it."),
