@@ -37,7 +37,7 @@ from gbconnect.ingest.errors import IngestError
 from gbconnect.ingest.services import ingest_file
 from gbconnect.ingest.summary import FileSummary
 from gbconnect.oauth import models as om
-from gbconnect.oauth.guard import Caller, NotFound, with_token
+from gbconnect.oauth.guard import AccessDenied, Caller, NotFound, with_token
 from gbconnect.oauth.scoping import (
     FULL,
     Grant,
@@ -141,10 +141,11 @@ def visible_point_ids(session: Session, ids: list[int], grant: Grant) -> list[in
 def subscription_grant(call: Call, sid: int) -> Grant:
     """The grant of Subscription ``sid`` for the caller (404 when it may not read it).
 
-    A client token reads a Batch/Subscription of an active authorization of its own
-    third party, under that authorization's scope: what Batch/Bulk already shows it,
-    one authorization at a time. That is how the ``resourceURI`` of an offline (paper,
-    REQ.21 FB_40) authorization is reached: no customer token exists for it."""
+    A Batch/Subscription is read with the customer's access token (class A). GBA
+    OAD010 has a client token refused there (403), with one exception: the
+    ``resourceURI`` of an offline (paper, REQ.21 FB_40; GBA OFA001) authorization,
+    for which no customer token exists, is read with the client token of its own third
+    party, under that authorization's scope (what Batch/Bulk already shows it)."""
     caller = call.caller
     if caller.token_class != CLIENT:
         return subscription_of(call.session, caller, sid)
@@ -154,6 +155,13 @@ def subscription_grant(call: Call, sid: int) -> Grant:
     auth = sub.authorization
     if auth.status != om.ACTIVE or not auth.is_active(now()):
         raise NotFound()
+    if not auth.offline:
+        raise AccessDenied(
+            403,
+            "insufficient_scope",
+            "a customer's Subscription is read with the customer's access token; a client"
+            " token reads only the Subscription of an offline authorization",
+        )
     return grant_of(auth)
 
 

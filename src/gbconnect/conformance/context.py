@@ -156,8 +156,9 @@ class Context:
         )
 
     def client_tokens(self) -> TokenSet:
-        """A client access token (class C) by client_credentials, once."""
-        if self._client is None:
+        """A client access token (class C) by client_credentials, again when the last
+        one has expired or is about to (a long run outlives a short token, OAD016)."""
+        if self._client is None or self._client.expired(leeway=5):
             try:
                 self._client = self.oauth.client_credentials()
             except OAuthError as exc:
@@ -275,7 +276,15 @@ class Context:
         return Grant(query["code"], request.code_verifier, redirect, tokens)
 
     def customer_tokens(self) -> TokenSet:
-        return self.grant().tokens
+        """The customer's tokens (class A), refreshed when the access token has expired
+        or is about to."""
+        grant = self.grant()
+        if grant.tokens.expired(leeway=5) and grant.tokens.refresh_token:
+            try:
+                grant.tokens = self.oauth.refresh(grant.tokens)
+            except OAuthError as exc:
+                raise self.fail(f"the refresh of an expired customer token failed: {exc}") from None
+        return grant.tokens
 
     def token(self, kind: Kind) -> str | None:
         if kind == "A":

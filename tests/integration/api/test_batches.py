@@ -319,11 +319,19 @@ def test_the_purge_keeps_what_has_not_expired_and_sweeps_orphan_files(deferred: 
 
 
 def test_a_package_whose_grant_ended_fails_and_is_gone(world: World, deferred: World) -> None:
-    """A client token asked for one customer's Batch/Subscription (OFA001's path); the
-    customer revoked before the worker came: the package fails, and says so (410)."""
+    """A client token asked for an offline authorization's Batch/Subscription (OFA001's
+    path); the customer revoked before the worker came: the package fails, and says so
+    (410)."""
     tokens = deferred.code_tokens()
     client = deferred.client_token()
     path = subscription_path(deferred, tokens)
+    with deferred.factory() as s:
+        s.execute(
+            update(om.Authorization)
+            .where(om.Authorization.token_class == om.CUSTOMER)
+            .values(offline=True)
+        )
+        s.commit()
     package = accepted(deferred, path, client)
     with deferred.factory() as s:
         s.execute(
@@ -340,6 +348,18 @@ def test_a_package_whose_grant_ended_fails_and_is_gone(world: World, deferred: W
         assert row is not None and row.state == FAILED and row.pending_key is None
     r = deferred.client.get(package, headers=bearer(client))
     assert r.status_code == 410 and "could not be made" in r.json()["error_description"]
+
+
+def test_a_client_token_is_refused_on_a_customers_subscription(world: World) -> None:
+    """GBA OAD010: Batch/Subscription of a customer's grant is read with the customer's
+    token; the third party's client token gets 403 there (and 404 on another's)."""
+    tokens = world.code_tokens()
+    client = world.client_token()
+    path = subscription_path(world, tokens)
+    r = world.client.get(path, headers=bearer(client))
+    assert r.status_code == 403 and r.json()["error"] == "insufficient_scope"
+    assert world.client.get(path, headers=bearer(tokens["access_token"])).status_code == 200
+    assert world.client.get(path + "0", headers=bearer(client)).status_code == 404
 
 
 def test_a_file_lost_from_the_folder_is_gone_not_an_error(deferred: World) -> None:
