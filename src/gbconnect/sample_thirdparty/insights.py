@@ -137,9 +137,8 @@ def hours(readings: Iterable[Interval], offset: Offset = utc) -> list[Hour]:
 def baseload_w(readings: Iterable[Interval], offset: Offset = utc) -> float | None:
     """The average of the lowest 10 % (at least one) of hourly demand, in W; None
     without hourly electric data. Exporting net hours are left out (see the module)."""
-    demands = sorted(
-        h.demand_w for h in hours(readings, offset) if h.seconds and not (h.has_net and h.net_wh < 0)
-    )
+    kept = [h for h in hours(readings, offset) if not (h.has_net and h.net_wh < 0)]
+    demands = sorted(h.demand_w for h in kept if h.seconds)
     if not demands:
         return None
     lowest = demands[: max(1, math.ceil(len(demands) * 0.1))]
@@ -192,9 +191,7 @@ def solar(readings: Iterable[Interval], offset: Offset = utc) -> Solar | None:
     reading, no negative net reading)."""
     items = list(readings)
     received = any(_wh(r) is not None and r.flow_direction == REVERSE for r in items)
-    negative = any(
-        (wh := _wh(r)) is not None and r.flow_direction == NET and wh < 0 for r in items
-    )
+    negative = any((wh := _wh(r)) is not None and r.flow_direction == NET and wh < 0 for r in items)
     if not received and not negative:
         return None
     exported = 0.0
