@@ -54,6 +54,8 @@ class Interval(Protocol):
     """What the insights read of a reading (:class:`gbconnect.client.Reading` fits)."""
 
     @property
+    def meter_reading(self) -> str: ...
+    @property
     def start(self) -> int: ...
     @property
     def duration(self) -> int: ...
@@ -110,6 +112,38 @@ class Hour:
         """Average demand over the covered time (W)."""
         energy = self.net_wh if self.has_net else self.delivered_wh
         return energy * 3600.0 / self.seconds if self.seconds else 0.0
+
+
+def _finest(group: list[Interval]) -> tuple[int, int]:
+    """Sort key of a channel: shortest typical interval first, then most readings."""
+    durations = sorted(r.duration for r in group)
+    return durations[len(durations) // 2], -len(group)
+
+
+def channels(readings: Iterable[Interval]) -> list[Interval]:
+    """One channel per kind of the same energy, so that nothing is counted twice:
+    readings are grouped by MeterReading; of several electric channels of the same
+    flowDirection (15-minute and hourly, say) the finest is kept, and net channels
+    (4) are dropped when a delivered or received channel is there; of gas, the finest
+    channel per unit. Other readings (demand in W, water, cost) are dropped."""
+    groups: dict[str, list[Interval]] = defaultdict(list)
+    for r in readings:
+        if _wh(r) is not None or r.unit in GAS_UNITS:
+            groups[r.meter_reading].append(r)
+    best: dict[tuple[str, int | None], list[Interval]] = {}
+    for group in groups.values():
+        first = group[0]
+        kind = (
+            ("gas:" + first.unit, None) if first.unit in GAS_UNITS else ("wh", first.flow_direction)
+        )
+        if kind not in best or _finest(group) < _finest(best[kind]):
+            best[kind] = group
+    electric = {k[1] for k in best if k[0] == "wh"}
+    if electric - {NET}:
+        best.pop(("wh", NET), None)
+    out = [r for group in best.values() for r in group]
+    out.sort(key=lambda r: r.start)
+    return out
 
 
 def hours(readings: Iterable[Interval], offset: Offset = utc) -> list[Hour]:
@@ -262,8 +296,9 @@ class Insights:
 
 
 def insights(readings: Iterable[Interval], offset: Offset = utc) -> Insights:
-    """All the insights of ``readings`` at once."""
-    items = list(readings)
+    """All the insights of ``readings`` at once, on one channel of each kind
+    (:func:`channels`)."""
+    items = channels(readings)
     return Insights(
         baseload_w(items, offset),
         evening_peak(items, offset),
@@ -283,6 +318,7 @@ __all__ = [
     "Offset",
     "Solar",
     "baseload_w",
+    "channels",
     "daily_totals",
     "evening_peak",
     "hours",

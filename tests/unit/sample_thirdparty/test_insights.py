@@ -28,12 +28,13 @@ class R:
     value: float
     unit: str = "Wh"
     flow_direction: int | None = 1
+    meter_reading: str = "mr"
 
 
 def quarter_hours(wh_by_hour: list[float], start: int = DAY0, flow: int | None = 1) -> list[R]:
     """Four 15-minute readings per hour, each a quarter of the hour's Wh."""
     return [
-        R(start + 3600 * h + 900 * q, 900, wh / 4, flow_direction=flow)
+        R(start + 3600 * h + 900 * q, 900, wh / 4, flow_direction=flow, meter_reading=f"mr{flow}")
         for h, wh in enumerate(wh_by_hour)
         for q in range(4)
     ]
@@ -152,3 +153,18 @@ def test_insights_gathers_everything() -> None:
     assert got.baseload_w == pytest.approx(200.0)
     assert got.evening is not None and got.evening.share == pytest.approx(5 / 24)
     assert len(got.electric_days) == 1 and got.gas_days == []
+
+
+def test_one_channel_of_each_kind_nothing_counted_twice() -> None:
+    fine = quarter_hours([400.0, 400.0])
+    coarse = [R(DAY0 + 3600 * h, 3600, 400.0, meter_reading="hourly") for h in range(2)]
+    net = quarter_hours([100.0, -300.0], flow=4)
+    received = quarter_hours([0.0, 700.0], flow=19)
+    demand = [R(DAY0, 900, 1600.0, unit="W", meter_reading="demand")]
+    got = insights([*coarse, *fine, *net, *received, *demand])
+    assert got.electric_days[0].delivered == pytest.approx(0.8)
+    assert got.electric_days[0].received == pytest.approx(0.7)
+    assert got.solar is not None and got.solar.observed_from == "received"
+    # Without delivered or received channels the net channel is what there is.
+    only_net = insights(net)
+    assert only_net.solar is not None and only_net.solar.observed_from == "net"
