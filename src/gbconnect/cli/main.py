@@ -23,6 +23,7 @@ from gbconnect.cli import (
     worker,
 )
 from gbconnect.cli.notify import notify
+from gbconnect.cli.sample import sample_thirdparty
 
 
 @click.group()
@@ -57,6 +58,7 @@ for _module in (
     for _command in _module.COMMANDS:
         main.add_command(_command)
 main.add_command(notify)
+main.add_command(sample_thirdparty)
 thirdparty.thirdparty.add_command(certificates.cert)
 
 
