@@ -234,8 +234,16 @@ class Store:
         """Insert or replace readings (a reading is unique by MeterReading and start);
         returns how many were written."""
         rows = [
-            (subscription, r.usage_point, r.meter_reading, r.start, r.duration, r.value, r.unit)
-            + (r.flow_direction,)
+            (
+                subscription,
+                r.usage_point,
+                r.meter_reading,
+                r.start,
+                r.duration,
+                r.value,
+                r.unit,
+                r.flow_direction,
+            )
             for r in readings
         ]
         with self._connect() as db:
@@ -257,8 +265,8 @@ class Store:
     def readings(self, subscription: str, usage_point: str) -> list[StoredReading]:
         with self._connect() as db:
             rows = db.execute(
-                "SELECT usage_point, meter_reading, start, duration, value, unit, flow_direction FROM readings "
-                "WHERE subscription = ? AND usage_point = ? ORDER BY start",
+                "SELECT usage_point, meter_reading, start, duration, value, unit, flow_direction "
+                "FROM readings WHERE subscription = ? AND usage_point = ? ORDER BY start",
                 (subscription, usage_point),
             ).fetchall()
         return [StoredReading(*row) for row in rows]
