@@ -48,6 +48,9 @@ FALLBACK_SCOPE = (
 )
 _SUBSCRIPTION = re.compile(r"/Subscription/([^/?#]+)")
 _CLIENT_TOKEN = "client_token"
+#: A web page waits on these calls: a few retries (429, network), short backoff.
+MAX_RETRIES = 2
+BACKOFF_CAP = 5.0
 
 
 class UtilityError(Exception):
@@ -152,6 +155,8 @@ class Custodian:
             oauth=self.oauth(),
             on_tokens=save,
             verify=self.config.verify,
+            max_retries=MAX_RETRIES,
+            backoff_cap=BACKOFF_CAP,
         )
 
     def client_api(self) -> DataCustodianClient:
@@ -167,7 +172,13 @@ class Custodian:
             self.store.set_setting(_CLIENT_TOKEN, _dumps(fresh.to_dict()))
 
         return DataCustodianClient(
-            self.endpoints(), tokens, oauth=self.oauth(), on_tokens=save, verify=self.config.verify
+            self.endpoints(),
+            tokens,
+            oauth=self.oauth(),
+            on_tokens=save,
+            verify=self.config.verify,
+            max_retries=MAX_RETRIES,
+            backoff_cap=BACKOFF_CAP,
         )
 
     def revoke(self, tokens: TokenSet) -> bool:
@@ -292,6 +303,8 @@ def _get(api: DataCustodianClient, url: str) -> bytes | Pending:
     try:
         return api.get(url)
     except ApiError as exc:
+        if exc.status is None:
+            raise UtilityError(f"The utility cannot be reached at {_short(url)}.") from None
         if exc.status in (401, 403):
             raise UtilityError(
                 "The utility no longer lets us read this (the access may have been revoked)."
