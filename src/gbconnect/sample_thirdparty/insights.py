@@ -72,6 +72,21 @@ def utc(_at: int) -> int:
     return 0
 
 
+def per_hour(offset: Offset) -> Offset:
+    """``offset`` computed once per UTC hour (DST changes fall on whole hours, and
+    ``LocalTime.utcoffset`` works out the year's rules on each call)."""
+    cache: dict[int, int] = {}
+
+    def cached(at: int) -> int:
+        hour = at - at % 3600
+        found = cache.get(hour)
+        if found is None:
+            found = cache[hour] = offset(hour)
+        return found
+
+    return cached
+
+
 def _wh(reading: Interval) -> float | None:
     """The reading's energy in Wh, or None when it is not electric energy."""
     if reading.unit == "Wh":
@@ -299,6 +314,7 @@ def insights(readings: Iterable[Interval], offset: Offset = utc) -> Insights:
     """All the insights of ``readings`` at once, on one channel of each kind
     (:func:`channels`)."""
     items = channels(readings)
+    offset = per_hour(offset)
     return Insights(
         baseload_w(items, offset),
         evening_peak(items, offset),
@@ -322,6 +338,7 @@ __all__ = [
     "daily_totals",
     "evening_peak",
     "hours",
+    "per_hour",
     "insights",
     "solar",
     "utc",

@@ -15,6 +15,7 @@ from gbconnect.sample_thirdparty.insights import (
     evening_peak,
     hours,
     insights,
+    per_hour,
     solar,
 )
 
@@ -168,3 +169,15 @@ def test_one_channel_of_each_kind_nothing_counted_twice() -> None:
     # Without delivered or received channels the net channel is what there is.
     only_net = insights(net)
     assert only_net.solar is not None and only_net.solar.observed_from == "net"
+
+
+def test_per_hour_asks_once_an_hour() -> None:
+    asked: list[int] = []
+
+    def offset(at: int) -> int:
+        asked.append(at)
+        return -7 * 3600
+
+    cached = per_hour(offset)
+    assert [cached(DAY0 + s) for s in (0, 900, 3599, 3600)] == [-7 * 3600] * 4
+    assert asked == [DAY0, DAY0 + 3600]
