@@ -64,7 +64,8 @@ def sample_app(
                 break
             except httpx.TransportError:
                 if proc.poll() is not None:
-                    raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "exited")
+                    why = proc.stderr.read().decode() if proc.stderr else "exited"
+                    raise RuntimeError(why) from None
                 time.sleep(0.1)
         yield Sample(base, data_dir, proc)
     finally:

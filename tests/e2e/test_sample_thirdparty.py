@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from gbconnect.client import TokenSet, parse
 from gbconnect.client import Reading as SdkReading
+from gbconnect.client import TokenSet, parse
 from gbconnect.client import UsagePoint as SdkUsagePoint
 from gbconnect.ingest.generator import GeneratorOptions, customer_profile
 from gbconnect.sample_thirdparty import insights as ins
@@ -87,9 +87,7 @@ def _register(db_url: str, port: int) -> tuple[str, str, str]:
 
 @pytest.fixture
 def generated(db_url: str) -> str:
-    _cli(
-        db_url, "generate", "--customers", str(CUSTOMERS), "--days", str(DAYS), "--end", END
-    )
+    _cli(db_url, "generate", "--customers", str(CUSTOMERS), "--days", str(DAYS), "--end", END)
     return db_url
 
 
@@ -216,8 +214,9 @@ def test_from_the_utility_portal_with_data_prepared_later(
     client_id, secret, key = _register(db_url, port)
     username = _customer(db_url, "residential", gas=True)
     with (
-        sample_app(utility, client_id, secret, tmp_path / "sample", notify_secret=key, port=port)
-        as sample,
+        sample_app(
+            utility, client_id, secret, tmp_path / "sample", notify_secret=key, port=port
+        ) as sample,
         sync_playwright() as p,
     ):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])

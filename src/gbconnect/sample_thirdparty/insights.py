@@ -338,8 +338,8 @@ __all__ = [
     "daily_totals",
     "evening_peak",
     "hours",
-    "per_hour",
     "insights",
+    "per_hour",
     "solar",
     "utc",
 ]
