@@ -56,7 +56,10 @@ def sample_app(
         env["GBCONNECT_SAMPLE_CLIENT_SECRET"] = client_secret
     if notify_secret:
         args += ["--notify-secret", notify_secret]
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = data_dir / "stderr.log"
+    with log.open("wb") as err:
+        proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=err)
     try:
         for _ in range(300):
             try:
@@ -64,8 +67,7 @@ def sample_app(
                 break
             except httpx.TransportError:
                 if proc.poll() is not None:
-                    why = proc.stderr.read().decode() if proc.stderr else "exited"
-                    raise RuntimeError(why) from None
+                    raise RuntimeError(log.read_text()) from None
                 time.sleep(0.1)
         yield Sample(base, data_dir, proc)
     finally:

@@ -136,6 +136,13 @@ class Custodian:
                 )
             return self._oauth
 
+    def close(self) -> None:
+        """Close the OAuth client's connections (the app's shutdown)."""
+        with self._lock:
+            if self._oauth is not None:
+                self._oauth.http.close()
+                self._oauth = None
+
     # tokens ---------------------------------------------------------------------
     def customer_api(self, session_id: str) -> DataCustodianClient | None:
         """A client with the customer's tokens (saved again when refreshed)."""
@@ -221,6 +228,7 @@ class Custodian:
             raise UtilityError("You are not connected.")
         url = api.tokens.resource_uri
         if not url:
+            api.close()
             raise UtilityError("The utility's token names no subscription (resourceURI).")
         got = _get(api, url)
         if isinstance(got, Pending):
@@ -300,6 +308,7 @@ class Custodian:
 
 
 def _get(api: DataCustodianClient, url: str) -> bytes | Pending:
+    """One GET with ``api``, which is closed after it."""
     try:
         return api.get(url)
     except ApiError as exc:
@@ -314,6 +323,8 @@ def _get(api: DataCustodianClient, url: str) -> bytes | Pending:
         raise UtilityError(f"The utility refused our token: {exc.error}.") from None
     except httpx.HTTPError:
         raise UtilityError("The utility cannot be reached.") from None
+    finally:
+        api.close()
 
 
 def _key(href: str, default: str) -> str:

@@ -337,6 +337,7 @@ def make_app(config: SampleConfig) -> Starlette:
         finally:
             st.jobs.put(None)
             worker.join(timeout=10)
+            st.custodian.close()
 
     app = Starlette(
         routes=[
