@@ -18,6 +18,7 @@ Example::
 from __future__ import annotations
 
 from gbconnect.client.api import ApiError, DataCustodianClient, Pending, PendingError
+from gbconnect.client.export import to_csv, to_dataframe, to_rows
 from gbconnect.client.oauth import (
     AuthorizationRequest,
     Endpoints,
@@ -25,17 +26,42 @@ from gbconnect.client.oauth import (
     OAuthError,
     TokenSet,
 )
-from gbconnect.client.parser import FeedError
+from gbconnect.client.parser import (
+    CustomerRecord,
+    FeedError,
+    FeedStats,
+    LocalTime,
+    MeterReading,
+    Reading,
+    ReadingType,
+    UsagePoint,
+    UsageSummary,
+    parse,
+    readings,
+)
 
 __all__ = [
     "ApiError",
     "AuthorizationRequest",
+    "CustomerRecord",
     "DataCustodianClient",
     "Endpoints",
     "FeedError",
+    "FeedStats",
+    "LocalTime",
+    "MeterReading",
     "OAuthClient",
     "OAuthError",
     "Pending",
     "PendingError",
+    "Reading",
+    "ReadingType",
     "TokenSet",
+    "UsagePoint",
+    "UsageSummary",
+    "parse",
+    "readings",
+    "to_csv",
+    "to_dataframe",
+    "to_rows",
 ]
