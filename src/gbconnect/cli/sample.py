@@ -105,11 +105,7 @@ def demo_sample(settings: Settings, engine: Engine, host: str, port: int) -> Sam
     from gbconnect.sample_thirdparty.config import SampleConfig
 
     public = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
-    uris = {
-        "redirect_uris": [f"{public}/callback"],
-        "notify_uri": f"{public}/notify",
-        "portal_uri": f"{public}/start",
-    }
+    redirect = f"{public}/callback"
     with make_sessionmaker(engine)() as session, session.begin():
         app = session.scalars(
             select(rm.ApplicationInformation)
@@ -124,7 +120,7 @@ def demo_sample(settings: Settings, engine: Engine, host: str, port: int) -> Sam
                 name=DEMO_NAME,
                 approve=True,
                 description=DEMO_DESCRIPTION,
-                redirect_uris=uris["redirect_uris"],
+                redirect_uris=[redirect],
                 notify_uri=f"{public}/notify",
                 portal_uri=f"{public}/start",
             )
@@ -132,7 +128,7 @@ def demo_sample(settings: Settings, engine: Engine, host: str, port: int) -> Sam
         else:
             secret = new_secret()
             app.client_secret_hash = digest(secret)
-            app.redirect_uris = uris["redirect_uris"]
+            app.redirect_uris = [redirect]
             app.notify_uri = f"{public}/notify"
             app.portal_uri = f"{public}/start"
         notify_secret = signing_keys.ensure_key(app)

@@ -21,11 +21,11 @@ def _nice(top: float) -> float:
     """A round axis maximum at or above ``top``."""
     if top <= 0:
         return 1.0
-    step = 10 ** len(str(int(top))) / 10
+    step = float(10 ** len(str(int(top)))) / 10
     for mult in (1, 2, 2.5, 5, 10):
         if step * mult >= top:
-            return step * mult
-    return step * 10
+            return float(step * mult)
+    return float(step * 10)
 
 
 def daily_svg(days: Sequence[DayTotal], title: str) -> str:

@@ -195,7 +195,7 @@ class Custodian:
         url = self.endpoints().revocation
         if not url:
             return False
-        auth = (self.config.client_id, self.config.client_secret or "")
+        auth = (self.config.client_id, self.config.client_secret or "")  # RFC 6749 2.3.1
         ok = True
         with httpx.Client(verify=self.config.verify, timeout=30) as http:
             for value, hint in (
@@ -205,14 +205,11 @@ class Custodian:
                 if not value:
                     continue
                 data = {"token": value, "token_type_hint": hint}
-                if self.config.client_secret is None:
-                    data["client_id"] = self.config.client_id
                 try:
-                    r = http.post(
-                        url,
-                        data=data,
-                        auth=auth if self.config.client_secret is not None else None,
-                    )
+                    if self.config.client_secret is None:  # a public client names itself
+                        r = http.post(url, data={**data, "client_id": self.config.client_id})
+                    else:
+                        r = http.post(url, data=data, auth=auth)
                 except httpx.HTTPError:
                     return False
                 ok = ok and r.status_code == 200
