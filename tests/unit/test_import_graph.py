@@ -5,6 +5,7 @@ and ``espi/`` (the standard itself) imports no database or web module
 from __future__ import annotations
 
 import ast
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -138,10 +139,27 @@ def test_espi_imports_no_database_or_web_module() -> None:
     for path in (SRC / "espi").rglob("*.py"):
         for target in _imports(path):
             top = target.split(".")[0]
+            # The SDK (gbconnect.client) is the standard from the third party's side and
+            # imports nothing else of gbconnect (test below): espi may reuse it.
             inside = target.startswith("gbconnect.") and not target.startswith(
-                ("gbconnect.espi", "gbconnect.errors")
+                ("gbconnect.espi", "gbconnect.errors", "gbconnect.client")
             )
             if top in ESPI_FORBIDDEN or inside:
+                bad.append(f"{_module(path)} imports {target}")
+    assert not bad, "\n".join(bad)
+
+
+def test_the_sdk_imports_nothing_else_of_gbconnect() -> None:
+    """``gbconnect.client`` stands alone: the standard library, httpx and lxml (pandas
+    inside ``to_dataframe``), never another gbconnect module (issue 13)."""
+    allowed = {"httpx", "lxml", "pandas", "gbconnect"}
+    bad = []
+    for path in (SRC / "client").rglob("*.py"):
+        for target in _imports(path):
+            top = target.split(".")[0]
+            if (target.startswith("gbconnect.") and not target.startswith("gbconnect.client")) or (
+                top not in allowed and top not in sys.stdlib_module_names
+            ):
                 bad.append(f"{_module(path)} imports {target}")
     assert not bad, "\n".join(bad)
 

@@ -18,6 +18,7 @@ Example::
 from __future__ import annotations
 
 from gbconnect.client.api import ApiError, DataCustodianClient, Pending, PendingError
+from gbconnect.client.batchlist import parse_batch_list
 from gbconnect.client.export import to_csv, to_dataframe, to_rows
 from gbconnect.client.oauth import (
     AuthorizationRequest,
@@ -39,6 +40,8 @@ from gbconnect.client.parser import (
     parse,
     readings,
 )
+from gbconnect.client.receiver import Notification, NotificationReceiver
+from gbconnect.client.signature import verify_signature
 
 __all__ = [
     "ApiError",
@@ -50,6 +53,8 @@ __all__ = [
     "FeedStats",
     "LocalTime",
     "MeterReading",
+    "Notification",
+    "NotificationReceiver",
     "OAuthClient",
     "OAuthError",
     "Pending",
@@ -60,8 +65,10 @@ __all__ = [
     "UsagePoint",
     "UsageSummary",
     "parse",
+    "parse_batch_list",
     "readings",
     "to_csv",
     "to_dataframe",
     "to_rows",
+    "verify_signature",
 ]

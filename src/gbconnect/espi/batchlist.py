@@ -10,28 +10,15 @@ least one, and every URI absolute ``http`` or ``https`` (RFC 3986 section 4.3).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from urllib.parse import urlsplit
 
-from lxml import etree
-
+from gbconnect.client.batchlist import BATCH_LIST, RESOURCES, checked_uri, parse_batch_list
+from gbconnect.client.parser.errors import FeedError
 from gbconnect.errors import InputError
 from gbconnect.espi.atom import escape
 from gbconnect.espi.namespaces import ESPI
-from gbconnect.espi.xmlreader import (
-    MAX_SMALL_DOCUMENT,
-    XmlInputError,
-    check_prolog,
-    hardened_parser,
-)
 
-BATCH_LIST = f"{{{ESPI}}}BatchList"
-RESOURCES = f"{{{ESPI}}}resources"
-
-# Whitespace, C0/C1 controls and the XML 1.0 non-characters: never in a URI or IRI
-# (RFC 3986 section 2, RFC 3987 section 2.2).
-_NOT_IN_URI = re.compile("[\x00-\x20\x7f-\x9f\ufffe\uffff]")
+__all__ = ["BATCH_LIST", "RESOURCES", "BatchListError", "batch_list", "read_batch_list"]
 
 
 class BatchListError(InputError):
@@ -39,15 +26,10 @@ class BatchListError(InputError):
 
 
 def _checked(uri: str) -> str:
-    if _NOT_IN_URI.search(uri):
-        raise BatchListError(f"{uri[:80]!r} holds whitespace or a control character")
     try:
-        parts = urlsplit(uri)
-    except ValueError as exc:
-        raise BatchListError(f"{uri[:80]!r} is not a URI: {exc}") from None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise BatchListError(f"{uri[:80]!r} is not an absolute http(s) URI")
-    return uri
+        return checked_uri(uri)
+    except FeedError as exc:
+        raise BatchListError(exc.message) from None
 
 
 def batch_list(uris: Sequence[str]) -> bytes:
@@ -68,33 +50,9 @@ def read_batch_list(body: bytes) -> list[str]:
     """The resource URIs of a ``<BatchList>`` body, in order, read with the hardened
     parser (no DTD, no entities, no network, at most 1 MiB); :class:`BatchListError`
     when the body is malformed, is not an ESPI BatchList, holds another element, or
-    names no URI or one that is not absolute http(s)."""
-    if len(body) > MAX_SMALL_DOCUMENT:
-        raise BatchListError(f"a BatchList body is at most {MAX_SMALL_DOCUMENT} bytes")
+    names no URI or one that is not absolute http(s). The SDK's
+    :func:`gbconnect.client.parse_batch_list` does the reading: it exists once."""
     try:
-        check_prolog(body[:65536])
-        root = etree.fromstring(body, hardened_parser())
-    except XmlInputError as exc:
+        return parse_batch_list(body)
+    except FeedError as exc:
         raise BatchListError(exc.message) from None
-    except etree.XMLSyntaxError as exc:
-        raise BatchListError(f"malformed XML: {exc.msg}") from None
-    if root.tag != BATCH_LIST:
-        name = etree.QName(root)
-        raise BatchListError(
-            f"the document is <{name.localname}> in namespace "
-            f"{name.namespace or '(none)'}, not an ESPI <BatchList>"
-        )
-    uris: list[str] = []
-    for child in root:
-        if not isinstance(child.tag, str):
-            continue  # a comment or processing instruction
-        if child.tag != RESOURCES:
-            raise BatchListError(
-                f"<BatchList> holds <{etree.QName(child).localname}>; only <resources>"
-            )
-        if len(child):
-            raise BatchListError("<resources> holds an element, not a URI")
-        uris.append(_checked((child.text or "").strip()))
-    if not uris:
-        raise BatchListError("the BatchList names no resource URI")
-    return uris

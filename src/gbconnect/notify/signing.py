@@ -8,7 +8,9 @@ Two headers go with the body: ``Gbconnect-Timestamp`` (Unix seconds) and
 While a secret is rotated the header carries several ``v1=`` values separated by
 commas (one per secret); any one that matches is enough.
 
-A receiver verifies in five lines of Python (``secret`` bytes, ``body`` the raw bytes)::
+The HMAC and its check live in the SDK (:mod:`gbconnect.client.signature`), which a
+third party installs; this module signs with them. A receiver without the SDK
+verifies in five lines of Python (``secret`` bytes, ``body`` the raw bytes)::
 
     import hashlib, hmac, time
     ts = headers["Gbconnect-Timestamp"]
@@ -19,19 +21,26 @@ A receiver verifies in five lines of Python (``secret`` bytes, ``body`` the raw 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Iterable, Mapping
 
-TIMESTAMP_HEADER = "Gbconnect-Timestamp"
-SIGNATURE_HEADER = "Gbconnect-Signature"
-SCHEME = "v1"
-DEFAULT_TOLERANCE = 300
+from gbconnect.client.signature import (
+    DEFAULT_TOLERANCE,
+    SCHEME,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    sign,
+    verify_signature,
+)
 
-
-def sign(secret: bytes, timestamp: int, body: bytes) -> str:
-    """Hex HMAC-SHA256 (RFC 2104) of ``f"{timestamp}.".encode() + body``."""
-    return hmac.new(secret, f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+__all__ = [
+    "DEFAULT_TOLERANCE",
+    "SCHEME",
+    "SIGNATURE_HEADER",
+    "TIMESTAMP_HEADER",
+    "sign",
+    "signature_headers",
+    "verify",
+]
 
 
 def signature_headers(secret: bytes | Iterable[bytes], body: bytes, now: int) -> dict[str, str]:
@@ -44,14 +53,6 @@ def signature_headers(secret: bytes | Iterable[bytes], body: bytes, now: int) ->
     return {TIMESTAMP_HEADER: str(now), SIGNATURE_HEADER: value}
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    wanted = name.lower()
-    for key, value in headers.items():
-        if key.lower() == wanted:
-            return value
-    return None
-
-
 def verify(
     secret: bytes,
     headers: Mapping[str, str],
@@ -60,22 +61,6 @@ def verify(
     tolerance: int = DEFAULT_TOLERANCE,
 ) -> bool:
     """Whether ``headers`` (names case-insensitive, RFC 9110 section 5.1) sign ``body``
-    under ``secret`` with a timestamp at most ``tolerance`` seconds from ``now``.
-    Compared in constant time; any one of several ``v1=`` values may match."""
-    stamp = _header(headers, TIMESTAMP_HEADER)
-    value = _header(headers, SIGNATURE_HEADER)
-    if stamp is None or value is None:
-        return False
-    stamp = stamp.strip()
-    if not stamp.isascii() or not stamp.isdigit():
-        return False
-    timestamp = int(stamp)
-    if abs(now - timestamp) > tolerance:
-        return False
-    expected = sign(secret, timestamp, body).encode()
-    matched = False
-    for part in value.split(","):
-        scheme, _, sig = part.strip().partition("=")
-        if scheme == SCHEME and hmac.compare_digest(expected, sig.strip().encode()):
-            matched = True
-    return matched
+    under ``secret`` with a timestamp at most ``tolerance`` seconds from ``now``: the
+    SDK's :func:`gbconnect.client.verify_signature`, so the check exists once."""
+    return verify_signature(secret, headers, body, now=now, tolerance=tolerance)

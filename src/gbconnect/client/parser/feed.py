@@ -2,11 +2,14 @@
 any size, any namespace prefix, any entry order (REQ.21 section 1, FB_1/FB_4).
 
 How it stays fast and small: ``lxml.etree.iterparse`` reports only the ends of Atom
-``entry`` and ``link`` elements and of ``IntervalReading`` (a hardened parser: no
-entities, no network, no DTD, huge trees allowed); each reading is read with a few
-``find`` calls on precomputed Clark names and cleared at once, each entry when it ends,
-with its previous siblings. A reading becomes a :class:`Reading` (positional, no
-datetime) as soon as its MeterReading and ReadingType are known.
+``entry`` and ``link`` elements and of ``IntervalBlock`` (a hardened parser: no
+entities, no network, no DTD, huge trees allowed). A block's readings are read in one
+pass over their children, compared with precomputed Clark names (one event per block
+rather than per reading: on the benchmark, 0.87 of a bare per-reading iterparse loop
+against 0.56), and the block is cleared; each entry is cleared when it ends, with its
+previous siblings, so memory holds one block at a time. A reading becomes a
+:class:`Reading` (built positionally, no datetime) as soon as its MeterReading and
+ReadingType are known.
 
 How relations are resolved (Atom links, REQ.21 section 1):
 
@@ -56,6 +59,7 @@ CONTENT = _A + "content"
 A_ID = _A + "id"
 A_TITLE = _A + "title"
 READING = _E + "IntervalReading"
+BLOCK = _E + "IntervalBlock"
 TIME_PERIOD = _E + "timePeriod"
 START = _E + "start"
 DURATION = _E + "duration"
@@ -491,7 +495,7 @@ def _iterparse(stream: Any) -> Any:
     return etree.iterparse(
         stream,
         events=("end",),
-        tag=(READING, LINK, ENTRY),
+        tag=(BLOCK, LINK, ENTRY),
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
@@ -529,86 +533,89 @@ def _run(source: Source, stats: FeedStats, *, readings_only: bool) -> Iterator[I
         try:
             for _event, el in context:
                 tag = el.tag
-                if tag == READING:
+                if tag == BLOCK:
                     if ch is None:
                         ch = state.current_channel()
-                    # One pass over the children: lxml's find() goes through
-                    # ElementPath and costs three times as much.
-                    start_text = duration_text = raw_text = cost_text = quality_text = None
-                    timed = False
-                    for c in el:
-                        t = c.tag
-                        if t == TIME_PERIOD:
-                            timed = True
-                            for d in c:
-                                dt = d.tag
-                                if dt == START:
-                                    start_text = d.text
-                                elif dt == DURATION:
-                                    duration_text = d.text
-                        elif t == VALUE:
-                            raw_text = c.text
-                        elif t == COST:
-                            cost_text = c.text
-                        elif t == READING_QUALITY and quality_text is None:
-                            for d in c:
-                                if d.tag == QUALITY:
-                                    quality_text = d.text
-                    el.clear()
-                    prev = el.getprevious()
-                    if prev is not None:
-                        el.getparent().remove(prev)
-                    if not timed or raw_text is None:
-                        stats.skipped += 1
-                        continue
-                    try:
-                        start = int(start_text)  # type: ignore[arg-type]
-                        if start >= MS_THRESHOLD or start <= -MS_THRESHOLD:
-                            start = numbers.timestamp(start_text) or 0
-                    except (TypeError, ValueError):
-                        value = numbers.timestamp(start_text)
-                        if value is None:
+                    # The block's readings in one pass (a block is a day, at most a few
+                    # thousand readings): one iterparse event per block instead of one
+                    # per reading, and one pass over each reading's children (lxml's
+                    # find() goes through ElementPath and costs three times as much).
+                    for ir in el:
+                        if ir.tag != READING:
+                            continue
+                        start_text = duration_text = raw_text = None
+                        cost_text = quality_text = None
+                        timed = False
+                        for c in ir:
+                            t = c.tag
+                            if t == TIME_PERIOD:
+                                timed = True
+                                for d in c:
+                                    dt = d.tag
+                                    if dt == START:
+                                        start_text = d.text
+                                    elif dt == DURATION:
+                                        duration_text = d.text
+                            elif t == VALUE:
+                                raw_text = c.text
+                            elif t == COST:
+                                cost_text = c.text
+                            elif t == READING_QUALITY and quality_text is None:
+                                for d in c:
+                                    if d.tag == QUALITY:
+                                        quality_text = d.text
+                        if not timed or raw_text is None:
                             stats.skipped += 1
                             continue
-                        start = value
-                    try:
-                        duration = int(duration_text)  # type: ignore[arg-type]
-                        if duration > UINT32_MAX:
+                        try:
+                            start = int(start_text)  # type: ignore[arg-type]
+                            if start >= MS_THRESHOLD or start <= -MS_THRESHOLD:
+                                start = numbers.timestamp(start_text) or 0
+                        except (TypeError, ValueError):
+                            value = numbers.timestamp(start_text)
+                            if value is None:
+                                stats.skipped += 1
+                                continue
+                            start = value
+                        try:
+                            duration = int(duration_text)  # type: ignore[arg-type]
+                            if duration > UINT32_MAX:
+                                duration = numbers.duration(duration_text) or 0
+                        except (TypeError, ValueError):
                             duration = numbers.duration(duration_text) or 0
-                    except (TypeError, ValueError):
-                        duration = numbers.duration(duration_text) or 0
-                    try:
-                        raw = int(raw_text)
-                    except ValueError:
-                        value = numbers.number(raw_text)
-                        if value is None:
-                            stats.skipped += 1
-                            continue
-                        raw = value
-                    if cost_text is None:
-                        cost = None
-                    else:
-                        cost_value = numbers.number(cost_text)
-                        cost = cost_value / 100000 if cost_value is not None else None
-                    quality = numbers.number(quality_text) if quality_text is not None else None
-                    if ch is None:
-                        state.loose.append((start, duration, raw, cost, quality))
-                    elif ch.ready:
-                        count += 1
-                        yield make_reading(
-                            ch.usage_point,
-                            ch.href,
-                            start,
-                            duration,
-                            raw / ch.scale if ch.divide else float(raw * ch.scale),
-                            ch.unit,
-                            raw,
-                            cost,
-                            quality,
-                            ch.flow,
-                        )
-                    else:
-                        ch.pending.append((start, duration, raw, cost, quality))
+                        try:
+                            raw = int(raw_text)
+                        except ValueError:
+                            value = numbers.number(raw_text)
+                            if value is None:
+                                stats.skipped += 1
+                                continue
+                            raw = value
+                        if cost_text is None:
+                            cost = None
+                        else:
+                            cost_value = numbers.number(cost_text)
+                            cost = cost_value / 100000 if cost_value is not None else None
+                        quality = numbers.number(quality_text) if quality_text is not None else None
+                        if ch is None:
+                            state.loose.append((start, duration, raw, cost, quality))
+                        elif ch.ready:
+                            count += 1
+                            yield make_reading(
+                                ch.usage_point,
+                                ch.href,
+                                start,
+                                duration,
+                                raw / ch.scale if ch.divide else float(raw * ch.scale),
+                                ch.unit,
+                                raw,
+                                cost,
+                                quality,
+                                ch.flow,
+                            )
+                        else:
+                            ch.pending.append((start, duration, raw, cost, quality))
+                    el.clear()
                 elif tag == LINK:
                     if not checked:
                         _refuse_dtd(el)
