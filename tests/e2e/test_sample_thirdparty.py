@@ -21,8 +21,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -106,6 +108,15 @@ def _stored_tokens(sample: Sample) -> TokenSet:
     return TokenSet.from_dict(json.loads(raw))
 
 
+def _reading_count(sample: Sample) -> int:
+    db = sqlite3.connect(sample.data_dir / "sample-thirdparty.sqlite3")
+    try:
+        (n,) = db.execute("SELECT COUNT(*) FROM readings").fetchone()
+    finally:
+        db.close()
+    return int(n)
+
+
 def _expected_baseloads(tokens: TokenSet) -> list[str]:
     """The baseload of each usage point, computed here from the Subscription feed
     fetched independently with the customer's token."""
@@ -180,8 +191,24 @@ def test_connect_from_the_sample_app_shows_insights_and_the_grant_is_notified(
         page.goto(sample.base + "/usage")
         assert "Batch/Subscription/" in page.inner_text("#last-notification")
 
+        # New data at the utility (a day more for the same customers): it notifies the
+        # app's Batch/Bulk (registered for FB_35), fetched with a client-credentials
+        # token; the readings land under the customer's subscription.
+        before = _reading_count(sample)
+        today = datetime.now(ZoneInfo("America/Los_Angeles")).date().isoformat()
+        _cli(db_url, "generate", "--customers", str(CUSTOMERS), "--days", "1", "--end", today)
+
+        def bulk_fetched() -> bool:
+            page.goto(sample.base + "/notifications")
+            rows = [e.inner_text() for e in page.query_selector_all(".notification")]
+            return any("Batch/Bulk/" in r and "readings stored" in r for r in rows)
+
+        wait_until(bulk_fetched, 60, "the Bulk notification to be fetched")
+        assert _reading_count(sample) > before
+
         # Disconnect: the tokens are revoked at the utility, and stop working there.
         tokens = _stored_tokens(sample)
+        page.goto(sample.base + "/usage")
         page.click("#disconnect")
         page.wait_for_selector("#disconnected")
         assert "tokens are revoked" in page.inner_text("main")

@@ -27,11 +27,13 @@ from gbconnect.client import (
     Endpoints,
     FeedError,
     LocalTime,
+    MeterReading,
     Notification,
     OAuthClient,
     OAuthError,
     Pending,
     Reading,
+    ReadingType,
     TokenSet,
     UsagePoint,
     parse,
@@ -46,7 +48,11 @@ WELL_KNOWN = "/.well-known/oauth-authorization-server"
 FALLBACK_SCOPE = (
     "FB=1_3_4_5_10_13_14_15_16_39;IntervalDuration=900_3600;BlockDuration=daily;HistoryLength=13"
 )
-_SUBSCRIPTION = re.compile(r"/Subscription/([^/?#]+)")
+_SUBSCRIPTION = re.compile(r"(?:^|/)Subscription/([^/?#]+)")
+#: accumulationBehaviour codes of meter reads that add up over time (1 bulkQuantity,
+#: 3 cumulative: a register's reading, not the energy of its interval) and of
+#: instantaneous values (12): not summed as energy (REQ.21 code tables).
+CUMULATIVE = (1, 3, 12)
 _CLIENT_TOKEN = "client_token"
 #: A web page waits on these calls: a few retries (429, network), short backoff.
 MAX_RETRIES = 2
@@ -239,6 +245,8 @@ class Custodian:
         points: list[UsagePoint] = []
         local_times: list[LocalTime] = []
         readings: list[Reading] = []
+        types: dict[str, ReadingType] = {}
+        meters: dict[str, MeterReading] = {}
         try:
             for item in parse(feed):
                 if isinstance(item, Reading):
@@ -247,8 +255,19 @@ class Custodian:
                     points.append(item)
                 elif isinstance(item, LocalTime):
                     local_times.append(item)
+                elif isinstance(item, ReadingType):
+                    types[item.href] = item
+                elif isinstance(item, MeterReading):
+                    meters[item.href] = item
         except FeedError as exc:
             raise UtilityError(f"The utility sent a document that cannot be read: {exc}") from None
+        cumulative = {
+            href
+            for href, m in meters.items()
+            if m.reading_type in types
+            and types[m.reading_type].accumulation_behaviour in CUMULATIVE
+        }
+        readings = [r for r in readings if r.meter_reading not in cumulative]
         only_local = local_times[0] if len(local_times) == 1 else None
         for p in points:
             local = p.local_time or only_local
