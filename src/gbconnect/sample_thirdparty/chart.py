@@ -74,10 +74,10 @@ def daily_svg(days: Sequence[DayTotal], title: str) -> str:
                 f"{d.received:.2f} {escape(unit)} sent back</title></rect>"
             )
     if days:
-        for i in (0, len(days) - 1):
-            x = PAD_LEFT + i * bar + bar / 2
+        for i, anchor in ((0, "start"), (len(days) - 1, "end")):
+            x = PAD_LEFT + i * bar + (0 if anchor == "start" else bar)
             parts.append(
-                f'<text x="{x:.1f}" y="{HEIGHT - 8}" text-anchor="middle" font-size="12" '
+                f'<text x="{x:.1f}" y="{HEIGHT - 8}" text-anchor="{anchor}" font-size="12" '
                 f'fill="#222">{days[i].day.strftime("%d %b")}</text>'
             )
     parts.append("</svg>")

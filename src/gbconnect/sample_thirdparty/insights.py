@@ -7,8 +7,9 @@ LocalTimeParameters, REQ.21 espi.xsd ``LocalTimeParameters``):
 
 - **baseload**: the average of the lowest 10 % of hourly demand, in W. An hour's demand
   is its energy divided by the time its intervals cover (Wh x 3600 / seconds), so a
-  partial hour is not mistaken for a quiet one. With net readings an exporting hour
-  hides the house's own use, so only the hours with a non-negative net count.
+  partial hour is not mistaken for a quiet one. An hour with any export (received
+  energy, or a net below zero) hides the house's own use behind the panels'
+  output, so only the hours without export count.
 - **evening peak**: the share of the energy delivered between 16:00 and 21:00 local
   time, and the local hour of the day with the highest average energy.
 - **solar**: when the feed has received energy (flowDirection 19) or net readings going
@@ -109,7 +110,8 @@ def _split(reading: Interval, wh: float) -> tuple[float, float]:
 @dataclass(frozen=True)
 class Hour:
     """One local clock hour: ``start`` is its wall-clock time as epoch seconds (the
-    local time read as if it were UTC), the energies in Wh, ``seconds`` covered."""
+    local time read as if it were UTC), the energies in Wh, ``seconds`` covered by
+    delivered or net readings (a received channel beside them is not counted twice)."""
 
     start: int
     delivered_wh: float
@@ -174,7 +176,8 @@ def hours(readings: Iterable[Interval], offset: Offset = utc) -> list[Hour]:
         slot[0] += delivered
         slot[1] += received
         slot[2] += delivered - received
-        slot[3] += r.duration
+        if r.flow_direction != REVERSE:  # the time the home's use is measured over
+            slot[3] += r.duration
         if r.flow_direction == NET:
             slot[4] = 1.0
     return [
@@ -185,8 +188,8 @@ def hours(readings: Iterable[Interval], offset: Offset = utc) -> list[Hour]:
 
 def baseload_w(readings: Iterable[Interval], offset: Offset = utc) -> float | None:
     """The average of the lowest 10 % (at least one) of hourly demand, in W; None
-    without hourly electric data. Exporting net hours are left out (see the module)."""
-    kept = [h for h in hours(readings, offset) if not (h.has_net and h.net_wh < 0)]
+    without hourly electric data. Hours with export are left out (see the module)."""
+    kept = [h for h in hours(readings, offset) if h.received_wh <= 0]
     demands = sorted(h.demand_w for h in kept if h.seconds)
     if not demands:
         return None

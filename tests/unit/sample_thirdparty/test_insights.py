@@ -73,6 +73,13 @@ def test_baseload_leaves_out_exporting_net_hours() -> None:
     assert baseload_w(day) == pytest.approx(300.0)
 
 
+def test_baseload_leaves_out_hours_with_received_energy() -> None:
+    # Solar covers the home at noon: nothing delivered, but the home still draws.
+    delivered = quarter_hours([0.0, 0.0, 250.0, 400.0])
+    received = quarter_hours([600.0, 100.0, 0.0, 0.0], flow=19)
+    assert baseload_w(delivered + received) == pytest.approx(250.0)
+
+
 def test_evening_peak_share_and_hour_on_the_local_clock() -> None:
     # 24 UTC hours; 1 kWh each except 2 kWh at 03:00 UTC = 19:00 PST.
     day = [1000.0] * 24
