@@ -1,5 +1,6 @@
 # The two commands: `make demo` runs the service on demo data, `make test` runs every check.
-# One virtual environment: `make demo` installs the service only, `make test` adds the
+# One virtual environment: `make demo` installs the service (the `server` extra; the base
+# install is only the third-party SDK), `make test` adds the
 # development tools (pytest, ruff, mypy, Playwright) to it.
 PYTHON ?= python3
 VENV := .venv
@@ -12,11 +13,11 @@ DEV := $(VENV)/.installed-dev
 $(SERVICE): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e '.[server]'
 	touch $(SERVICE)
 
 $(DEV): $(SERVICE)
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[server,dev]'
 	touch $(DEV)
 
 demo: $(SERVICE)

@@ -8,6 +8,7 @@ any other error into :class:`ApiError`.
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -87,7 +88,7 @@ class DataCustodianClient:
         oauth: OAuthClient | None = None,
         on_tokens: Callable[[TokenSet], None] | None = None,
         cert: str | tuple[str, str] | None = None,
-        verify: bool | str = True,
+        verify: bool | str | ssl.SSLContext = True,
         http: httpx.Client | None = None,
         max_retries: int = 5,
         backoff_cap: float = 60.0,
@@ -281,6 +282,12 @@ class DataCustodianClient:
     def close(self) -> None:
         """Close the HTTP client (also when it was given)."""
         self.http.close()
+
+    def __enter__(self) -> DataCustodianClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _pending(r: httpx.Response, url: str) -> Pending:

@@ -6,7 +6,9 @@ full jitter for 429 (RFC 6585 section 4) and transient 5xx answers.
 from __future__ import annotations
 
 import email.utils
+import os
 import random
+import ssl
 import time
 
 import httpx
@@ -19,16 +21,41 @@ RETRYABLE = frozenset({429, 502, 503, 504})
 USER_AGENT = "gbconnect-client/0.1"
 
 
+def tls_context(
+    cert: str | tuple[str, str] | None = None, verify: bool | str | ssl.SSLContext = True
+) -> ssl.SSLContext:
+    """The TLS context of the SDK's requests: ``verify`` True (httpx's default trust
+    store), False (no verification: tests only), a CA file or directory, or a ready
+    context; ``cert`` the client certificate for mutual TLS (RFC 8705): one PEM file
+    holding the key and the chain, or ``(certificate file, key file)``."""
+    if isinstance(verify, ssl.SSLContext):
+        ctx = verify
+    elif isinstance(verify, str):
+        ctx = (
+            ssl.create_default_context(capath=verify)
+            if os.path.isdir(verify)
+            else ssl.create_default_context(cafile=verify)
+        )
+    else:
+        ctx = httpx.create_ssl_context(verify=verify)
+    if cert is not None:
+        if isinstance(cert, str):
+            ctx.load_cert_chain(cert)
+        else:
+            ctx.load_cert_chain(cert[0], cert[1])
+    return ctx
+
+
 def make_http(
     *,
     cert: str | tuple[str, str] | None = None,
-    verify: bool | str = True,
+    verify: bool | str | ssl.SSLContext = True,
     timeout: float = 30.0,
 ) -> httpx.Client:
     """An httpx client with the caller's TLS client certificate (RFC 8705 mutual TLS)
-    and trust settings."""
+    and trust settings (see :func:`tls_context`)."""
     return httpx.Client(
-        cert=cert, verify=verify, timeout=timeout, headers={"User-Agent": USER_AGENT}
+        verify=tls_context(cert, verify), timeout=timeout, headers={"User-Agent": USER_AGENT}
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import ssl
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -244,7 +245,7 @@ class OAuthClient:
         *,
         redirect_uri: str | None = None,
         cert: str | tuple[str, str] | None = None,
-        verify: bool | str = True,
+        verify: bool | str | ssl.SSLContext = True,
         http: httpx.Client | None = None,
         timeout: float = 30.0,
     ) -> None:
@@ -256,6 +257,16 @@ class OAuthClient:
 
     def __repr__(self) -> str:  # never show the secret
         return f"OAuthClient(client_id={self.client_id!r}, token={self.endpoints.token!r})"
+
+    def close(self) -> None:
+        """Close the HTTP client (also when it was given)."""
+        self.http.close()
+
+    def __enter__(self) -> OAuthClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def authorization_url(
         self, scope: str, *, state: str | None = None, redirect_uri: str | None = None

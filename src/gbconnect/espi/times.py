@@ -7,11 +7,18 @@ from __future__ import annotations
 import time
 from datetime import UTC, date, datetime
 
+from gbconnect.client.parser.numbers import MS_THRESHOLD as _MS_THRESHOLD
+from gbconnect.client.parser.numbers import UINT32_MAX, duration_seconds, number
 from gbconnect.errors import InputError
 
-UINT32_MAX = 2**32 - 1
-#: Seconds since 1970 beyond this (year 5138) can only be milliseconds.
-_MS_THRESHOLD = 10**11
+__all__ = [
+    "UINT32_MAX",
+    "TimeValueError",
+    "iso",
+    "parse_atom_time",
+    "parse_duration",
+    "parse_timestamp",
+]
 
 
 class TimeValueError(InputError):
@@ -19,22 +26,15 @@ class TimeValueError(InputError):
 
 
 def _number(text: str | None, what: str) -> int:
+    """The SDK's lenient reading (``gbconnect.client.parser.numbers``: float
+    timestamps lose their fraction, ESPI counts whole seconds), refusing what it
+    cannot read."""
     if text is None or not text.strip():
         raise TimeValueError(f"{what} is empty")
-    raw = text.strip()
-    try:
-        return int(raw)
-    except ValueError:
-        pass
-    try:
-        value = float(raw)
-    except ValueError:
-        raise TimeValueError(f"{what} {raw!r} is not a number") from None
-    if value != value or value in (float("inf"), float("-inf")):
-        raise TimeValueError(f"{what} {raw!r} is not a number")
-    # Float timestamps (REAL-WORLD-QUIRKS.md): ESPI counts whole seconds, so a
-    # fraction of a second is dropped.
-    return int(value // 1)
+    value = number(text)
+    if value is None:
+        raise TimeValueError(f"{what} {text.strip()!r} is not a number")
+    return value
 
 
 def parse_timestamp(text: str | None, what: str = "start") -> int:
@@ -52,9 +52,7 @@ def parse_duration(text: str | None, what: str = "duration") -> int:
     value = _number(text, what)
     if value < 0:
         raise TimeValueError(f"{what} {value} is negative")
-    if value > UINT32_MAX and value % 1000 == 0 and value // 1000 <= UINT32_MAX:
-        value //= 1000
-    return value
+    return duration_seconds(value)
 
 
 def parse_atom_time(text: str | None) -> int | None:

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from gbconnect.client.http import backoff, retry_after
+import ssl
+from pathlib import Path
+
+import pytest
+import trustme
+
+from gbconnect.client.http import backoff, make_http, retry_after, tls_context
 
 
 def test_retry_after_reads_seconds_and_http_dates() -> None:
@@ -27,3 +33,33 @@ def test_backoff_grows_with_full_jitter_and_stays_capped() -> None:
         for _ in range(50):
             wait = backoff(attempt, 8.0)
             assert 0.1 <= wait <= max(0.1, min(8.0, 2**attempt))
+
+
+def test_tls_context_loads_a_ca_file_a_ca_directory_and_a_client_certificate(
+    tmp_path: Path,
+) -> None:
+    ca = trustme.CA()
+    leaf = ca.issue_cert("me.example")
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    both = tmp_path / "me.pem"
+    leaf.private_key_and_cert_chain_pem.write_to_path(str(both))
+    key = tmp_path / "key.pem"
+    leaf.private_key_pem.write_to_path(str(key))
+    chain = tmp_path / "chain.pem"
+    chain.write_bytes(b"".join(p.bytes() for p in leaf.cert_chain_pems))
+    ctx = tls_context(str(both), str(ca_file))
+    assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.get_ca_certs()
+    tls_context((str(chain), str(key)), str(ca_file))
+    assert tls_context(None, str(tmp_path)).verify_mode == ssl.CERT_REQUIRED
+    assert tls_context(None, False).verify_mode == ssl.CERT_NONE
+    given = ssl.create_default_context()
+    assert tls_context(None, given) is given
+    with pytest.raises(ssl.SSLError):
+        tls_context(str(ca_file))  # a certificate without its key
+
+
+def test_make_http_emits_no_deprecation_warning(recwarn: pytest.WarningsRecorder) -> None:
+    with make_http(verify=True) as client:
+        assert client.headers["user-agent"].startswith("gbconnect-client/")
+    assert not recwarn.list

@@ -39,14 +39,15 @@ def timestamp(text: str | None) -> int | None:
     return value
 
 
+def duration_seconds(value: int) -> int:
+    """A duration read as an integer, in seconds: a millisecond value that overflows
+    UInt32 (and is a whole number of seconds within it) is converted."""
+    if value > UINT32_MAX and value % 1000 == 0 and value // 1000 <= UINT32_MAX:
+        return value // 1000
+    return value
+
+
 def duration(text: str | None) -> int | None:
     """Seconds; a millisecond duration that overflows UInt32 is converted."""
     value = number(text)
-    if (
-        value is not None
-        and value > UINT32_MAX
-        and value % 1000 == 0
-        and value // 1000 <= UINT32_MAX
-    ):
-        value //= 1000
-    return value
+    return None if value is None else duration_seconds(value)
