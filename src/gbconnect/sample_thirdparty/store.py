@@ -262,12 +262,25 @@ class Store:
             for h, s, t, k, lt in rows
         ]
 
-    def readings(self, subscription: str, usage_point: str) -> list[StoredReading]:
+    def readings(
+        self, subscription: str, usage_point: str, last_days: int | None = None
+    ) -> list[StoredReading]:
+        """The usage point's readings by start; with ``last_days``, only those of the
+        last so many days of its data (the page stays quick on years of data)."""
+        since = -(2**62)
         with self._connect() as db:
+            if last_days is not None:
+                (latest,) = db.execute(
+                    "SELECT MAX(start) FROM readings WHERE subscription = ? AND usage_point = ?",
+                    (subscription, usage_point),
+                ).fetchone()
+                if latest is not None:
+                    since = int(latest) - last_days * 86400
             rows = db.execute(
                 "SELECT usage_point, meter_reading, start, duration, value, unit, flow_direction "
-                "FROM readings WHERE subscription = ? AND usage_point = ? ORDER BY start",
-                (subscription, usage_point),
+                "FROM readings WHERE subscription = ? AND usage_point = ? AND start > ? "
+                "ORDER BY start",
+                (subscription, usage_point, since),
             ).fetchall()
         return [StoredReading(*row) for row in rows]
 

@@ -63,6 +63,8 @@ log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent / "templates"
 #: A scope from the utility's portal: REQ.21's grammar is printable ASCII without spaces.
 _SCOPE = re.compile(r"^[\x21-\x7e]{1,2000}$")
+#: The insights and the chart cover the last so many days of a usage point's data.
+WINDOW_DAYS = 90
 #: service kinds (REQ.21 ServiceKind): 0 electricity, 1 gas, 2 water.
 SERVICE_NAMES = {0: "Electricity", 1: "Gas", 2: "Water"}
 
@@ -228,7 +230,7 @@ def usage(request: Request) -> Response:
         notice=notice,
         last=last[0] if last else None,
         when=_when,
-        tokens=TokenSet.from_dict(st.store.tokens(sid) or {}),
+        window=WINDOW_DAYS,
     )
 
 
@@ -243,7 +245,7 @@ class PointView:
 
 
 def _point_view(st: State, key: str, point: StoredUsagePoint) -> PointView | None:
-    readings = st.store.readings(key, point.href)
+    readings = st.store.readings(key, point.href, last_days=WINDOW_DAYS)
     if not readings:
         return None
     local = None if point.local_time is None else LocalTime(**point.local_time)

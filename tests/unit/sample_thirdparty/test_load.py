@@ -127,3 +127,11 @@ def test_a_document_that_cannot_be_read_is_a_sentence(custodian: Custodian, body
 )
 def test_subscription_key(url: str, key: str) -> None:
     assert subscription_key(url) == key
+
+
+def test_the_page_window_keeps_the_last_days(custodian: Custodian) -> None:
+    custodian.load(feed(), "fallback")
+    assert len(custodian.store.readings("77", POINT, last_days=1)) == 4
+    # The last reading starts 2700 s after the first: a window of 0 days keeps none
+    # before the latest start, and "the last days" counts back from the data, not now.
+    assert custodian.store.readings("77", POINT, last_days=0) == []
