@@ -55,6 +55,8 @@ _SUBSCRIPTION = re.compile(r"(?:^|/)Subscription/([^/?#]+)")
 CUMULATIVE = (1, 3, 12)
 _CLIENT_TOKEN = "client_token"
 #: A web page waits on these calls: a few retries (429, network), short backoff.
+#: What a refused refresh says (RFC 6749 section 5.2, RFC 6750 section 3.1).
+TOKEN_REFUSED = ("invalid_grant", "invalid_token", "invalid_client", "unauthorized_client")
 MAX_RETRIES = 2
 BACKOFF_CAP = 5.0
 
@@ -330,9 +332,10 @@ def _get(api: DataCustodianClient, url: str) -> bytes | Pending:
     except ApiError as exc:
         if exc.status is None:
             raise UtilityError(f"The utility cannot be reached at {_short(url)}.") from None
-        if exc.status in (401, 403):
+        if exc.status in (401, 403) or exc.error in TOKEN_REFUSED:
             raise UtilityError(
-                "The utility no longer lets us read this (the access may have been revoked)."
+                "The utility no longer lets us read this (the access may have been revoked "
+                "or has ended): disconnect, then connect again."
             ) from None
         raise UtilityError(f"The utility answered {exc.status} for {_short(url)}.") from None
     except OAuthError as exc:

@@ -118,12 +118,12 @@ def home(request: Request) -> Response:
 
 def _authorize(request: Request, scope: str | None) -> Response:
     st = _state(request)
+    _session_id(request)
     try:
         oauth = st.custodian.oauth()
         asked = scope or st.custodian.scope()
     except UtilityError as exc:
         return _message(request, "The utility cannot be reached", str(exc), 502)
-    _session_id(request)
     auth = oauth.authorization_url(asked)
     request.session["oauth"] = {"state": auth.state, "verifier": auth.code_verifier}
     return RedirectResponse(auth.url, status_code=303)

@@ -7,6 +7,7 @@ unsigned, forged or not a BatchList (REQ.21 FB_39)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Iterator
@@ -209,3 +210,55 @@ def test_a_signed_notification_is_logged_and_its_failure_shown(sample: TestClien
     # The named Bulk is at a dead address: the failure is a sentence, not a traceback.
     assert "Batch/Bulk/1" in page
     assert "Traceback" not in page
+
+
+def _as_connected(sample: TestClient, utility: str) -> str:
+    """This browser connected, with tokens the utility never issued; the session id
+    (Starlette's session cookie is signed, not encrypted: its first part is base64 JSON)."""
+    sample.get("/connect")
+    data = sample.cookies["sample_session"].split(".")[0]
+    sid = str(json.loads(base64.b64decode(data + "=" * (-len(data) % 4)))["sid"])
+    tokens = {
+        "access_token": "not-issued",
+        "token_type": "Bearer",
+        "expires_at": time.time() + 3600,
+        "refresh_token": "not-issued-either",
+        "scope": "FB=1_3_4_5_13_14",
+        "resource_uri": f"{utility}/DataCustodian/espi/1_1/resource/Batch/Subscription/1",
+        "authorization_uri": None,
+        "customer_resource_uri": None,
+        "raw": {},
+    }
+    store = sample.app.state.sample.store  # type: ignore[attr-defined]
+    store.save_tokens(sid, tokens, "1")
+    return sid
+
+
+def test_usage_with_tokens_the_utility_refuses_says_so(
+    sample: TestClient, utility: tuple[str, str, str]
+) -> None:
+    _as_connected(sample, utility[0])
+    r = sample.get("/usage")
+    assert r.status_code == 200
+    assert 'id="notice"' in r.text and "no longer lets us read this" in r.text
+    assert "not-issued" not in r.text
+
+
+def test_disconnect_revokes_at_the_utility_and_forgets(
+    sample: TestClient, utility: tuple[str, str, str]
+) -> None:
+    sid = _as_connected(sample, utility[0])
+    r = sample.post("/disconnect")
+    assert r.status_code == 200 and "tokens are revoked" in r.text
+    assert sample.app.state.sample.store.tokens(sid) is None  # type: ignore[attr-defined]
+    assert 'id="not-connected"' in sample.get("/usage").text
+
+
+def test_disconnect_when_the_utility_cannot_be_told(tmp_path: Path) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    with _client(dead, "id", "secret", tmp_path) as client:
+        client.cookies.clear()
+        sid = _as_connected(client, dead)
+        r = client.post("/disconnect")
+        assert r.status_code == 200 and "could not be told" in r.text
+        assert client.app.state.sample.store.tokens(sid) is None  # type: ignore[attr-defined]
