@@ -262,3 +262,20 @@ def test_disconnect_when_the_utility_cannot_be_told(tmp_path: Path) -> None:
         r = client.post("/disconnect")
         assert r.status_code == 200 and "could not be told" in r.text
         assert client.app.state.sample.store.tokens(sid) is None  # type: ignore[attr-defined]
+
+
+def test_a_callback_replayed_is_400(sample: TestClient) -> None:
+    state = _started(sample)["state"]
+    first = sample.get("/callback", params={"state": state, "error": "access_denied"})
+    assert first.status_code == 200
+    again = sample.get("/callback", params={"state": state, "error": "access_denied"})
+    assert again.status_code == 400
+
+
+def test_a_notification_repeated_under_its_idempotency_key_is_logged_once(
+    sample: TestClient,
+) -> None:
+    headers = {**_signed(BATCH_LIST), "Idempotency-Key": "once"}
+    assert sample.post("/notify", content=BATCH_LIST, headers=headers).status_code == 200
+    assert sample.post("/notify", content=BATCH_LIST, headers=headers).status_code == 200
+    assert sample.get("/notifications").text.count('class="notification"') == 1
