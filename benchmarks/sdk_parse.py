@@ -6,7 +6,9 @@ IntervalBlocks of 15-minute readings, written with the server's Atom writer
 (``gbconnect.espi.atom``) and block template (``gbconnect.usage.xml``) into a temp
 file. The baseline reads every IntervalReading's value text and clears it (the least
 a parser must do); the SDK resolves each reading's MeterReading, UsagePoint and unit
-and builds a :class:`Reading`. Target: the SDK at >= 0.5 of the baseline's rate.
+and builds a :class:`Reading`. Target: the SDK at >= 0.5 of the baseline's rate. It
+also prints the peak memory of a fresh process running ``readings()`` over the feed,
+which stays flat whatever the feed's size (streaming).
 
 Run: ``.venv/bin/python -m benchmarks.sdk_parse [--usage-points 100] [--readings 10000]``
 """
@@ -15,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -154,6 +158,23 @@ def main() -> None:
         print(f"baseline iterparse loop: {n_base / t_base:>12,.0f} readings/s ({t_base:.2f} s)")
         print(f"gbconnect.client:        {n_sdk / t_sdk:>12,.0f} readings/s ({t_sdk:.2f} s)")
         print(f"ratio sdk/baseline: {t_base / t_sdk:.2f} (target >= 0.5)")
+        print(f"peak memory of a process running readings(): {peak_mb(path):.0f} MB")
+
+
+def peak_mb(path: Path) -> float:
+    """The peak resident memory of a fresh interpreter that runs :func:`readings` over
+    the feed (streaming: it does not grow with the feed's size)."""
+    # VmHWM (Linux): the high-water mark of this process image only (ru_maxrss would
+    # count the parent's pages at fork time).
+    code = (
+        "import sys\nfrom gbconnect.client import readings\n"
+        "n = sum(1 for _ in readings(sys.argv[1]))\n"
+        "print([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path)], check=True, capture_output=True, text=True
+    )
+    return int(done.stdout.strip()) / 1024
 
 
 if __name__ == "__main__":

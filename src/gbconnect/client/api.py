@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 from lxml import etree
@@ -24,9 +24,12 @@ from gbconnect.client.parser.entries import entries
 from gbconnect.client.parser.errors import FeedError
 from gbconnect.client.parser.hardened import parse_document
 from gbconnect.client.parser.namespaces import ESPI
+from gbconnect.client.receiver import Notification
 
 #: GBA (2024): a 400 with this sentence counts as 202 (a package is already coming).
 DUPLICATE_BATCH = "An unprocessed batch request for the same resource already exists"
+
+_IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
 _ATOM_XML = "application/atom+xml, application/xml;q=0.9, */*;q=0.1"
 
@@ -68,11 +71,6 @@ class PendingError(ApiError):
             202, pending.url, "the package is being prepared; it will be notified", "pending"
         )
         self.pending = pending
-
-
-class _HasResources(Protocol):
-    @property
-    def resources(self) -> list[str]: ...
 
 
 class DataCustodianClient:
@@ -140,8 +138,37 @@ class DataCustodianClient:
                 raise PendingError(_pending(r, url))
             yield r.iter_bytes()
 
+    def request(
+        self,
+        method: str,
+        url_or_path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """Any request (PUT or DELETE of an Authorization, FB_41; of an
+        ApplicationInformation, FB_44; a conformance check) with the same token,
+        refresh and retry rules as :meth:`get`, answering the response whatever its
+        status, its body read. Raises :class:`ApiError` only when no answer came."""
+        url = self.url(url_or_path)
+        with self._send(
+            url, params, method=method.upper(), content=content, headers=headers, check=False
+        ) as r:
+            r.read()
+            return r
+
     @contextmanager
-    def _send(self, url: str, params: Mapping[str, str] | None) -> Iterator[httpx.Response]:
+    def _send(
+        self,
+        url: str,
+        params: Mapping[str, str] | None,
+        *,
+        method: str = "GET",
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        check: bool = True,
+    ) -> Iterator[httpx.Response]:
         attempt = 0
         refreshed = False
         if self.oauth is not None and self.tokens.expired():
@@ -149,18 +176,26 @@ class DataCustodianClient:
             refreshed = True
         while True:
             request = self.http.build_request(
-                "GET",
+                method,
                 url,
                 params=dict(params) if params else None,
+                content=content,
                 headers={
-                    "Authorization": f"Bearer {self.tokens.access_token}",
                     "Accept": _ATOM_XML,
+                    **(headers or {}),
+                    "Authorization": f"Bearer {self.tokens.access_token}",
                 },
             )
             try:
                 r = self.http.send(request, stream=True)
             except httpx.HTTPError as exc:
-                if attempt < self.max_retries and isinstance(exc, httpx.TransportError):
+                # A request that may not have been sent is sent again only when
+                # repeating it is harmless (RFC 9110 section 9.2.2).
+                if (
+                    attempt < self.max_retries
+                    and isinstance(exc, httpx.TransportError)
+                    and method in _IDEMPOTENT
+                ):
                     self.sleep(backoff(attempt, self.backoff_cap))
                     attempt += 1
                     continue
@@ -178,7 +213,7 @@ class DataCustodianClient:
                     self._refresh(url)
                     refreshed = True
                     continue
-                if status >= 400:
+                if status >= 400 and check:
                     error = _api_error(r, url)
                     if status == 400 and DUPLICATE_BATCH in error.message:
                         # GBA: this 400 counts as 202, the first request's package comes.
@@ -261,7 +296,7 @@ class DataCustodianClient:
         ``resourceURI``."""
         return self.get(self._default(url), params)
 
-    def fetch_notified(self, notification: _HasResources) -> Iterator[tuple[str, bytes | Pending]]:
+    def fetch_notified(self, notification: Notification) -> Iterator[tuple[str, bytes | Pending]]:
         """GET each resource a BatchList notification named (PSH001-003), in order."""
         for url in notification.resources:
             yield url, self.get(url)

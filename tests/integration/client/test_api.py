@@ -189,3 +189,31 @@ def test_202_is_pending_with_the_package_location(
         with pytest.raises(PendingError) as info, api.stream(tokens.resource_uri or "") as chunks:
             list(chunks)
         assert info.value.status == 202 and info.value.pending.url == pending.url
+
+
+def test_204_for_an_empty_window_is_an_empty_body(world: World, engine: Engine) -> None:
+    tokens = customer_tokens(world)
+    with served_with(world, engine, empty_window_204=True) as pge:
+        body = api_of(pge, tokens).subscription(
+            params={
+                "published-min": "2000-01-01T00:00:00Z",
+                "published-max": "2000-02-01T00:00:00Z",
+            }
+        )
+    assert body == b""
+
+
+def test_request_answers_any_status_and_manages_authorizations(world: World) -> None:
+    customer = customer_tokens(world)
+    oauth = oauth_of(world)
+    seen: list[TokenSet] = []
+    api = api_of(world, oauth.client_credentials(), oauth=oauth, on_tokens=seen.append)
+    missing = api.request("GET", "Authorization/999999999")
+    assert missing.status_code in (403, 404) and missing.text
+    gone = api.request("DELETE", customer.authorization_uri or "")  # MGA: the third party revokes
+    assert gone.status_code in (200, 204), gone.text
+    assert api.authorization(customer.authorization_uri or "")["status"] == "0"
+    with world.factory() as s:  # the refresh rules hold here too
+        s.execute(update(om.Token).where(om.Token.token_class == "C").values(expires_at=now() - 1))
+        s.commit()
+    assert api.request("GET", "ReadServiceStatus").status_code == 200 and len(seen) == 1

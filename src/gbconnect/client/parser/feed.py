@@ -186,6 +186,9 @@ class _Parser:
         self.usage_points: dict[str, UsagePoint] = {}
         self.local_times: dict[str, LocalTime] = {}
         self.up_meter_readings: dict[str, list[str]] = {}
+        #: Channels waiting for a ReadingType, UsagePoints for LocalTimeParameters, by key.
+        self.waiting_types: dict[str, list[_Channel]] = {}
+        self.waiting_times: dict[str, list[UsagePoint]] = {}
         self.entry = _Entry()
         self.loose: list[tuple[int, int, int, float | None, int | None]] = []
 
@@ -224,10 +227,14 @@ class _Parser:
         self.stats.readings += len(waiting)
 
     def try_ready(self, ch: _Channel) -> Iterator[Reading]:
+        """Ready ``ch`` if its ReadingType is known, else file it under the type it
+        waits for (so that a ReadingType readies its channels without a scan)."""
         if ch.ready or ch.reading_type is None:
             return
-        rt = self.reading_types.get(_tail_key(ch.reading_type, "ReadingType"))
+        k = _tail_key(ch.reading_type, "ReadingType")
+        rt = self.reading_types.get(k)
         if rt is None:
+            self.waiting_types.setdefault(k, []).append(ch)
             return
         ch.set_type(rt)
         yield from self.release(ch)
@@ -311,7 +318,10 @@ class _Parser:
             local_time_href=ltp,
         )
         if ltp is not None:
-            up.local_time = self.local_times.get(_tail_key(ltp, "LocalTimeParameters"))
+            ltp_key = _tail_key(ltp, "LocalTimeParameters")
+            up.local_time = self.local_times.get(ltp_key)
+            if up.local_time is None:
+                self.waiting_times.setdefault(ltp_key, []).append(up)
         k = key(href)
         up.meter_readings.extend(self.up_meter_readings.pop(k, []))
         self.usage_points[k] = up
@@ -359,11 +369,11 @@ class _Parser:
             data_qualifier=_int(p, _E + "dataQualifier"),
             phase=_int(p, _E + "phase"),
         )
-        self.reading_types[_tail_key(href, "ReadingType")] = rt
+        k = _tail_key(href, "ReadingType")
+        self.reading_types[k] = rt
         yield rt
-        for ch in self.channels.values():
-            if not ch.ready and ch.reading_type is not None:
-                yield from self.try_ready(ch)
+        for ch in self.waiting_types.pop(k, []):
+            yield from self.try_ready(ch)
 
     def local_time(self, p: etree._Element, href: str) -> LocalTime:
         def text(name: str) -> str | None:
@@ -379,12 +389,8 @@ class _Parser:
         )
         k = _tail_key(href, "LocalTimeParameters")
         self.local_times[k] = lt
-        for up in self.usage_points.values():
-            if (
-                up.local_time is None
-                and up.local_time_href is not None
-                and _tail_key(up.local_time_href, "LocalTimeParameters") == k
-            ):
+        for up in self.waiting_times.pop(k, []):
+            if up.local_time is None:
                 up.local_time = lt
         return lt
 
