@@ -239,6 +239,8 @@ class Custodian:
         if isinstance(got, Pending):
             self.store.remember_pending(got.url, session_id)
             return got
+        if not got:  # 204 No Content: nothing in the window (PG&E, STANDARD.md section 7)
+            return Loaded(0, 0)
         return self.load(got, subscription_key(url))
 
     def load(self, feed: bytes, default_subscription: str) -> Loaded:
@@ -314,7 +316,9 @@ class Custodian:
             if "/Batch/" in url:
                 default = self.store.subscription_of(session_id) if session_id else None
                 try:
-                    loaded = self.load(got, default or subscription_key(url))
+                    loaded = (
+                        self.load(got, default or subscription_key(url)) if got else Loaded(0, 0)
+                    )
                 except UtilityError as exc:
                     done.append(f"{_short(url)}: {exc}")
                     continue
