@@ -18,6 +18,7 @@ using only the SDK) against a real ``gbconnect serve``, driven by a real browser
 
 from __future__ import annotations
 
+import base64
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -108,6 +109,14 @@ def _stored_tokens(sample: Sample) -> TokenSet:
     return TokenSet.from_dict(json.loads(raw))
 
 
+def _session(page: Page) -> str:
+    """The sample app's session id in the browser's cookie (Starlette's session cookie
+    is signed, not encrypted: its first part is base64 JSON)."""
+    (cookie,) = [c for c in page.context.cookies() if c["name"] == "sample_session"]
+    data = cookie["value"].split(".")[0]
+    return str(json.loads(base64.b64decode(data + "=" * (-len(data) % 4)))["sid"])
+
+
 def _reading_count(sample: Sample) -> int:
     db = sqlite3.connect(sample.data_dir / "sample-thirdparty.sqlite3")
     try:
@@ -165,11 +174,14 @@ def test_connect_from_the_sample_app_shows_insights_and_the_grant_is_notified(
         page = browser.new_page()
         page.goto(sample.base + "/")
         page.click("#connect")
+        started = _session(page)
         _sign_in(page, username)
         page.wait_for_selector(f"text={NAME} asks to see your energy data")
         page.click("button[value=approve]")
         page.wait_for_selector("#baseload")
         assert page.url == sample.base + "/usage"
+        # Connected under a new session id (no fixation of the one set before).
+        assert _session(page) != started
         shown = [e.inner_text() for e in page.query_selector_all("#baseload")]
         assert shown == _expected_baseloads(_stored_tokens(sample))
         assert page.query_selector("#evening-share") is not None

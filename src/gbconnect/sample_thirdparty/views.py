@@ -200,8 +200,13 @@ def callback(request: Request) -> Response:
         )
     except UtilityError as exc:
         return _message(request, "The utility cannot be reached", str(exc), 502)
-    sid = _session_id(request)
-    assert sid is not None
+    # A new session id for the connected customer (no fixation of one set before);
+    # what this browser held under the old one is forgotten here.
+    old = _session_id(request, create=False)
+    if old is not None:
+        st.store.forget(old)
+    sid = secrets.token_urlsafe(24)
+    request.session["sid"] = sid
     key = subscription_key(tokens.resource_uri) if tokens.resource_uri else None
     st.store.save_tokens(sid, tokens.to_dict(), key)
     return RedirectResponse("/usage", status_code=303)
