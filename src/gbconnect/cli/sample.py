@@ -53,6 +53,22 @@ def _url(value: str, option: str) -> str:
 )
 @click.option("--scope", help="The ESPI scope to ask for (default: the utility's first).")
 @click.option(
+    "--ca-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Trust the utility's certificate from this PEM CA file (default: the system's).",
+)
+@click.option(
+    "--cert",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Client certificate (PEM, with its key unless --key) for a utility that asks "
+    "for mutual TLS (RFC 8705).",
+)
+@click.option(
+    "--key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The client certificate's PEM private key.",
+)
+@click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
     help="Where the app keeps its SQLite file (default: a new temporary directory).",
@@ -66,15 +82,22 @@ def sample_thirdparty(
     public_url: str | None,
     notify_secret: str | None,
     scope: str | None,
+    ca_file: Path | None,
+    cert: Path | None,
+    key: Path | None,
     data_dir: Path | None,
 ) -> None:
     """Run the sample third-party app: connect your utility, usage insights,
     notifications (Green Button Connect My Data, the third party's side)."""
     import uvicorn
 
+    from gbconnect.client.http import tls_context
     from gbconnect.sample_thirdparty.config import SampleConfig
     from gbconnect.sample_thirdparty.views import make_app
 
+    if key is not None and cert is None:
+        raise click.UsageError("--key needs --cert")
+    client_cert = None if cert is None else str(cert) if key is None else (str(cert), str(key))
     config = SampleConfig(
         data_custodian=_url(data_custodian, "--data-custodian"),
         client_id=client_id,
@@ -83,7 +106,13 @@ def sample_thirdparty(
         data_dir=data_dir or Path(tempfile.mkdtemp(prefix="gbconnect-sample-")),
         notify_secret=notify_secret or None,
         scope=scope or None,
+        verify=True if ca_file is None else str(ca_file),
+        cert=client_cert,
     )
+    try:
+        tls_context(config.cert, config.verify)  # the files load, or stop in one line
+    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+        raise click.ClickException(f"cannot load the TLS files: {exc}") from None
     app = make_app(config)
     click.echo(f"sample third party on {config.public_url}/ (data in {config.data_dir})")
     uvicorn.run(app, host=host, port=port, log_level="warning", loop="asyncio")

@@ -16,7 +16,9 @@ class SampleConfig:
     ``notify_secret`` the HMAC key the utility signs notifications with (REQ.21 FB_39
     has none; gbconnect's ``gbconnect notify secret CLIENT_ID`` prints it); ``scope``
     the ESPI scope asked for (default: the utility's ``scopes_supported[0]``);
-    ``data_dir`` holds the app's SQLite file."""
+    ``data_dir`` holds the app's SQLite file; ``verify`` is True (the system's trust)
+    or a CA file; ``cert`` the client certificate for a utility that asks for mutual
+    TLS (RFC 8705; PG&E): one PEM file, or (certificate, key)."""
 
     data_custodian: str
     client_id: str
@@ -26,6 +28,7 @@ class SampleConfig:
     notify_secret: str | None = None
     scope: str | None = None
     verify: bool | str = True
+    cert: str | tuple[str, str] | None = None
 
     @property
     def redirect_uri(self) -> str:

@@ -38,6 +38,7 @@ from gbconnect.client import (
     UsagePoint,
     parse,
 )
+from gbconnect.client.http import make_http
 from gbconnect.sample_thirdparty.config import SampleConfig
 from gbconnect.sample_thirdparty.store import Store, StoredReading, StoredUsagePoint
 
@@ -111,7 +112,7 @@ class Custodian:
 
     def _discover(self) -> tuple[Endpoints, list[str]]:
         base = self.config.data_custodian.rstrip("/")
-        with httpx.Client(verify=self.config.verify, timeout=30) as http:
+        with self._http() as http:
             try:
                 endpoints = Endpoints.discover(base, http=http)
             except OAuthError as exc:
@@ -124,6 +125,11 @@ class Custodian:
                 meta = {}
         scopes = meta.get("scopes_supported") if isinstance(meta, dict) else None
         return endpoints, [s for s in scopes or [] if isinstance(s, str) and s]
+
+    def _http(self) -> httpx.Client:
+        """An HTTP client with the app's TLS settings (the SDK's: CA file, client
+        certificate for mutual TLS, RFC 8705)."""
+        return make_http(cert=self.config.cert, verify=self.config.verify, timeout=30)
 
     def scope(self) -> str:
         """The scope asked for: ``--scope``, else ``scopes_supported[0]``."""
@@ -140,6 +146,7 @@ class Custodian:
                     self.config.client_id,
                     self.config.client_secret,
                     redirect_uri=self.config.redirect_uri,
+                    cert=self.config.cert,
                     verify=self.config.verify,
                 )
             return self._oauth
@@ -169,6 +176,7 @@ class Custodian:
             tokens,
             oauth=self.oauth(),
             on_tokens=save,
+            cert=self.config.cert,
             verify=self.config.verify,
             max_retries=MAX_RETRIES,
             backoff_cap=BACKOFF_CAP,
@@ -191,6 +199,7 @@ class Custodian:
             tokens,
             oauth=self.oauth(),
             on_tokens=save,
+            cert=self.config.cert,
             verify=self.config.verify,
             max_retries=MAX_RETRIES,
             backoff_cap=BACKOFF_CAP,
@@ -205,7 +214,7 @@ class Custodian:
             return False
         auth = (self.config.client_id, self.config.client_secret or "")  # RFC 6749 2.3.1
         ok = True
-        with httpx.Client(verify=self.config.verify, timeout=30) as http:
+        with self._http() as http:
             for value, hint in (
                 (tokens.refresh_token, "refresh_token"),
                 (tokens.access_token, "access_token"),
