@@ -13,14 +13,15 @@ DEV := $(VENV)/.installed-dev
 $(SERVICE): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[server]'
+	$(BIN)/python -m pip install --quiet -e '.[server,docs]'
 	touch $(SERVICE)
 
 $(DEV): $(SERVICE)
-	$(BIN)/python -m pip install --quiet -e '.[server,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[server,dev,docs]'
 	touch $(DEV)
 
 demo: $(SERVICE)
+	$(BIN)/gbconnect docs build
 	GBCONNECT_DATABASE_URL=$${GBCONNECT_DATABASE_URL:-sqlite:///demo.db} $(BIN)/gbconnect demo
 
 lint: $(DEV)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 
-from gbconnect import __version__
+from gbconnect import __version__, developers
 from gbconnect.api import routes as api_routes
 from gbconnect.config import Settings, get_settings
 from gbconnect.console import routes as console_routes
@@ -152,6 +152,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(portal_language.build_router(settings))
     app.include_router(thirdparty_portal.build_router(settings, app.state.sessions))
     app.include_router(console_routes.build_router(settings, app.state.sessions))
+    developers.mount(app, settings)
 
     @app.get("/livez", tags=["operations"])
     async def live() -> JSONResponse:

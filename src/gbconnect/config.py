@@ -122,6 +122,10 @@ class Settings(BaseSettings):
     #: Hours a notification is retried (exponential backoff with jitter) before it is
     #: dead-lettered; UtilityAPI retries for 72 h.
     notify_retry_hours: float = Field(default=72.0, gt=0, le=24 * 30)
+    #: Seconds before the first retry of a failed notification (each later one waits
+    #: twice as long, with jitter; gbconnect.jobs.retry). Shorten it for tests and for
+    #: a conformance run's PSH004 (``gbconnect conformance``).
+    notify_first_retry: float = Field(default=30.0, gt=0, le=3600)
     #: Seconds to connect to a notify URI, and to wait for its answer.
     notify_connect_timeout: float = Field(default=5.0, gt=0, le=60)
     notify_read_timeout: float = Field(default=10.0, gt=0, le=120)
@@ -193,6 +197,12 @@ class Settings(BaseSettings):
     #: Settings and returns an object with ``send(to, text)``; it wins over the
     #: webhook (gbconnect.sms).
     sms_sender: str | None = None
+
+    # -- The developer guide (docs/developers, gbconnect.developers) --
+    #: Folder of the built guide that ``serve`` answers at /developers/ (what
+    #: ``gbconnect docs build --out DIR`` wrote); unset, ``build/developers`` in the
+    #: source tree, where ``gbconnect docs build`` writes by default.
+    developer_docs_dir: Path | None = None
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -1,2 +1,3 @@
 """What every kind of account shares (customers, the utility's staff, third parties'
-people): the second factor at sign-in (:mod:`gbconnect.accounts.totp`)."""
+people): password hashes (:mod:`gbconnect.accounts.passwords`) and the second factor at
+sign-in (:mod:`gbconnect.accounts.totp`)."""

@@ -127,6 +127,3 @@ def audit_export(ctx: click.Context, /, fmt: str, output: Path | None, **given: 
             with output.open("w", encoding="utf-8", newline="") as f:
                 for chunk in chunks:
                     f.write(chunk)
-
-
-COMMANDS = (audit,)

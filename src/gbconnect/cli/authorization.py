@@ -136,6 +136,3 @@ def authorization_revoke(ctx: click.Context, authorization_id: int, as_json: boo
         revocation.revoke_authorization(session, auth, "data custodian")
         data = _auth_data(auth, settings)
     out(as_json, data, f"authorization {authorization_id}: {data['status']}")
-
-
-COMMANDS = (authorization,)

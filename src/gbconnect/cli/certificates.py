@@ -172,6 +172,3 @@ def ca_init(folder: Path, name: str, days: int, as_json: bool) -> None:
         raise click.ClickException(f"cannot write into {folder}: {exc.strerror}") from None
     data = {"GBCONNECT_CA_CERT": str(cert_path), "GBCONNECT_CA_KEY": str(key_path)}
     out(as_json, data, "\n".join(f"{k}={v}" for k, v in data.items()))
-
-
-COMMANDS = (ca,)

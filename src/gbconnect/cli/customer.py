@@ -98,6 +98,3 @@ def customer_list(ctx: click.Context, as_json: bool) -> None:
         )
         or "no customers",
     )
-
-
-COMMANDS = (customer,)

@@ -290,6 +290,3 @@ def validate(
         click.echo(json.dumps(report, indent=2))
     if errors:
         ctx.exit(1)
-
-
-COMMANDS = (ingest, generate, export, validate)

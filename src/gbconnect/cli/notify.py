@@ -296,6 +296,3 @@ def notify_secret(
     if data["previous_valid_until"] is not None:
         lines.append(f"the previous key also signs until {_when(data['previous_valid_until'])}")
     out(as_json, data, "\n".join(lines))
-
-
-COMMANDS = (notify,)

@@ -288,6 +288,3 @@ def _demo_test_customer(engine: Engine, login: str | None) -> str | None:
         customer.is_test = True
         session.commit()
         return customer.username
-
-
-COMMANDS = (init, serve, demo)

@@ -95,6 +95,3 @@ def staff_disable(ctx: click.Context, email: str, as_json: bool) -> None:
             record(session, "staff.disabled", Actor.operator(), ("staff", s.id), {"email": s.email})
         data = _data(s)
     out(as_json, data, f"disabled {data['email']}")
-
-
-COMMANDS = (staff,)

@@ -250,6 +250,3 @@ def thirdparty_list(ctx: click.Context, as_json: bool) -> None:
         "\n".join(f"{a['client_id']}  {a['status']:<10}  {a['name']}" for a in apps)
         or "no third parties",
     )
-
-
-COMMANDS = (thirdparty,)

@@ -29,6 +29,3 @@ def token(ctx: click.Context, kind: str, lifetime: int | None, as_json: bool) ->
         )
         data = {"access_token": value, "token_class": row.token_class, "expires_at": row.expires_at}
     out(as_json, data, value)
-
-
-COMMANDS = (token,)

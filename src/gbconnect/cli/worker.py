@@ -57,6 +57,3 @@ def worker(ctx: click.Context, concurrency: int | None, once: bool) -> None:
     click.echo(f"worker {w.name} delivering notifications ({w.concurrency} at once)")
     stopped.wait()
     w.stop()
-
-
-COMMANDS = (worker,)

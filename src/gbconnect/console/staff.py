@@ -12,17 +12,14 @@ from __future__ import annotations
 import re
 import time
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gbconnect.accounts import passwords
 from gbconnect.console.models import ROLES, StaffUser
 from gbconnect.customer.services import CustomerError, hash_password
 from gbconnect.errors import InputError
 
-_HASHER = PasswordHasher()
-_DUMMY = _HASHER.hash("not a password of any staff member")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{1,63}$")
 
 
@@ -81,14 +78,12 @@ def authenticate_staff(session: Session, email: str, password: str) -> StaffUser
     either way)."""
     staff = find_staff(session, email) if len(password) <= 1024 else None
     stored = staff.password_hash if staff is not None else None
-    try:
-        _HASHER.verify(stored or _DUMMY, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
+    if not passwords.verify_password(stored, password):
         return None
     if staff is None or stored is None or staff.disabled_at is not None:
         return None
-    if _HASHER.check_needs_rehash(stored):
-        staff.password_hash = _HASHER.hash(password)
+    if passwords.needs_rehash(stored):
+        staff.password_hash = passwords.hash_password(password)
     return staff
 
 

@@ -6,19 +6,13 @@ data, not yet enrolled) cannot log in.
 
 from __future__ import annotations
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gbconnect.accounts import passwords
 from gbconnect.customer.models import RetailCustomer
 from gbconnect.errors import InputError
 from gbconnect.i18n import gettext as _
-
-_HASHER = PasswordHasher()
-# A hash to verify against when the username is unknown, so that the answer takes
-# the same time whether or not the account exists.
-_DUMMY = _HASHER.hash("not a password of anyone")
 
 MIN_PASSWORD = 10
 
@@ -33,7 +27,7 @@ class CustomerError(InputError):
 def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD:
         raise CustomerError(_("the password needs at least %(num)s characters", num=MIN_PASSWORD))
-    return _HASHER.hash(password)
+    return passwords.hash_password(password)
 
 
 def find_customer(session: Session, username: str) -> RetailCustomer | None:
@@ -78,12 +72,8 @@ def authenticate(session: Session, username: str, password: str) -> RetailCustom
     """The customer whose credentials these are, or None (same time either way)."""
     customer = find_customer(session, username) if username and len(username) <= 128 else None
     stored = customer.password_hash if customer is not None else None
-    try:
-        _HASHER.verify(stored or _DUMMY, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
+    if not passwords.verify_password(stored, password) or customer is None or stored is None:
         return None
-    if customer is None or stored is None:
-        return None
-    if _HASHER.check_needs_rehash(stored):
-        customer.password_hash = _HASHER.hash(password)
+    if passwords.needs_rehash(stored):
+        customer.password_hash = passwords.hash_password(password)
     return customer

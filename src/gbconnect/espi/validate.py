@@ -154,7 +154,11 @@ def _plain(message: str) -> str:
 
 def validate_file(path: Path, schemas: SchemaSet) -> list[Finding]:
     """All findings for one file (a file that is not XML gives one)."""
-    data = path.read_bytes()
+    return validate_bytes(path.read_bytes(), schemas)
+
+
+def validate_bytes(data: bytes, schemas: SchemaSet) -> list[Finding]:
+    """All findings for one document held in memory (the conformance tester's GETs)."""
     try:
         check_prolog(data[:65536])
         doc = etree.fromstring(data, hardened_parser(huge_tree=True))

@@ -177,7 +177,9 @@ def record(
                 error = f"HTTP {attempt.status}: refused by the receiver, not retried"
         else:
             retry = settings.notify_retry_hours * 3600
-            at = next_attempt(job.created_at, attempts, now, retry, rng)
+            at = next_attempt(
+                job.created_at, attempts, now, retry, rng, settings.notify_first_retry
+            )
             if at is None:
                 state, finished = DEAD, now
                 error = (

@@ -16,9 +16,10 @@ FIRST_DELAY = 30.0
 MAX_DELAY = 3600.0
 
 
-def delay(attempts: int, rng: random.Random | None = None) -> float:
-    """Seconds to wait after the ``attempts``-th failed attempt (1 for the first)."""
-    full = min(MAX_DELAY, FIRST_DELAY * 2.0 ** max(0, min(attempts - 1, 20)))
+def delay(attempts: int, rng: random.Random | None = None, first: float = FIRST_DELAY) -> float:
+    """Seconds to wait after the ``attempts``-th failed attempt (1 for the first);
+    ``first`` is GBCONNECT_NOTIFY_FIRST_RETRY."""
+    full = min(MAX_DELAY, first * 2.0 ** max(0, min(attempts - 1, 20)))
     return full / 2 + (rng or random).uniform(0, full / 2)
 
 
@@ -28,6 +29,7 @@ def next_attempt(
     now: float,
     retry_seconds: float,
     rng: random.Random | None = None,
+    first: float = FIRST_DELAY,
 ) -> float | None:
     """When to try again after ``attempts`` failures, or None when the retry window
     that started at ``created_at`` is over (the notification is dead). The last try
@@ -35,7 +37,7 @@ def next_attempt(
     end = created_at + retry_seconds
     if now >= end:
         return None
-    return min(now + delay(attempts, rng), end)
+    return min(now + delay(attempts, rng, first), end)
 
 
 __all__ = ["FIRST_DELAY", "MAX_DELAY", "delay", "next_attempt"]

@@ -17,12 +17,11 @@ import re
 import time
 from dataclasses import dataclass
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from gbconnect.accounts import passwords
 from gbconnect.config import Settings
 from gbconnect.customer.services import MIN_PASSWORD, CustomerError, hash_password
 from gbconnect.errors import InputError
@@ -33,9 +32,6 @@ CONFIRM_LIFETIME = 24 * 3600
 SALT = "gbconnect.thirdparty-confirm"
 EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
 PHONE = re.compile(r"^\+?[0-9 ()./-]{7,31}$")
-
-_HASHER = PasswordHasher()
-_DUMMY = _HASHER.hash("not a password of any third party")
 
 
 class PortalInputError(InputError):
@@ -198,11 +194,7 @@ def authenticate(session: Session, email: str, password: str) -> CompanyUser | N
     way). An unconfirmed user is returned too: the caller says to confirm first."""
     user = find_user(session, email)
     stored = user.password_hash if user is not None else None
-    try:
-        _HASHER.verify(stored or _DUMMY, password[:1024])
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return None
-    if user is None:
+    if not passwords.verify_password(stored, password[:1024]) or user is None:
         return None
     return user
 

@@ -3,8 +3,9 @@
 - ``Content-Security-Policy``: the pages load only their own resources (their styles
   are inline), may not be framed (``frame-ancestors 'none'``: no clickjacked Allow
   button on the consent page) and run no script; the interactive API documentation
-  (``/docs``, ``/redoc``, served from the installed package) may run its inline
-  start-up script and ReDoc's worker, and loads nothing from elsewhere;
+  (``/docs``, ``/redoc``, served from the installed package) and the developer guide
+  (``/developers``, MkDocs' theme) may run their inline start-up scripts and ReDoc's
+  worker, and load nothing from elsewhere;
 - ``X-Frame-Options: DENY`` for browsers without CSP level 2;
 - ``X-Content-Type-Options: nosniff`` (the API's JSON and XML too);
 - ``Referrer-Policy: no-referrer``: a consent URL carries ``state`` and the client id;
@@ -32,7 +33,7 @@ DOCS_POLICY = (
 """The policy of the interactive documentation: Swagger UI and ReDoc served by the
 application itself (``/static/docs``), with their inline start-up script."""
 
-DOCS_PATHS = ("/docs", "/redoc")
+DOCS_PATHS = ("/docs", "/redoc", "/developers")
 
 
 def security_headers(path: str, https: bool) -> list[tuple[bytes, bytes]]:

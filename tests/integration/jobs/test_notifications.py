@@ -423,3 +423,17 @@ def test_a_202_batch_ends_with_a_notification_whose_url_serves_the_package(
             s.commit()
         gone = deferred.client.get(package, headers=bearer(tokens["access_token"]))
         assert gone.status_code in (404, 410)
+
+
+def test_a_shorter_first_retry_is_honoured(world: World) -> None:
+    """GBCONNECT_NOTIFY_FIRST_RETRY (a conformance run's PSH004): the first retry of
+    a failed POST is due within that many seconds, not 15-30 s."""
+    settings = world.settings.model_copy(update={"notify_first_retry": 2.0})
+    with receiving() as r:
+        r.behaviour = lambda h: answer(h, 500)
+        listen_at(world, r.url)
+        world.code_tokens()
+        drain(Worker(settings, world.factory))
+        (job,) = notifications(world.factory)
+    (first,) = attempts(world.factory, job.id)
+    assert job.state == QUEUED and 1.0 <= job.next_attempt_at - first.at <= 2.0

@@ -39,3 +39,12 @@ def test_72_hours_is_about_80_attempts() -> None:
             break
         t = nxt
     assert 70 <= attempts <= 150
+
+
+def test_a_shorter_first_retry_scales_the_whole_schedule() -> None:
+    """GBCONNECT_NOTIFY_FIRST_RETRY (tests, a conformance run's PSH004): 2 s, then 4 s."""
+    rng = random.Random(5)
+    assert 1.0 <= delay(1, rng, first=2.0) <= 2.0
+    assert 2.0 <= delay(2, rng, first=2.0) <= 4.0
+    at = next_attempt(0.0, 1, 100.0, 3600.0, rng, first=2.0)
+    assert at is not None and 101.0 <= at <= 102.0
