@@ -171,7 +171,7 @@ def demo(
     ctx: click.Context, host: str, port: int, customers: int, days: int, no_sample: bool
 ) -> None:
     """Set up a demo database (schema + generated data, once) and serve it, with the
-    sample third party (gbconnect.sample_thirdparty) on PORT+1."""
+    sample third party on PORT+1."""
     from gbconnect.db import make_sessionmaker, upgrade
     from gbconnect.stats import store_counts
 
