@@ -35,7 +35,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "customer": ("customer:customer", "Customer logins."),
     "docs": ("docs:docs", "The developer guide (docs/developers) served at /developers/."),
-    "demo": ("serve:demo", "Set up a demo database (schema + generated data, once) and serve it."),
+    "demo": (
+        "serve:demo",
+        "Set up a demo database (schema + generated data, once) and serve it, with the sample"
+        " third party on PORT+1.",
+    ),
     "export": (
         "data:export",
         "Download My Data: a customer's usage as ESPI XML or gbconnect CSV (docs/csv.md).",
@@ -49,6 +53,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "notify": (
         "notify:notify",
         "Notifications to third parties (REQ.21 FB_39): what waits, what failed.",
+    ),
+    "sample-thirdparty": (
+        "sample:sample_thirdparty",
+        "Run the sample third-party app: connect your utility, usage insights,"
+        " notifications (Green Button Connect My Data, the third party's side).",
     ),
     "serve": (
         "serve:serve",

@@ -165,9 +165,13 @@ def _run_uvicorn(
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--customers", default=36, show_default=True, type=click.IntRange(1, 100_000))
 @click.option("--days", default=396, show_default=True, type=click.IntRange(1, 3660))
+@click.option("--no-sample", is_flag=True, help="Do not run the sample third party on PORT+1.")
 @click.pass_context
-def demo(ctx: click.Context, host: str, port: int, customers: int, days: int) -> None:
-    """Set up a demo database (schema + generated data, once) and serve it."""
+def demo(
+    ctx: click.Context, host: str, port: int, customers: int, days: int, no_sample: bool
+) -> None:
+    """Set up a demo database (schema + generated data, once) and serve it, with the
+    sample third party on PORT+1."""
     from gbconnect.db import make_sessionmaker, upgrade
     from gbconnect.stats import store_counts
 
@@ -191,6 +195,12 @@ def demo(ctx: click.Context, host: str, port: int, customers: int, days: int) ->
     tester = _demo_test_customer(engine, login)
     if tester is not None:
         click.echo(f"  test customer (third-party connectivity tests): {tester}")
+    if not no_sample and port < 65535:
+        from gbconnect.cli.sample import demo_sample, start_sample_server
+
+        sample = demo_sample(settings, engine, host, port + 1)
+        start_sample_server(sample, host, port + 1)
+        click.echo(f"  sample third party (Sample Energy Insights): {sample.public_url}/")
     click.echo(f"\n  gbconnect is running: open http://{host}:{port}/\n")
     run_server(settings, host, port)
 
