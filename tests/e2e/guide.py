@@ -226,26 +226,31 @@ class Fresh:
     receiver: Receiver
     folder: Path
 
-    def notification(self) -> dict[str, str]:
-        """Alice consents once more: gbconnect notifies the third party (FB_39)."""
+    def notification(self) -> tuple[dict[str, str], dict[str, str]]:
+        """Alice consents once more: gbconnect notifies the third party (FB_39). The
+        notification's variables, and the tokens of the grant it is about."""
         seen = len(self.receiver.received)
-        self.customer.tokens()
+        tokens = self.customer.tokens()
         wait_for(lambda: len(self.receiver.received) > seen)
         got = self.receiver.received[-1]
-        return save_notification(self.folder, got.body, got.headers)
+        return save_notification(self.folder, got.body, got.headers), tokens
 
     def variables(self, block: Block) -> dict[str, str]:
         out: dict[str, str] = {}
+        tokens: dict[str, str] | None = None
         if "INITIAL_ACCESS_TOKEN" in block.code:
             out["INITIAL_ACCESS_TOKEN"] = invitation(self.db_url)
         if "NOTIFICATION_" in block.code:
-            out |= self.notification()
+            notified, tokens = self.notification()
+            out |= notified
         if "CODE" in block.code:
             code, verifier = self.customer.code()
             return out | {"CODE": code, "CODE_VERIFIER": verifier}
         names = ("ACCESS_TOKEN", "REFRESH_TOKEN", "SUBSCRIPTION_ID", "AUTHORIZATION_ID")
         if any(n in block.code for n in names):
-            t = self.customer.tokens()
+            # The grant the notification is about, when there is one: a new consent
+            # would replace it (and its subscription).
+            t = tokens if tokens is not None else self.customer.tokens()
             out |= {
                 "ACCESS_TOKEN": t["access_token"],
                 "REFRESH_TOKEN": t["refresh_token"],

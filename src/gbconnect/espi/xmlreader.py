@@ -9,13 +9,14 @@ any entity is defined.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
 from lxml import etree
 
+from gbconnect.client.parser.errors import FeedError
+from gbconnect.client.parser.source import check_prolog as client_check_prolog
 from gbconnect.errors import InputError
 from gbconnect.espi.namespaces import ATOM, PAYLOAD_NAMESPACES
 
@@ -27,8 +28,6 @@ _A_LINK = f"{{{ATOM}}}link"
 _A_CONTENT = f"{{{ATOM}}}content"
 _A_PUBLISHED = f"{{{ATOM}}}published"
 _A_UPDATED = f"{{{ATOM}}}updated"
-
-_PROLOG_ITEM = re.compile(rb"\s*(<\?.*?\?>|<!--.*?-->)", re.S)
 
 
 class XmlInputError(InputError):
@@ -49,23 +48,15 @@ def hardened_parser(huge_tree: bool = False) -> etree.XMLParser:
 
 
 def check_prolog(head: bytes) -> None:
-    """Refuse a DOCTYPE before lxml reads it, and what is plainly not XML."""
-    data = head.removeprefix(b"\xef\xbb\xbf")
-    pos = 0
-    while True:
-        m = _PROLOG_ITEM.match(data, pos)
-        if not m:
-            break
-        pos = m.end()
-    rest = data[pos:].lstrip()
-    if rest.startswith(b"<!DOCTYPE") or rest.startswith(b"<!ENTITY"):
-        raise XmlInputError(
-            "document type declarations (DTDs) are not accepted: "
-            "Green Button files never need one and they enable entity attacks",
-            data[:pos].count(b"\n") + 1,
-        )
-    if rest and not rest.startswith(b"<"):
-        raise XmlInputError("not an XML document (it does not start with '<')", 1)
+    """Refuse a DOCTYPE before lxml reads it, and what is plainly not XML (the SDK's
+    check, :func:`gbconnect.client.parser.source.check_prolog`, as an
+    :class:`XmlInputError`). An empty document is left to the reader, which names it."""
+    if not head.strip():
+        return
+    try:
+        client_check_prolog(head)
+    except FeedError as exc:
+        raise XmlInputError(exc.message, exc.line or 1) from None
 
 
 @dataclass(slots=True)
