@@ -11,7 +11,6 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from gbconnect.audit import Actor
-from gbconnect.ingest.csv import read_csv
 from gbconnect.ingest.errors import IngestError
 from gbconnect.ingest.espi import EspiImporter
 from gbconnect.ingest.owners import retail_customer
@@ -109,6 +108,10 @@ def _ingest(
                 text = path.read_text(encoding="utf-8-sig")
             except UnicodeDecodeError as exc:
                 raise IngestError(name, f"not UTF-8 text (byte {exc.start})") from None
+            # Imported here: the CSV readers load pyarrow (27 MiB), which a served
+            # process that never takes a CSV upload need not hold.
+            from gbconnect.ingest.csv import read_csv
+
             layout, channels = read_csv(name, text, zone)
             summary = FileSummary(name, layout)
             touched: set[int] = set()
