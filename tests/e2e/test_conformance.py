@@ -7,7 +7,8 @@ STANDARD.md section 6).
    browser flow in Debian's chromium, notifications to the tester's own receiver.
 2. Sabotage: gbconnect broken on purpose, each time in one way (an ASGI middleware
    around the real app served in-process, or the notification worker switched off),
-   and the relevant case must catch it. Production code paths are never touched.
+   and the relevant case must catch it. Production code paths are never touched
+   (one function is swapped for a lenient one in the test process for OAD010).
 """
 
 from __future__ import annotations
@@ -314,6 +315,31 @@ def test_sabotage_no_token_accepted_on_read_service_status_fails_oad011(
     with in_process(db_url, lambda app: rewriting(app, request=open_door)) as base:
         done = conformance(base, party, "OAD011", customer_username=None, customer_password=None)
     assert "with the no token answered 200" in failure(done, "OAD011")
+
+
+def test_sabotage_a_client_token_accepted_on_a_subscription_fails_oad010(
+    sabotaged: tuple[str, Party], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wrong token class accepted: gbconnect made to let a client token read a
+    customer's Batch/Subscription (the behaviour it had before OAD010 was met)."""
+    from gbconnect.api import usage
+    from gbconnect.oauth import models as om
+    from gbconnect.oauth.guard import AccessDenied
+    from gbconnect.oauth.scoping import grant_of
+
+    db_url, party = sabotaged
+    strict = usage.subscription_grant
+
+    def lenient(call: Any, sid: int) -> Any:
+        try:
+            return strict(call, sid)
+        except AccessDenied:
+            return grant_of(call.session.get(om.Subscription, sid).authorization)
+
+    monkeypatch.setattr(usage, "subscription_grant", lenient)
+    with in_process(db_url, lambda app: app) as base:
+        done = conformance(base, party, "OAD010")
+    assert "with the C token answered 200" in failure(done, "OAD010")
 
 
 def test_sabotage_a_malformed_date_accepted_fails_qry002(sabotaged: tuple[str, Party]) -> None:
