@@ -1,0 +1,374 @@
+"""A utility-sized dry run on PostgreSQL (issue 14, part 6). Prints figures from one run.
+
+1. **Store**: ``--usage-points`` customers (one electric usage point each) x
+   ``--months`` of 15-minute data, generated with the product's load model (the
+   generator's: residential, EV, solar-site and small-commercial shapes, weather,
+   weekdays against weekends, per-interval noise; :mod:`gbconnect.ingest.generator`)
+   and stored through the import path CSV files and ``gbconnect generate`` take
+   (:func:`gbconnect.ingest.series.store_channel`: local-day blocks, DST days of 92 or
+   100 readings, :func:`gbconnect.usage.services.store_blocks`), one transaction per
+   customer, by ``--workers`` processes. Printed: readings, seconds, readings/s
+   against the 15-minute target.
+2. **Size**: ``pg_database_size`` and ``pg_total_relation_size`` of the largest
+   tables; bytes per reading, MB per million readings.
+3. **Nightly Bulk**: one third party holding ``--bulk-customers`` customer grants;
+   its Batch/Bulk (REQ.21 FB_35) over ``gbconnect serve`` for the last day
+   (``published-min/max``: the nightly pull after PG&E's data-ready notice), and for
+   the whole history (the first pull of a new third party; served synchronously here
+   with ``GBCONNECT_BATCH_ASYNC_BLOCKS=0``, where a production server answers 202 and
+   a worker packages it): seconds, readings/s, MB, peak RSS of the serving process.
+4. **Entry latency**: ``wrk`` (c=32, like ``benchmarks/api_load.py``) against one
+   day's IntervalBlock entry with a customer token, ``/livez`` of the same server as
+   the baseline, on this database and on a small one built the same way
+   (``--small-usage-points``, 30).
+
+The PostgreSQL server is the tests' (:mod:`tests.pgserver`: ``fsync=off``,
+``synchronous_commit=off``, ``full_page_writes=off``, default ``shared_buffers``):
+insert figures are those of a server that writes no durable WAL; a production server
+writes every block twice (WAL and heap).
+
+Run: ``python -m benchmarks.scale [--usage-points 10000] [--months 13]
+[--bulk-customers 5000] [--keep DIR] [--workers 2] [--no-history-bulk]``
+(develop with ``--usage-points 100 --months 1``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import shutil
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import httpx
+import numpy as np
+from sqlalchemy import select, text
+from tests.pgserver import PostgresServer, _bin
+from tests.serverproc import serving
+
+from benchmarks.api_load import wrk
+from gbconnect.config import load_settings
+from gbconnect.customer.models import RetailCustomer
+from gbconnect.db import make_engine, make_sessionmaker, upgrade
+from gbconnect.espi import scope as espi_scope
+from gbconnect.ingest.generator import (
+    GeneratorOptions,
+    _Customer,
+    _electric_rt,
+    _grid,
+    _local_hours,
+    _weather,
+)
+from gbconnect.ingest.owners import retail_customer
+from gbconnect.ingest.series import Channel, store_channel
+from gbconnect.ingest.summary import FileSummary
+from gbconnect.oauth import models as om
+from gbconnect.oauth import services
+from gbconnect.oauth.clients import register
+from gbconnect.usage import models as um
+
+#: The issue's target: 10,000 usage points x 13 months stored in under 15 minutes.
+TARGET_SECONDS = 15 * 60
+#: The last day of the generated history (fixed: the big and small databases match).
+LAST_DAY = date(2025, 12, 31)
+SEED = 14
+SECRET = "d" * 40
+
+
+def _days(months: int) -> int:
+    return round(months * 365.25 / 12)
+
+
+def _options(customers: int, days: int, first: int = 0) -> GeneratorOptions:
+    return GeneratorOptions(
+        customers=customers, days=days, seed=SEED, end=LAST_DAY, first_index=first
+    )
+
+
+def _store_range(url: str, first: int, count: int, days: int) -> int:
+    """Generate and store customers ``first`` .. ``first + count - 1`` (a worker
+    process): one RetailCustomer, UsagePoint and 15-minute MeterReading each, one
+    transaction per customer. Returns the readings stored."""
+    opts = _options(count, days, first)
+    zone = opts.zone
+    first_day = LAST_DAY - timedelta(days=days - 1)
+    temp, _doy = _weather(np.random.default_rng([SEED, 10**9]), first_day, days)
+    starts = _grid(opts, first_day, days)
+    _h, local_day, _w = _local_hours(starts, zone)
+    day_index = (local_day - local_day[0]).astype(np.int64)
+    durations = np.full(starts.size, opts.interval, dtype=np.int64)
+    to_wh = opts.interval / 3600.0
+    engine = make_engine(url)
+    factory = make_sessionmaker(engine)
+    summary = FileSummary("scale", "benchmark")
+    for i in range(first, first + count):
+        load_w = _Customer(opts, i).electric_load(starts, temp, day_index)
+        ch = Channel(
+            usage_point_key=f"scale:{i}:electric",
+            usage_point_title="Electric",
+            service_kind=0,
+            reading_type=_electric_rt(opts.interval, 1),
+            starts=starts,
+            durations=durations,
+            values=np.rint(load_w * to_wh).astype(np.int64),
+        )
+        with factory() as session, session.begin():
+            owner = retail_customer(session, f"scale{i:07d}")
+            store_channel(session, owner, ch, zone, summary, now=int(time.time()))
+    engine.dispose()
+    return summary.readings
+
+
+def store(url: str, usage_points: int, days: int, workers: int) -> tuple[float, int]:
+    """Generate and store every customer with ``workers`` processes: (seconds, readings)."""
+    per = -(-usage_points // workers)
+    ranges = [(url, a, min(per, usage_points - a), days) for a in range(0, usage_points, per)]
+    t = time.perf_counter()
+    with multiprocessing.get_context("spawn").Pool(len(ranges)) as pool:
+        readings = sum(pool.starmap(_store_range, ranges))
+    return time.perf_counter() - t, readings
+
+
+def grant(url: str, customers: int) -> tuple[float, str, str, str, int]:
+    """A third party with a grant from each of the first ``customers`` customers.
+    Returns (seconds, its client token for the Bulk, a customer token of the first
+    grant, the path of one IntervalBlock entry of that grant, the bulk id)."""
+    engine = make_engine(url)
+    settings = load_settings(database_url=url, secret_key=SECRET)
+    t = time.perf_counter()
+    with make_sessionmaker(engine)() as session, session.begin():
+        done = register(
+            session,
+            settings,
+            name="Scale",
+            redirect_uris=["https://scale.example/cb"],
+            scopes=["FB=1_3_4_5_13_14_35"],
+            approve=True,
+        )
+        app = done.application
+        scope = espi_scope.parse("FB=1_3_4_5_13_14_35")
+        rows = session.execute(
+            select(RetailCustomer, um.UsagePoint.id)
+            .join(um.UsagePoint, um.UsagePoint.retail_customer_id == RetailCustomer.id)
+            .order_by(um.UsagePoint.id)
+            .limit(customers)
+        ).all()
+        auths = [
+            services.grant_customer_authorization(
+                session,
+                settings,
+                app,
+                owner,
+                services.GrantRequest(scope=scope, usage_point_ids=[up_id], end=None, start=0),
+            )
+            for owner, up_id in rows
+        ]
+        first, up_id = auths[0], rows[0][1]
+        client_token, _ = services.issue_token(
+            session,
+            kind="access",
+            token_class=om.CLIENT,
+            application_id=app.id,
+            authorization_id=services.client_authorization(session, app).id,
+            scope="FB=34_35",
+            lifetime=86400,
+        )
+        customer_token, _ = services.issue_token(
+            session,
+            kind="access",
+            token_class=om.CUSTOMER,
+            application_id=app.id,
+            authorization_id=first.id,
+            scope=first.scope,
+            lifetime=86400,
+        )
+        mr = session.scalars(
+            select(um.MeterReading).where(um.MeterReading.usage_point_id == up_id)
+        ).one()
+        starts = session.scalars(
+            select(um.IntervalBlock.id)
+            .where(um.IntervalBlock.meter_reading_id == mr.id)
+            .order_by(um.IntervalBlock.start)
+        ).all()
+        assert first.subscription is not None
+        path = (
+            f"{settings.resource_base}/Subscription/{first.subscription.id}/UsagePoint/{up_id}"
+            f"/MeterReading/{mr.id}/IntervalBlock/{starts[len(starts) // 2]}"
+        )
+        bulk = app.bulk_id
+    elapsed = time.perf_counter() - t
+    engine.dispose()
+    return elapsed, client_token, customer_token, path, bulk
+
+
+def sizes(url: str, readings: int) -> None:
+    """The database's size, its largest tables, and bytes per reading."""
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        conn.execute(text("ANALYZE"))
+        total = int(conn.scalar(text("SELECT pg_database_size(current_database())")) or 0)
+        tables = conn.execute(
+            text(
+                "SELECT relname, pg_total_relation_size(c.oid), pg_relation_size(c.oid), "
+                "pg_indexes_size(c.oid), c.reltuples::bigint FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.relkind = 'r' AND n.nspname = 'public' "
+                "ORDER BY 2 DESC LIMIT 6"
+            )
+        ).all()
+    engine.dispose()
+    print(
+        f"database size {total / 2**20:10,.0f} MiB: {total / readings:6.2f} bytes/reading, "
+        f"{total / readings * 1e6 / 2**20:6.1f} MiB per million readings"
+    )
+    for name, whole, heap, index, rows in tables:
+        print(
+            f"  {name:<28} {whole / 2**20:10,.1f} MiB (heap {heap / 2**20:,.1f}, "
+            f"indexes {index / 2**20:,.1f}) ~{rows:,} rows"
+        )
+
+
+def _peak_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
+
+
+def bulk_get(
+    base: str, pid: int, token: str, bulk: int, query: str
+) -> tuple[float, int, int, float]:
+    """GET the Batch/Bulk (``query`` appended): (s, readings, bytes, server peak MiB)."""
+    path = f"{base}/DataCustodian/espi/1_1/resource/Batch/Bulk/{bulk}{query}"
+    headers = {"Authorization": f"Bearer {token}", "Accept-Encoding": "identity"}
+    t = time.perf_counter()
+    size = readings = 0
+    carry = b""
+    with httpx.stream("GET", path, headers=headers, timeout=3600) as r:
+        assert r.status_code == 200, (r.status_code, r.read()[:300])
+        for chunk in r.iter_raw(1 << 20):
+            size += len(chunk)
+            data = carry + chunk
+            readings += data.count(b"<IntervalReading>")
+            carry = data[-20:]
+            readings -= carry.count(b"<IntervalReading>")
+    readings += carry.count(b"<IntervalReading>")
+    return time.perf_counter() - t, readings, size, _peak_mb(pid)
+
+
+def _iso(d: date) -> str:
+    """Local midnight (America/Los_Angeles, standard time in winter) as UTC."""
+    return f"{d.isoformat()}T08:00:00Z"
+
+
+def bulks(url: str, token: str, bulk: int, history: bool) -> None:
+    """The nightly Bulk (the last day), then the whole history, over ``gbconnect serve``."""
+    with serving(url, GBCONNECT_LOG_LEVEL="WARNING", GBCONNECT_BATCH_ASYNC_BLOCKS="0") as served:
+        pid = served.process.pid
+        print(f"server idle peak RSS {_peak_mb(pid):.0f} MiB")
+        window = f"?published-min={_iso(LAST_DAY)}&published-max={_iso(LAST_DAY + timedelta(1))}"
+        runs = [("nightly Bulk (last day)", window)]
+        if history:
+            runs.append(("Bulk, whole history", ""))
+        for label, query in runs:
+            secs, n, size, peak = bulk_get(served.base, pid, token, bulk, query)
+            print(
+                f"{label:<24} {n:>12,} readings {size / 1e6:10,.1f} MB {secs:8.1f} s  "
+                f"{n / secs / 1e6:6.3f} M readings/s {size / secs / 1e6:7.1f} MB/s  "
+                f"server peak RSS {peak:.0f} MiB (target < 200)"
+            )
+
+
+def entry_latency(label: str, url: str, token: str, path: str, seconds: int, c: int) -> None:
+    """wrk against one day's IntervalBlock entry and ``/livez`` (api_load.py's way)."""
+    with serving(url, GBCONNECT_LOG_LEVEL="WARNING") as served:
+        base = served.base
+        auth = {"Authorization": f"Bearer {token}"}
+        check = httpx.get(base + path, headers=auth)
+        assert check.status_code == 200, (check.status_code, check.text[:300])
+        assert check.content.count(b"<IntervalReading>") in (92, 96, 100)
+        wrk(base + "/livez", 2, c, {})
+        wrk(base + path, 2, c, auth)
+        bare = wrk(base + "/livez", seconds, c, {})
+        block = wrk(base + path, seconds, c, auth)
+    for name, r in (("bare /livez", bare), ("IntervalBlock", block)):
+        print(
+            f"{label:<14} {name:<14} {r['rps']:8.0f} req/s  p50 {r['p50']:6.1f} ms  "
+            f"p99 {r['p99']:6.1f} ms  non-2xx {r['errors']:.0f}"
+        )
+    print(f"{label:<14} ratio {block['rps'] / bare['rps']:.2f} of the bare endpoint")
+
+
+def build(url: str, usage_points: int, days: int, workers: int) -> int:
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    secs, readings = store(url, usage_points, days, workers)
+    print(
+        f"stored {usage_points:,} usage points x {days} days: {readings:,} readings in "
+        f"{secs:,.1f} s = {readings / secs / 1e6:.3f} M readings/s "
+        f"({workers} processes)"
+    )
+    return readings
+
+
+def _stop_keeping(server: PostgresServer) -> None:
+    """Stop the server and keep its data directory."""
+    cmd = [_bin("pg_ctl"), "-D", str(server.data), "-m", "fast", "-w", "stop"]
+    if server.as_root:
+        cmd = ["runuser", "-u", "postgres", "--", *cmd]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--usage-points", type=int, default=10_000)
+    parser.add_argument("--months", type=int, default=13)
+    parser.add_argument("--bulk-customers", type=int, default=5_000)
+    parser.add_argument("--small-usage-points", type=int, default=30)
+    parser.add_argument("--workers", type=int, default=2, help="storing processes")
+    parser.add_argument("--seconds", type=int, default=10, help="wrk duration")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--no-history-bulk", action="store_true")
+    parser.add_argument(
+        "--keep", type=Path, help="keep the PostgreSQL data directory here (must not exist)"
+    )
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is needed: apt-get install wrk")
+    days = _days(args.months)
+    server = PostgresServer()
+    if args.keep is not None:
+        shutil.rmtree(server.root)
+        args.keep.mkdir(parents=True)
+        server.root, server.data = args.keep, args.keep / "data"
+    server.start()
+    try:
+        big = server.create_database("scale")
+        target = 10_000 * _days(13) * 96 / TARGET_SECONDS
+        t0 = time.perf_counter()
+        readings = build(big, args.usage_points, days, args.workers)
+        print(
+            f"  the issue's target: 10,000 x 13 months in 15 min = {target / 1e6:.3f} M readings/s"
+        )
+        sizes(big, readings)
+        bulk_customers = min(args.bulk_customers, args.usage_points)
+        secs, client, customer, path, bulk = grant(big, bulk_customers)
+        print(f"{bulk_customers:,} customer grants to one third party in {secs:.1f} s")
+        bulks(big, client, bulk, not args.no_history_bulk)
+        entry_latency("big database", big, customer, path, args.seconds, args.connections)
+        small = server.create_database("small")
+        build(small, args.small_usage_points, days, 1)
+        _s, _c, customer, path, _b = grant(small, args.small_usage_points)
+        entry_latency("small database", small, customer, path, args.seconds, args.connections)
+        print(f"whole run {time.perf_counter() - t0:,.0f} s")
+    finally:
+        if args.keep is not None:
+            _stop_keeping(server)
+        else:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()
