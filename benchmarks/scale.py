@@ -8,7 +8,9 @@
    (:func:`gbconnect.ingest.series.store_channel`: local-day blocks, DST days of 92 or
    100 readings, :func:`gbconnect.usage.services.store_blocks`), one transaction per
    customer, by ``--workers`` processes. Printed: readings, seconds, readings/s
-   against the 15-minute target.
+   against the 15-minute target. Then a daily gas usage point for ``--gas-share`` of
+   the customers (PG&E's 4.4 M gas against 5.4 M electric meters: 0.8), one block of
+   one reading a day as the product stores daily data: few readings, many rows.
 2. **Size**: ``pg_database_size`` and ``pg_total_relation_size`` of the largest
    tables; bytes per reading, MB per million readings.
 3. **Nightly Bulk**: one third party holding ``--bulk-customers`` customer grants;
@@ -28,7 +30,8 @@ insert figures are those of a server that writes no durable WAL; a production se
 writes every block twice (WAL and heap).
 
 Run: ``python -m benchmarks.scale [--usage-points 10000] [--months 13]
-[--bulk-customers 5000] [--keep DIR] [--workers 2] [--no-history-bulk]``
+[--bulk-customers 5000] [--gas-share 0.8] [--keep DIR] [--workers 2]
+[--history-seconds 120]``
 (develop with ``--usage-points 100 --months 1``).
 """
 
@@ -58,6 +61,7 @@ from gbconnect.ingest.generator import (
     GeneratorOptions,
     _Customer,
     _electric_rt,
+    _gas_rt,
     _grid,
     _local_hours,
     _weather,
@@ -88,10 +92,18 @@ def _options(customers: int, days: int, first: int = 0) -> GeneratorOptions:
     )
 
 
-def _store_range(url: str, first: int, count: int, days: int) -> int:
+def _has_gas(i: int, share: float) -> bool:
+    """Whether customer ``i`` also has a gas usage point (a stream of its own)."""
+    return bool(np.random.default_rng([SEED, i, 2]).random() < share)
+
+
+def _store_range(url: str, first: int, count: int, days: int, gas: float | None) -> int:
     """Generate and store customers ``first`` .. ``first + count - 1`` (a worker
-    process): one RetailCustomer, UsagePoint and 15-minute MeterReading each, one
-    transaction per customer. Returns the readings stored."""
+    process), one transaction per customer: with ``gas`` None, a RetailCustomer with an
+    electric UsagePoint of 15-minute data each; else a daily gas UsagePoint for the
+    share ``gas`` of them (REQ.21 FB_10; a daily block of one reading, as
+    ``gbconnect generate`` and the CSV importers store daily data). Returns the
+    readings stored."""
     opts = _options(count, days, first)
     zone = opts.zone
     first_day = LAST_DAY - timedelta(days=days - 1)
@@ -100,21 +112,38 @@ def _store_range(url: str, first: int, count: int, days: int) -> int:
     _h, local_day, _w = _local_hours(starts, zone)
     day_index = (local_day - local_day[0]).astype(np.int64)
     durations = np.full(starts.size, opts.interval, dtype=np.int64)
+    day_starts = starts[np.flatnonzero(np.diff(day_index, prepend=-1))]
+    day_durations = np.diff(np.append(day_starts, starts[-1] + opts.interval))
     to_wh = opts.interval / 3600.0
     engine = make_engine(url)
     factory = make_sessionmaker(engine)
     summary = FileSummary("scale", "benchmark")
     for i in range(first, first + count):
-        load_w = _Customer(opts, i).electric_load(starts, temp, day_index)
-        ch = Channel(
-            usage_point_key=f"scale:{i}:electric",
-            usage_point_title="Electric",
-            service_kind=0,
-            reading_type=_electric_rt(opts.interval, 1),
-            starts=starts,
-            durations=durations,
-            values=np.rint(load_w * to_wh).astype(np.int64),
-        )
+        customer = _Customer(opts, i)
+        if gas is None:
+            ch = Channel(
+                usage_point_key=f"scale:{i}:electric",
+                usage_point_title="Electric",
+                service_kind=0,
+                reading_type=_electric_rt(opts.interval, 1),
+                starts=starts,
+                durations=durations,
+                values=np.rint(customer.electric_load(starts, temp, day_index) * to_wh).astype(
+                    np.int64
+                ),
+            )
+        elif _has_gas(i, gas):
+            ch = Channel(
+                usage_point_key=f"scale:{i}:gas",
+                usage_point_title="Gas",
+                service_kind=1,
+                reading_type=_gas_rt(),
+                starts=day_starts,
+                durations=day_durations,
+                values=customer.gas_daily(temp[: day_starts.size]),
+            )
+        else:
+            continue
         with factory() as session, session.begin():
             owner = retail_customer(session, f"scale{i:07d}")
             store_channel(session, owner, ch, zone, summary, now=int(time.time()))
@@ -122,10 +151,13 @@ def _store_range(url: str, first: int, count: int, days: int) -> int:
     return summary.readings
 
 
-def store(url: str, usage_points: int, days: int, workers: int) -> tuple[float, int]:
-    """Generate and store every customer with ``workers`` processes: (seconds, readings)."""
+def store(
+    url: str, usage_points: int, days: int, workers: int, gas: float | None
+) -> tuple[float, int]:
+    """Generate and store every customer's electric (``gas`` None) or gas data with
+    ``workers`` processes: (seconds, readings)."""
     per = -(-usage_points // workers)
-    ranges = [(url, a, min(per, usage_points - a), days) for a in range(0, usage_points, per)]
+    ranges = [(url, a, min(per, usage_points - a), days, gas) for a in range(0, usage_points, per)]
     t = time.perf_counter()
     with multiprocessing.get_context("spawn").Pool(len(ranges)) as pool:
         readings = sum(pool.starmap(_store_range, ranges))
@@ -150,23 +182,33 @@ def grant(url: str, customers: int) -> tuple[float, str, str, str, int]:
         )
         app = done.application
         scope = espi_scope.parse("FB=1_3_4_5_13_14_35")
-        rows = session.execute(
-            select(RetailCustomer, um.UsagePoint.id)
-            .join(um.UsagePoint, um.UsagePoint.retail_customer_id == RetailCustomer.id)
-            .order_by(um.UsagePoint.id)
+        owners = session.scalars(
+            select(RetailCustomer)
+            .where(RetailCustomer.username.like("scale%"))
+            .order_by(RetailCustomer.username)
             .limit(customers)
         ).all()
+        points: dict[int, list[tuple[int, int]]] = {}
+        for up_id, owner_id, kind in session.execute(
+            select(um.UsagePoint.id, um.UsagePoint.retail_customer_id, um.UsagePoint.service_kind)
+        ):
+            points.setdefault(owner_id, []).append((kind, up_id))
         auths = [
             services.grant_customer_authorization(
                 session,
                 settings,
                 app,
                 owner,
-                services.GrantRequest(scope=scope, usage_point_ids=[up_id], end=None, start=0),
+                services.GrantRequest(
+                    scope=scope,
+                    usage_point_ids=[up for _k, up in sorted(points[owner.id])],
+                    end=None,
+                    start=0,
+                ),
             )
-            for owner, up_id in rows
+            for owner in owners
         ]
-        first, up_id = auths[0], rows[0][1]
+        first, up_id = auths[0], min(points[owners[0].id])[1]
         client_token, _ = services.issue_token(
             session,
             kind="access",
@@ -237,24 +279,32 @@ def _peak_mb(pid: int) -> float:
 
 
 def bulk_get(
-    base: str, pid: int, token: str, bulk: int, query: str
-) -> tuple[float, int, int, float]:
-    """GET the Batch/Bulk (``query`` appended): (s, readings, bytes, server peak MiB)."""
+    base: str, pid: int, token: str, bulk: int, query: str, limit: float
+) -> tuple[float, float, int, int, float, bool]:
+    """GET the Batch/Bulk (``query`` appended), reading for at most ``limit`` seconds:
+    (s to the first byte, s, readings, bytes, server peak MiB, whether it was cut)."""
     path = f"{base}/DataCustodian/espi/1_1/resource/Batch/Bulk/{bulk}{query}"
     headers = {"Authorization": f"Bearer {token}", "Accept-Encoding": "identity"}
     t = time.perf_counter()
+    first = 0.0
     size = readings = 0
     carry = b""
+    cut = False
     with httpx.stream("GET", path, headers=headers, timeout=3600) as r:
         assert r.status_code == 200, (r.status_code, r.read()[:300])
         for chunk in r.iter_raw(1 << 20):
+            if not size:
+                first = time.perf_counter() - t
             size += len(chunk)
             data = carry + chunk
             readings += data.count(b"<IntervalReading>")
             carry = data[-20:]
             readings -= carry.count(b"<IntervalReading>")
+            if time.perf_counter() - t > limit:
+                cut = True
+                break
     readings += carry.count(b"<IntervalReading>")
-    return time.perf_counter() - t, readings, size, _peak_mb(pid)
+    return first, time.perf_counter() - t, readings, size, _peak_mb(pid), cut
 
 
 def _iso(d: date) -> str:
@@ -262,22 +312,29 @@ def _iso(d: date) -> str:
     return f"{d.isoformat()}T08:00:00Z"
 
 
-def bulks(url: str, token: str, bulk: int, history: bool) -> None:
-    """The nightly Bulk (the last day), then the whole history, over ``gbconnect serve``."""
+def bulks(url: str, token: str, bulk: int, history: float, expected: int) -> None:
+    """The nightly Bulk (the last day), then the whole history (``expected`` readings;
+    read for ``history`` seconds at most, 0: not at all), over ``gbconnect serve``."""
     with serving(url, GBCONNECT_LOG_LEVEL="WARNING", GBCONNECT_BATCH_ASYNC_BLOCKS="0") as served:
         pid = served.process.pid
         print(f"server idle peak RSS {_peak_mb(pid):.0f} MiB")
         window = f"?published-min={_iso(LAST_DAY)}&published-max={_iso(LAST_DAY + timedelta(1))}"
-        runs = [("nightly Bulk (last day)", window)]
+        runs = [("nightly Bulk (last day)", window, 3600.0)]
         if history:
-            runs.append(("Bulk, whole history", ""))
-        for label, query in runs:
-            secs, n, size, peak = bulk_get(served.base, pid, token, bulk, query)
+            runs.append(("Bulk, whole history", "", history))
+        for label, query, limit in runs:
+            first, secs, n, size, peak, cut = bulk_get(served.base, pid, token, bulk, query, limit)
             print(
                 f"{label:<24} {n:>12,} readings {size / 1e6:10,.1f} MB {secs:8.1f} s  "
                 f"{n / secs / 1e6:6.3f} M readings/s {size / secs / 1e6:7.1f} MB/s  "
-                f"server peak RSS {peak:.0f} MiB (target < 200)"
+                f"first byte {first:.2f} s  server peak RSS {peak:.0f} MiB (target < 200)"
             )
+            if cut:
+                print(
+                    f"  (cut after {limit:.0f} s: the whole history holds about {expected:,} "
+                    f"readings, {expected / n * size / 1e9:,.1f} GB, about "
+                    f"{expected / (n / secs):,.0f} s at this rate)"
+                )
 
 
 def entry_latency(label: str, url: str, token: str, path: str, seconds: int, c: int) -> None:
@@ -300,16 +357,26 @@ def entry_latency(label: str, url: str, token: str, path: str, seconds: int, c: 
     print(f"{label:<14} ratio {block['rps'] / bare['rps']:.2f} of the bare endpoint")
 
 
-def build(url: str, usage_points: int, days: int, workers: int) -> int:
+def build(url: str, usage_points: int, days: int, workers: int, gas: float) -> int:
+    """Store the electric data, then the gas data; print both. Returns the readings."""
     engine = make_engine(url)
     upgrade(engine)
     engine.dispose()
-    secs, readings = store(url, usage_points, days, workers)
+    secs, readings = store(url, usage_points, days, workers, None)
     print(
-        f"stored {usage_points:,} usage points x {days} days: {readings:,} readings in "
-        f"{secs:,.1f} s = {readings / secs / 1e6:.3f} M readings/s "
+        f"stored {usage_points:,} electric usage points x {days} days of 15-minute data: "
+        f"{readings:,} readings in {secs:,.1f} s = {readings / secs / 1e6:.3f} M readings/s "
         f"({workers} processes)"
     )
+    if gas:
+        secs, gas_readings = store(url, usage_points, days, workers, gas)
+        n = sum(_has_gas(i, gas) for i in range(usage_points))
+        print(
+            f"stored {n:,} gas usage points x {days} days of daily data: {gas_readings:,} "
+            f"readings (one block each) in {secs:,.1f} s = {gas_readings / secs:,.0f} "
+            "readings/s"
+        )
+        readings += gas_readings
     return readings
 
 
@@ -328,9 +395,21 @@ def main() -> None:
     parser.add_argument("--bulk-customers", type=int, default=5_000)
     parser.add_argument("--small-usage-points", type=int, default=30)
     parser.add_argument("--workers", type=int, default=2, help="storing processes")
+    parser.add_argument(
+        "--gas-share",
+        type=float,
+        default=0.8,
+        help="share of customers with a daily gas usage point (PG&E: 4.4 M gas / 5.4 M "
+        "electric meters = 0.81)",
+    )
     parser.add_argument("--seconds", type=int, default=10, help="wrk duration")
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--no-history-bulk", action="store_true")
+    parser.add_argument(
+        "--history-seconds",
+        type=float,
+        default=120,
+        help="read the whole-history Bulk for this long at most (0: skip it)",
+    )
     parser.add_argument(
         "--keep", type=Path, help="keep the PostgreSQL data directory here (must not exist)"
     )
@@ -348,7 +427,7 @@ def main() -> None:
         big = server.create_database("scale")
         target = 10_000 * _days(13) * 96 / TARGET_SECONDS
         t0 = time.perf_counter()
-        readings = build(big, args.usage_points, days, args.workers)
+        readings = build(big, args.usage_points, days, args.workers, args.gas_share)
         print(
             f"  the issue's target: 10,000 x 13 months in 15 min = {target / 1e6:.3f} M readings/s"
         )
@@ -356,10 +435,12 @@ def main() -> None:
         bulk_customers = min(args.bulk_customers, args.usage_points)
         secs, client, customer, path, bulk = grant(big, bulk_customers)
         print(f"{bulk_customers:,} customer grants to one third party in {secs:.1f} s")
-        bulks(big, client, bulk, not args.no_history_bulk)
+        bulks(
+            big, client, bulk, args.history_seconds, readings * bulk_customers // args.usage_points
+        )
         entry_latency("big database", big, customer, path, args.seconds, args.connections)
         small = server.create_database("small")
-        build(small, args.small_usage_points, days, 1)
+        build(small, args.small_usage_points, days, 1, args.gas_share)
         _s, _c, customer, path, _b = grant(small, args.small_usage_points)
         entry_latency("small database", small, customer, path, args.seconds, args.connections)
         print(f"whole run {time.perf_counter() - t0:,.0f} s")

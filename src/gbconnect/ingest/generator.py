@@ -219,6 +219,13 @@ class _Customer:
         noise = self.rng.lognormal(0.0, 0.25, size=starts.size)
         return np.asarray(load * noise * self.size, dtype=np.float64)
 
+    def gas_daily(self, temp: F64) -> NDArray[np.int64]:
+        """Daily gas use in thousandths of a therm for days of mean temperature ``temp``
+        (degrees C): a base load plus heating below 16 C, with day-to-day noise."""
+        therms = np.clip(0.6 + np.clip(16.0 - temp, 0, None) * 0.28, 0.2, None)
+        therms = therms * self.rng.lognormal(0, 0.15, size=therms.size) * self.size
+        return np.rint(therms * 1000).astype(np.int64)  # therm x 10^-3
+
     def solar(self, starts: NDArray[np.int64], doy: F64, day_index: NDArray[np.int64]) -> F64:
         hour, _d, _w = _local_hours(starts, self.opts.zone)
         season = 0.75 + 0.25 * np.cos((doy - 172) / 365.25 * 2 * np.pi)
@@ -717,10 +724,7 @@ def _one_customer(
     day_first = np.flatnonzero(np.diff(day_index, prepend=-1))
     day_starts = starts[day_first]
     if c.gas:
-        t = temp[: day_starts.size]
-        therms = np.clip(0.6 + np.clip(16.0 - t, 0, None) * 0.28, 0.2, None)
-        therms = therms * rng.lognormal(0, 0.15, size=therms.size) * c.size
-        gas_values = np.rint(therms * 1000).astype(np.int64)  # therm x 10^-3
+        gas_values = c.gas_daily(temp[: day_starts.size])
         gas_durations = np.diff(np.append(day_starts, starts[-1] + opts.interval))
         gas_days = (day_starts, gas_values)
         channels.append(
