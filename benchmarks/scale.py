@@ -43,6 +43,7 @@ import shutil
 import subprocess
 import sys
 import time
+import zlib
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -261,7 +262,29 @@ def sizes(url: str, readings: int) -> None:
                 "ORDER BY 2 DESC LIMIT 6"
             )
         ).all()
+        # A 1 % sample of the blocks: row and packed sizes of the 15-minute days and of
+        # the one-reading gas days, and how well the packed days would compress.
+        sample = conn.execute(
+            text(
+                "SELECT reading_count, pg_column_size(ib.*), data "
+                "FROM interval_block ib TABLESAMPLE SYSTEM (1) REPEATABLE (14)"
+            )
+        ).all()
     engine.dispose()
+    for label, rows in (
+        ("15-minute day", [r for r in sample if r[0] > 1]),
+        ("daily gas day", [r for r in sample if r[0] == 1]),
+    ):
+        if not rows:
+            continue
+        packed = sum(len(r[2]) for r in rows)
+        zipped = sum(len(zlib.compress(r[2], 6)) for r in rows[:2000])
+        print(
+            f"  {label}: {sum(r[1] for r in rows) / len(rows):6.0f} bytes a row "
+            f"({packed / len(rows):4.0f} packed, {packed / sum(r[0] for r in rows):5.1f} a reading;"
+            f" zlib -6 of the packed bytes: {sum(len(r[2]) for r in rows[:2000]) / zipped:.1f}:1)"
+            f" in a sample of {len(rows):,} rows"
+        )
     print(
         f"database size {total / 2**20:10,.0f} MiB: {total / readings:6.2f} bytes/reading, "
         f"{total / readings * 1e6 / 2**20:6.1f} MiB per million readings"
