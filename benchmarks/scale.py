@@ -176,7 +176,7 @@ def grant(url: str, customers: int) -> tuple[float, str, str, str, int]:
         done = register(
             session,
             settings,
-            name="Scale",
+            name=f"Scale {time.time():.0f}",
             redirect_uris=["https://scale.example/cb"],
             scopes=["FB=1_3_4_5_13_14_35"],
             approve=True,
@@ -403,12 +403,28 @@ def build(url: str, usage_points: int, days: int, workers: int, gas: float) -> i
     return readings
 
 
-def _stop_keeping(server: PostgresServer) -> None:
-    """Stop the server and keep its data directory."""
-    cmd = [_bin("pg_ctl"), "-D", str(server.data), "-m", "fast", "-w", "stop"]
+def _pg_ctl(server: PostgresServer, *args: str) -> None:
+    cmd = [_bin("pg_ctl"), "-D", str(server.data), *args]
     if server.as_root:
         cmd = ["runuser", "-u", "postgres", "--", *cmd]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+
+
+def _start_kept(server: PostgresServer) -> None:
+    """Start the server of a kept data directory (the options of tests/pgserver.py)."""
+    opts = (
+        f"-k {server.root} -p {server.port} -h 127.0.0.1 -c fsync=off "
+        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100"
+    )
+    _pg_ctl(server, "-o", opts, "-l", str(server.root / "log"), "-w", "start")
+
+
+def _stored_readings(url: str) -> int:
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        n = int(conn.scalar(text("SELECT sum(reading_count) FROM interval_block")) or 0)
+    engine.dispose()
+    return n
 
 
 def main() -> None:
@@ -434,23 +450,35 @@ def main() -> None:
         help="read the whole-history Bulk for this long at most (0: skip it)",
     )
     parser.add_argument(
-        "--keep", type=Path, help="keep the PostgreSQL data directory here (must not exist)"
+        "--keep",
+        type=Path,
+        help="keep the PostgreSQL data directory here; when it holds one already, start "
+        "that server and measure again without storing anew",
     )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
     days = _days(args.months)
     server = PostgresServer()
+    reuse = args.keep is not None and (args.keep / "data").exists()
     if args.keep is not None:
         shutil.rmtree(server.root)
-        args.keep.mkdir(parents=True)
+        args.keep.mkdir(parents=True, exist_ok=True)
         server.root, server.data = args.keep, args.keep / "data"
-    server.start()
+    if reuse:
+        _start_kept(server)
+    else:
+        server.start()
     try:
-        big = server.create_database("scale")
-        target = 10_000 * _days(13) * 96 / TARGET_SECONDS
         t0 = time.perf_counter()
-        readings = build(big, args.usage_points, days, args.workers, args.gas_share)
+        if reuse:
+            big = server.url("scale")
+            readings = _stored_readings(big)
+            print(f"reusing {args.keep}: {readings:,} readings stored")
+        else:
+            big = server.create_database("scale")
+            readings = build(big, args.usage_points, days, args.workers, args.gas_share)
+        target = 10_000 * _days(13) * 96 / TARGET_SECONDS
         print(
             f"  the issue's target: 10,000 x 13 months in 15 min = {target / 1e6:.3f} M readings/s"
         )
@@ -458,9 +486,8 @@ def main() -> None:
         bulk_customers = min(args.bulk_customers, args.usage_points)
         secs, client, customer, path, bulk = grant(big, bulk_customers)
         print(f"{bulk_customers:,} customer grants to one third party in {secs:.1f} s")
-        bulks(
-            big, client, bulk, args.history_seconds, readings * bulk_customers // args.usage_points
-        )
+        expected = readings * bulk_customers // args.usage_points
+        bulks(big, client, bulk, args.history_seconds, expected)
         entry_latency("big database", big, customer, path, args.seconds, args.connections)
         small = server.create_database("small")
         build(small, args.small_usage_points, days, 1, args.gas_share)
@@ -469,7 +496,7 @@ def main() -> None:
         print(f"whole run {time.perf_counter() - t0:,.0f} s")
     finally:
         if args.keep is not None:
-            _stop_keeping(server)
+            _pg_ctl(server, "-m", "fast", "-w", "stop")
         else:
             server.stop()
 
