@@ -42,8 +42,10 @@ import multiprocessing
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import zlib
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -165,12 +167,31 @@ def store(
     return time.perf_counter() - t, readings
 
 
-def grant(url: str, customers: int) -> tuple[float, str, str, str, int]:
-    """A third party with a grant from each of the first ``customers`` customers.
-    Returns (seconds, its client token for the Bulk, a customer token of the first
-    grant, the path of one IntervalBlock entry of that grant, the bulk id)."""
+@dataclass
+class Granted:
+    """What :func:`grant` made: the third party's client token and bulk id, and the
+    IntervalBlock entries (path, customer token) the latency runs ask for."""
+
+    seconds: float
+    client_token: str
+    bulk: int
+    #: One day in the middle of the first customer's history (api_load.py's request).
+    entry: tuple[str, str]
+    #: A random day of each of up to ``RANDOM_ENTRIES`` customers, each with its token.
+    entries: list[tuple[str, str]]
+
+
+#: Customers whose random days the second latency run spreads its requests over.
+RANDOM_ENTRIES = 1000
+
+
+def grant(url: str, customers: int) -> Granted:
+    """A third party with a grant from each of the first ``customers`` customers (all
+    their usage points), a client token for its Bulk, and customer tokens for the
+    entries of :class:`Granted`."""
     engine = make_engine(url)
     settings = load_settings(database_url=url, secret_key=SECRET)
+    rng = np.random.default_rng([SEED, 3])
     t = time.perf_counter()
     with make_sessionmaker(engine)() as session, session.begin():
         done = register(
@@ -209,7 +230,7 @@ def grant(url: str, customers: int) -> tuple[float, str, str, str, int]:
             )
             for owner in owners
         ]
-        first, up_id = auths[0], min(points[owners[0].id])[1]
+        seconds = time.perf_counter() - t
         client_token, _ = services.issue_token(
             session,
             kind="access",
@@ -219,32 +240,36 @@ def grant(url: str, customers: int) -> tuple[float, str, str, str, int]:
             scope="FB=34_35",
             lifetime=86400,
         )
-        customer_token, _ = services.issue_token(
-            session,
-            kind="access",
-            token_class=om.CUSTOMER,
-            application_id=app.id,
-            authorization_id=first.id,
-            scope=first.scope,
-            lifetime=86400,
-        )
-        mr = session.scalars(
-            select(um.MeterReading).where(um.MeterReading.usage_point_id == up_id)
-        ).one()
-        starts = session.scalars(
-            select(um.IntervalBlock.id)
-            .where(um.IntervalBlock.meter_reading_id == mr.id)
-            .order_by(um.IntervalBlock.start)
-        ).all()
-        assert first.subscription is not None
-        path = (
-            f"{settings.resource_base}/Subscription/{first.subscription.id}/UsagePoint/{up_id}"
-            f"/MeterReading/{mr.id}/IntervalBlock/{starts[len(starts) // 2]}"
-        )
+        entries = []
+        for i, (owner, auth) in enumerate(zip(owners[:RANDOM_ENTRIES], auths, strict=False)):
+            token, _ = services.issue_token(
+                session,
+                kind="access",
+                token_class=om.CUSTOMER,
+                application_id=app.id,
+                authorization_id=auth.id,
+                scope=auth.scope,
+                lifetime=86400,
+            )
+            up_id = min(points[owner.id])[1]  # the electric usage point (kind 0)
+            mr_id = session.scalars(
+                select(um.MeterReading.id).where(um.MeterReading.usage_point_id == up_id)
+            ).one()
+            blocks = session.scalars(
+                select(um.IntervalBlock.id)
+                .where(um.IntervalBlock.meter_reading_id == mr_id)
+                .order_by(um.IntervalBlock.start)
+            ).all()
+            day = len(blocks) // 2 if i == 0 else int(rng.integers(len(blocks)))
+            assert auth.subscription is not None
+            path = (
+                f"{settings.resource_base}/Subscription/{auth.subscription.id}"
+                f"/UsagePoint/{up_id}/MeterReading/{mr_id}/IntervalBlock/{blocks[day]}"
+            )
+            entries.append((path, token))
         bulk = app.bulk_id
-    elapsed = time.perf_counter() - t
     engine.dispose()
-    return elapsed, client_token, customer_token, path, bulk
+    return Granted(seconds, client_token, bulk, entries[0], entries)
 
 
 def sizes(url: str, readings: int) -> None:
@@ -360,24 +385,49 @@ def bulks(url: str, token: str, bulk: int, history: float, expected: int) -> Non
                 )
 
 
-def entry_latency(label: str, url: str, token: str, path: str, seconds: int, c: int) -> None:
-    """wrk against one day's IntervalBlock entry and ``/livez`` (api_load.py's way)."""
+def _lua(entries: list[tuple[str, str]], folder: Path) -> Path:
+    """A wrk script asking for a random one of ``entries`` (path, token) each time."""
+    rows = ",\n".join(f'  {{"{path}", "Bearer {token}"}}' for path, token in entries)
+    script = folder / "entries.lua"
+    script.write_text(
+        f"local entries = {{\n{rows}\n}}\n"
+        "math.randomseed(14)\n"
+        "request = function()\n"
+        "  local e = entries[math.random(#entries)]\n"
+        '  return wrk.format("GET", e[1], {["Authorization"] = e[2]})\n'
+        "end\n"
+    )
+    return script
+
+
+def entry_latency(label: str, url: str, granted: Granted, seconds: int, c: int) -> None:
+    """wrk against one day's IntervalBlock entry and ``/livez`` (api_load.py's way),
+    then against random days of up to ``RANDOM_ENTRIES`` customers (each request a
+    different customer's token and block: what the database's size can change)."""
+    path, token = granted.entry
     with serving(url, GBCONNECT_LOG_LEVEL="WARNING") as served:
         base = served.base
         auth = {"Authorization": f"Bearer {token}"}
-        check = httpx.get(base + path, headers=auth)
-        assert check.status_code == 200, (check.status_code, check.text[:300])
-        assert check.content.count(b"<IntervalReading>") in (92, 96, 100)
+        for p, tok in (granted.entry, granted.entries[-1]):
+            check = httpx.get(base + p, headers={"Authorization": f"Bearer {tok}"})
+            assert check.status_code == 200, (check.status_code, check.text[:300])
+            assert check.content.count(b"<IntervalReading>") in (92, 96, 100)
+        script = _lua(granted.entries, Path(tempfile.mkdtemp(prefix="gbconnect-scale-")))
         wrk(base + "/livez", 2, c, {})
         wrk(base + path, 2, c, auth)
         bare = wrk(base + "/livez", seconds, c, {})
         block = wrk(base + path, seconds, c, auth)
-    for name, r in (("bare /livez", bare), ("IntervalBlock", block)):
+        spread = wrk(base + "/", seconds, c, {}, script)
+    n = len(granted.entries)
+    for name, r in (("bare /livez", bare), ("IntervalBlock", block), (f"{n} customers", spread)):
         print(
-            f"{label:<14} {name:<14} {r['rps']:8.0f} req/s  p50 {r['p50']:6.1f} ms  "
+            f"{label:<14} {name:<15} {r['rps']:8.0f} req/s  p50 {r['p50']:6.1f} ms  "
             f"p99 {r['p99']:6.1f} ms  non-2xx {r['errors']:.0f}"
         )
-    print(f"{label:<14} ratio {block['rps'] / bare['rps']:.2f} of the bare endpoint")
+    print(
+        f"{label:<14} ratio {block['rps'] / bare['rps']:.2f} of the bare endpoint "
+        f"(one day), {spread['rps'] / bare['rps']:.2f} (random days of {n} customers)"
+    )
 
 
 def build(url: str, usage_points: int, days: int, workers: int, gas: float) -> int:
@@ -484,15 +534,15 @@ def main() -> None:
         )
         sizes(big, readings)
         bulk_customers = min(args.bulk_customers, args.usage_points)
-        secs, client, customer, path, bulk = grant(big, bulk_customers)
-        print(f"{bulk_customers:,} customer grants to one third party in {secs:.1f} s")
+        granted = grant(big, bulk_customers)
+        print(f"{bulk_customers:,} customer grants to one third party in {granted.seconds:.1f} s")
         expected = readings * bulk_customers // args.usage_points
-        bulks(big, client, bulk, args.history_seconds, expected)
-        entry_latency("big database", big, customer, path, args.seconds, args.connections)
+        bulks(big, granted.client_token, granted.bulk, args.history_seconds, expected)
+        entry_latency("big database", big, granted, args.seconds, args.connections)
         small = server.create_database("small")
         build(small, args.small_usage_points, days, 1, args.gas_share)
-        _s, _c, customer, path, _b = grant(small, args.small_usage_points)
-        entry_latency("small database", small, customer, path, args.seconds, args.connections)
+        granted = grant(small, args.small_usage_points)
+        entry_latency("small database", small, granted, args.seconds, args.connections)
         print(f"whole run {time.perf_counter() - t0:,.0f} s")
     finally:
         if args.keep is not None:
