@@ -199,11 +199,11 @@ def grant(url: str, customers: int) -> Granted:
             settings,
             name=f"Scale {time.time():.0f}",
             redirect_uris=["https://scale.example/cb"],
-            scopes=["FB=1_3_4_5_13_14_35"],
+            scopes=["FB=1_3_4_5_10_13_14_35"],
             approve=True,
         )
         app = done.application
-        scope = espi_scope.parse("FB=1_3_4_5_13_14_35")
+        scope = espi_scope.parse("FB=1_3_4_5_10_13_14_35")
         owners = session.scalars(
             select(RetailCustomer)
             .where(RetailCustomer.username.like("scale%"))
