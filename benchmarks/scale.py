@@ -12,17 +12,28 @@
    the customers (PG&E's 4.4 M gas against 5.4 M electric meters: 0.8), one block of
    one reading a day as the product stores daily data: few readings, many rows.
 2. **Size**: ``pg_database_size`` and ``pg_total_relation_size`` of the largest
-   tables; bytes per reading, MB per million readings.
-3. **Nightly Bulk**: one third party holding ``--bulk-customers`` customer grants;
-   its Batch/Bulk (REQ.21 FB_35) over ``gbconnect serve`` for the last day
-   (``published-min/max``: the nightly pull after PG&E's data-ready notice), and for
-   the whole history (the first pull of a new third party; served synchronously here
-   with ``GBCONNECT_BATCH_ASYNC_BLOCKS=0``, where a production server answers 202 and
-   a worker packages it): seconds, readings/s, MB, peak RSS of the serving process.
+   tables; bytes per reading, MB per million readings; from a 1 % sample, the bytes
+   of a 15-minute day's row and of a gas day's row, and how well a packed day would
+   compress (zlib), which PostgreSQL does not do for values under 2 kB.
+3. **Nightly Bulk**: one third party holding ``--bulk-customers`` customer grants
+   (FB=1_3_4_5_10_13_14_35: electricity and gas); its Batch/Bulk (REQ.21 FB_35) over
+   ``gbconnect serve``: one entry (``max-results=1``, the plan's own cost), the last
+   day (``published-min/max``: the nightly pull after PG&E's data-ready notice), and
+   the whole history (the first pull of a new third party, read for
+   ``--history-seconds`` and extrapolated; served synchronously here with
+   ``GBCONNECT_BATCH_ASYNC_BLOCKS=0``, where a production server answers 202 and a
+   worker packages it): seconds, time to the first byte, readings/s, MB, peak RSS of
+   the serving process.
 4. **Entry latency**: ``wrk`` (c=32, like ``benchmarks/api_load.py``) against one
-   day's IntervalBlock entry with a customer token, ``/livez`` of the same server as
-   the baseline, on this database and on a small one built the same way
-   (``--small-usage-points``, 30).
+   day's IntervalBlock entry with a customer token, then against random days of
+   1,000 customers (a Lua script: each request another customer's token and block),
+   ``/livez`` of the same server as the baseline, on this database and on a small one
+   built the same way (``--small-usage-points``, 30).
+
+The load model and the reading types are the generator's own (its private helpers,
+imported on purpose: the benchmark's data is the product's synthetic data, one
+customer at a time, without the customer.xsd records and bills ``gbconnect generate``
+adds).
 
 The PostgreSQL server is the tests' (:mod:`tests.pgserver`: ``fsync=off``,
 ``synchronous_commit=off``, ``full_page_writes=off``, default ``shared_buffers``):
