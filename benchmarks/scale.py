@@ -439,12 +439,12 @@ def entry_latency(label: str, url: str, granted: Granted, seconds: int, c: int) 
             check = httpx.get(base + p, headers={"Authorization": f"Bearer {tok}"})
             assert check.status_code == 200, (check.status_code, check.text[:300])
             assert check.content.count(b"<IntervalReading>") in (92, 96, 100)
-        script = _lua(granted.entries, Path(tempfile.mkdtemp(prefix="gbconnect-scale-")))
         wrk(base + "/livez", 2, c, {})
         wrk(base + path, 2, c, auth)
         bare = wrk(base + "/livez", seconds, c, {})
         block = wrk(base + path, seconds, c, auth)
-        spread = wrk(base + "/", seconds, c, {}, script)
+        with tempfile.TemporaryDirectory(prefix="gbconnect-scale-") as folder:
+            spread = wrk(base + "/", seconds, c, {}, _lua(granted.entries, Path(folder)))
     n = len(granted.entries)
     for name, r in (("bare /livez", bare), ("IntervalBlock", block), (f"{n} customers", spread)):
         print(
