@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import namedtuple
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -74,13 +75,60 @@ class Pair:
     second: Select[Any]
     combined: Select[Any] = field(init=False)
     row: Any = field(init=False)  # the namedtuple class of the rows
+    _shape: _Shape = field(init=False)
 
     def __post_init__(self) -> None:
         left = self.first.subquery("t")
         right = self.second.subquery("r")
         self.combined = select(left, right).select_from(left.outerjoin(right, true()))
-        names = [str(c.key) for c in self.combined.selected_columns]
-        self.row = namedtuple("Row", names)  # type: ignore[misc]
+        self._shape = _Shape(self.combined)
+        self.row = self._shape.row
+
+    def make(self, values: Sequence[Any], dialect: Any) -> Row:
+        """A row of ``values`` as the driver returned them (:meth:`_Shape.make`)."""
+        return self._shape.make(values, dialect)
+
+
+@dataclass(eq=False)
+class Rows:
+    """One select read as a list of rows: the few rows of a bounded feed (one day's
+    IntervalBlocks), read on the same path as a :class:`Pair`, after it."""
+
+    statement: Select[Any]
+    _shape: _Shape = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._shape = _Shape(self.statement)
+
+    def make(self, values: Sequence[Any], dialect: Any) -> Row:
+        return self._shape.make(values, dialect)
+
+
+class _Shape:
+    """The rows of a select: a namedtuple of its column names, and the result
+    processors its column types need on a dialect (JSON text to Python on SQLite,
+    integers to booleans), applied as SQLAlchemy's result would."""
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self.columns = list(statement.selected_columns)
+        self.row: Any = namedtuple("Row", [str(c.key) for c in self.columns])  # type: ignore[misc]
+        self._processors: dict[str, list[tuple[int, Callable[[Any], Any]]]] = {}
+
+    def make(self, values: Sequence[Any], dialect: Any) -> Row:
+        processors = self._processors.get(dialect.name)
+        if processors is None:
+            processors = []
+            for i, column in enumerate(self.columns):
+                process: Any = column.type._cached_result_processor(dialect, None)
+                if process is not None:
+                    processors.append((i, process))
+            self._processors[dialect.name] = processors
+        if not processors:
+            return self.row._make(values)  # type: ignore[no-any-return]
+        out = list(values)
+        for i, process in processors:
+            out[i] = process(out[i])
+        return self.row._make(out)  # type: ignore[no-any-return]
 
 
 class RowReader(Protocol):
@@ -90,6 +138,10 @@ class RowReader(Protocol):
 
     async def first(self, pair: Pair, params: dict[str, Any]) -> Row | None:
         """The row of ``pair`` with ``params`` bound, or None."""
+        ...
+
+    async def all(self, rows: Rows, params: dict[str, Any]) -> list[Row]:
+        """Every row of ``rows`` with ``params`` bound."""
         ...
 
 
@@ -112,7 +164,7 @@ class SqliteRowReader:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._compiled: dict[int, tuple[Pair, _Compiled]] = {}
+        self._compiled: dict[int, tuple[object, _Compiled]] = {}
 
     async def open(self) -> None:
         return None
@@ -121,10 +173,20 @@ class SqliteRowReader:
         return None
 
     async def first(self, pair: Pair, params: dict[str, Any]) -> Row | None:
-        known = self._compiled.get(id(pair))
-        if known is None or known[0] is not pair:
-            known = (pair, _compiled(pair.combined, self.engine.dialect))
-            self._compiled[id(pair)] = known
+        found = self._execute(pair, pair.combined, params, many=False)
+        return None if not found else pair.make(found[0], self.engine.dialect)
+
+    async def all(self, rows: Rows, params: dict[str, Any]) -> list[Row]:
+        dialect = self.engine.dialect
+        return [rows.make(r, dialect) for r in self._execute(rows, rows.statement, params)]
+
+    def _execute(
+        self, key: object, statement: Select[Any], params: dict[str, Any], many: bool = True
+    ) -> list[Any]:
+        known = self._compiled.get(id(key))
+        if known is None or known[0] is not key:
+            known = (key, _compiled(statement, self.engine.dialect))
+            self._compiled[id(key)] = known
         compiled = known[1]
         values = [params[n] if n in params else compiled.defaults[n] for n in compiled.order]
         raw = self.engine.raw_connection()
@@ -132,12 +194,12 @@ class SqliteRowReader:
             cursor = raw.cursor()
             try:
                 cursor.execute(compiled.sql, values)
-                found = cursor.fetchone()
+                found = list(cursor.fetchall() if many else cursor.fetchmany(1))
             finally:
                 cursor.close()
         finally:
             raw.close()  # back to the pool
-        return None if found is None else pair.row._make(found)
+        return found
 
 
 @dataclass
@@ -205,6 +267,7 @@ class PostgresRowReader:
         # "$1" placeholders, as the server takes them.
         self.dialect = postgresql.psycopg.dialect(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
         self._batched: dict[int, _Batched] = {}
+        self._single: dict[int, tuple[Rows, _Compiled]] = {}
         self._pool: Any = None
         self._waiting: list[_Read] = []
         self._flush_planned = False
@@ -283,7 +346,19 @@ class PostgresRowReader:
         for index, (_, _, answer) in enumerate(reads, start=1):
             if not answer.done():
                 row = by_index.get(index)
-                answer.set_result(None if row is None else pair.row._make(row[1:]))
+                answer.set_result(None if row is None else pair.make(row[1:], self.dialect))
+
+    async def all(self, rows: Rows, params: dict[str, Any]) -> list[Row]:
+        """One statement of its own (the rows of one request), prepared server-side."""
+        if self._pool is None:
+            raise DatabaseUnavailable("the row reader is not open")
+        known = self._single.get(id(rows))
+        if known is None or known[0] is not rows:
+            known = (rows, _compiled(rows.statement, self.dialect))
+            self._single[id(rows)] = known
+        compiled = known[1]
+        values = [params[n] if n in params else compiled.defaults[n] for n in compiled.order]
+        return [rows.make(r, self.dialect) for r in await self._fetch(compiled.sql, values)]
 
     def _batched_for(self, pair: Pair, names: tuple[str, ...]) -> _Batched:
         known = self._batched.get(id(pair))
