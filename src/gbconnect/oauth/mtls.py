@@ -32,7 +32,7 @@ from starlette.requests import Request
 
 from gbconnect.config import Settings
 from gbconnect.registration import models as rm
-from gbconnect.registration.certificates import thumbprint
+from gbconnect.registration.thumbprints import thumbprint
 
 OFF, OPTIONAL, REQUIRED = "off", "optional", "required"
 #: Where :mod:`gbconnect.web.tls` leaves the client certificate's thumbprint, beside

@@ -123,9 +123,7 @@ class Compression:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        coding = choose(
-            Headers(scope=scope).get("accept-encoding", ""), self.zstandard is not None
-        )
+        coding = choose(Headers(scope=scope).get("accept-encoding", ""), self.zstandard is not None)
         responder: ASGIApp
         if coding == "zstd":
             responder = ZstdResponder(self.app, self.minimum_size, self.zstandard, ZSTD_LEVEL)
