@@ -103,6 +103,15 @@ def prefixed(text: str) -> str:
     return re.sub(rf"<(/?)({names})([ >/])", r"<\1e:\2\3", out)
 
 
+def parent_last(text: str) -> str:
+    """The same feed with the MeterReading entry last: its blocks wait for it."""
+    lines = text.split("\n")
+    (mr,) = (i for i, line in enumerate(lines) if "<MeterReading " in line)
+    moved = lines.pop(mr)
+    lines.insert(len(lines) - 2, moved)
+    return "\n".join(lines)
+
+
 def _rev(body: str) -> str:
     head, *rest = body.split("<IntervalReading>")
     return head + "".join("<IntervalReading>" + r for r in reversed(rest))
@@ -202,6 +211,12 @@ CASES: dict[str, list[str]] = {
         feed(day(0)),
         feed(interval(0, 3600) + "".join(ir(DAY + i * 900, 7) for i in range(4))),
     ],
+    "blocks-before-their-parent": [
+        parent_last(feed(day(0), _rev(day(1)), interval(10) + ir(S, 1, 0) + ir(S + 900, 2)))
+    ],
+    "repeated-start-before-parent": [
+        parent_last(feed(day(0), interval(10) + ir(S, 1) + ir(S + 900, 2) + ir(S, 3)))
+    ],
     "bad-entry-among-good": [feed(day(0), interval(10) + ir(S, "x"), day(1))],
 }
 
@@ -264,6 +279,8 @@ EXPECTED: dict[str, str] = {
     "overlap-in-file": "36bd3e747f9b454a",
     "overlap-stored": "0e9900eaa470697c",
     "partial-update": "fafdf8aa8e301bd1",
+    "blocks-before-their-parent": "4111e0b7a9753938",
+    "repeated-start-before-parent": "a62d340b2f5d70e6",
     "bad-entry-among-good": "0deebf56ca6719af",
 }
 
