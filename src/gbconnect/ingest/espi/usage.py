@@ -4,8 +4,10 @@ ElectricPowerQualitySummary (REQ.21 FB_1, 4, 15, 17).
 
 Each resource's children are read through its table in :mod:`gbconnect.espi.schema`,
 the one the writers use; nested structures are stored whole. IntervalBlocks are the
-hot path: they are parsed element by element into packed blocks
-(:class:`~gbconnect.usage.services.PackedBlock`) and stored in bulk every
+hot path: a plain one (each reading a timePeriod and a value) is read column by column
+(:mod:`gbconnect.ingest.espi.plain_blocks`, issue 14: 0.51 -> 0.7-0.8 of a bare lxml
+iterparse), any other element by element; both give packed blocks
+(:class:`~gbconnect.usage.services.PackedBlock`), stored in bulk every
 :data:`FLUSH_BLOCKS` blocks.
 """
 
@@ -60,7 +62,6 @@ _IR, _INTERVAL, _TP, _START, _DURATION, _VALUE, _COST, _RQ, _QUALITY, _TOU, _CPP
 
 FLUSH_BLOCKS = 2000
 
-
 #: Commodity (ReadingType) -> ServiceKind (UsagePoint), for files that omit the kind.
 _COMMODITY_SERVICE = {1: 0, 2: 0, 4: 0, 7: 1, 8: 1, 9: 2, 10: 2, 11: 2, 12: 4}
 
@@ -80,6 +81,24 @@ _USAGE_SUMMARY = schema.by_element(schema.USAGE_SUMMARY)
 _QUALITY_SUMMARY = schema.by_element(schema.QUALITY_SUMMARY)
 #: espi.xsd DstRuleType: HexBinary32, an xs:hexBinary of at most 4 octets.
 _HEX32 = re.compile(r"(?:[0-9A-Fa-f]{2}){1,4}")
+
+
+def _reordered(r: codec.Readings, order: list[int]) -> codec.Readings:
+    """The readings ``r`` in ``order`` (positions), every column alike."""
+
+    def pick(col: list[Any] | None) -> list[Any] | None:
+        return None if col is None else [col[i] for i in order]
+
+    return codec.Readings(
+        [r.starts[i] for i in order],
+        [r.durations[i] for i in order],
+        [r.values[i] for i in order],
+        pick(r.costs),
+        pick(r.qualities),
+        pick(r.tou),
+        pick(r.cpp),
+        pick(r.tiers),
+    )
 
 
 def _blank(fields: dict[str, schema.Field]) -> dict[str, Any]:
@@ -372,21 +391,7 @@ class UsageResources:
         if not all(map(operator.lt, starts, itertools.islice(starts, 1, None))):
             order = sorted(range(len(starts)), key=starts.__getitem__)
             if order != list(range(len(order))):
-
-                def pick(col: list[Any] | None) -> list[Any] | None:
-                    return None if col is None else [col[i] for i in order]
-
-                r = readings
-                readings = codec.Readings(
-                    [r.starts[i] for i in order],
-                    [r.durations[i] for i in order],
-                    [r.values[i] for i in order],
-                    pick(r.costs),
-                    pick(r.qualities),
-                    pick(r.tou),
-                    pick(r.cpp),
-                    pick(r.tiers),
-                )
+                readings = _reordered(readings, order)
                 lines = [lines[i] for i in order]
                 starts = readings.starts
             for i in range(1, len(starts)):
