@@ -17,6 +17,7 @@ Every token or grant that ends here ends through :mod:`gbconnect.oauth.revocatio
 
 from __future__ import annotations
 
+import threading
 from typing import Any, ClassVar
 
 from authlib.oauth2 import rfc6749
@@ -35,7 +36,6 @@ from gbconnect.espi.blocks import not_offered
 from gbconnect.oauth import models as om
 from gbconnect.oauth import mtls, revocation, services
 from gbconnect.oauth.context import CURRENT_SESSION, current_session
-from gbconnect.oauth.registration import Configuration, Registration
 from gbconnect.oauth.secrets import digest, matches
 from gbconnect.ratelimit.limits import RateLimited, limiter_for
 from gbconnect.registration import models as rm
@@ -368,6 +368,10 @@ class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
 # -- the server ---------------------------------------------------------------------------
 
 
+#: Authlib's names of the dynamic registration endpoints (RFC 7591, RFC 7592).
+REGISTRATION_ENDPOINTS = frozenset({"client_registration", "client_configuration"})
+
+
 class EspiAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     """Authlib's server wired to our store, token classes and ESPI responses."""
 
@@ -380,8 +384,28 @@ class EspiAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         self.register_grant(ClientCredentialsGrant)
         self.register_endpoint(Revocation)
         self.register_endpoint(Introspection)
-        self.register_endpoint(Registration(self, settings))
-        self.register_endpoint(Configuration(self, settings))
+        self._registration_lock = threading.Lock()
+
+    def _with_registration(self, name: str) -> None:
+        """Register the RFC 7591/7592 endpoints on their first use: they load Authlib's
+        JOSE support and the ``cryptography`` package (about 10 MiB of every served
+        process otherwise, issue: performance)."""
+        if name not in REGISTRATION_ENDPOINTS or name in self._endpoints:
+            return
+        from gbconnect.oauth.registration import Configuration, Registration
+
+        with self._registration_lock:
+            if name not in self._endpoints:
+                self.register_endpoint(Registration(self, self.settings))
+                self.register_endpoint(Configuration(self, self.settings))
+
+    def create_endpoint_response(self, name: str, request: Any = None) -> Any:
+        self._with_registration(name)
+        return super().create_endpoint_response(name, request)
+
+    def validate_endpoint_request(self, name: str, request: Any = None) -> Any:
+        self._with_registration(name)
+        return super().validate_endpoint_request(name, request)
 
     def resource_url(self, path: str) -> str:
         return self.settings.resource_url(path)
