@@ -26,6 +26,7 @@ from pathlib import Path
 
 import httpx
 from lxml import etree
+from tests.factories.tokens import client_token
 from tests.serverproc import serving
 
 from gbconnect.api import feeds
@@ -108,15 +109,7 @@ def build(url: str, usage_points: int, days: int) -> tuple[str, int]:
                 start=0,
             ),
         )
-        token, _ = services.issue_token(
-            session,
-            kind="access",
-            token_class=om.CLIENT,
-            application_id=done.application.id,
-            authorization_id=services.client_authorization(session, done.application).id,
-            scope="FB=34_35",
-            lifetime=86400,
-        )
+        token = client_token(session, done.application)
         bulk = done.application.bulk_id
     engine.dispose()
     return token, bulk

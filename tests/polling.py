@@ -15,11 +15,11 @@ from gbconnect.espi import scope as espi_scope
 from gbconnect.ingest.owners import retail_customer
 from gbconnect.ingest.series import Channel, store_channel
 from gbconnect.ingest.summary import FileSummary
-from gbconnect.oauth import models as om
 from gbconnect.oauth import services
 from gbconnect.oauth.clients import register
 from gbconnect.usage import models as um
 from tests.factories.records import add_customer_records
+from tests.factories.tokens import client_token, customer_token
 from tests.factories.usage import add_bill
 
 START = 1704096000  # 2024-01-01T08:00:00Z
@@ -100,24 +100,8 @@ def polled_customer(url: str, days: int) -> Polled:
             ),
         )
         auth.published_start = 0
-        token, _ = services.issue_token(
-            session,
-            kind="access",
-            token_class=om.CUSTOMER,
-            application_id=done.application.id,
-            authorization_id=auth.id,
-            scope=auth.scope,
-            lifetime=86400,
-        )
-        client, _ = services.issue_token(
-            session,
-            kind="access",
-            token_class=om.CLIENT,
-            application_id=done.application.id,
-            authorization_id=services.client_authorization(session, done.application).id,
-            scope="FB=34_35",
-            lifetime=86400,
-        )
+        token = customer_token(session, auth)
+        client = client_token(session, done.application)
         bill = add_bill(session, up.id, START + days * 86400)
         add_customer_records(session, owner.id, up.id)
         session.flush()

@@ -19,8 +19,7 @@ def test_the_app_loads_no_csv_reader_until_a_csv_comes() -> None:
         "from gbconnect.ingest.csv import read_csv\n"
         "assert 'pyarrow' in sys.modules\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+    runs_clean(code)
 
 
 def test_the_app_loads_rarely_used_libraries_on_first_use() -> None:
@@ -40,5 +39,10 @@ def test_the_app_loads_rarely_used_libraries_on_first_use() -> None:
         "_pygal()\n"
         "assert 'pygal' in sys.modules\n"
     )
+    runs_clean(code)
+
+
+def runs_clean(code: str) -> None:
+    """``code`` runs in a fresh interpreter without an error."""
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

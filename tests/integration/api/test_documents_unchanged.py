@@ -21,11 +21,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from gbconnect.espi import scope as espi_scope
-from gbconnect.oauth import models as om
 from gbconnect.oauth import services
 from tests.factories.app import app_client, make_settings
 from tests.factories.customers import make_customer
 from tests.factories.parties import make_third_party
+from tests.factories.tokens import client_token, customer_token
 from tests.factories.usage import store_usage
 
 #: The fixed clock: 2025-06-01T00:00:00Z, the day after the last reading.
@@ -64,24 +64,8 @@ def served(
                 scope=espi_scope.parse(SCOPE), usage_point_ids=points, end=None, start=0
             ),
         )
-        customer, _ = services.issue_token(
-            session,
-            kind="access",
-            token_class=om.CUSTOMER,
-            application_id=party.application.id,
-            authorization_id=auth.id,
-            scope=auth.scope,
-            lifetime=3600,
-        )
-        client, _ = services.issue_token(
-            session,
-            kind="access",
-            token_class=om.CLIENT,
-            application_id=party.application.id,
-            authorization_id=services.client_authorization(session, party.application).id,
-            scope="FB=34_35",
-            lifetime=3600,
-        )
+        customer = customer_token(session, auth, lifetime=3600)
+        client = client_token(session, party.application, lifetime=3600)
         assert auth.subscription is not None
         sid = auth.subscription.id
         session.commit()
