@@ -33,6 +33,7 @@ from gbconnect.oauth.starlette import (
     oauth_request,
     public_uri,
 )
+from gbconnect.oauth.token_fast import TokenFastPath
 from gbconnect.registration.errors import RegistrationError
 
 
@@ -56,13 +57,22 @@ def build_router(
         oreq = await oauth_request(request, settings.base_url)
         return await run(lambda: server.create_endpoint_response(name, oreq))
 
+    engine = sessions.kw["bind"]
+    fast = TokenFastPath(settings, engine, server)
+
     @router.post("/oauth/token")
     async def token(request: Request) -> Response:
-        """RFC 6749 section 3.2: authorization_code, refresh_token, client_credentials."""
+        """RFC 6749 section 3.2: authorization_code, refresh_token, client_credentials.
+        A client_credentials or refresh_token request in order is answered without an
+        ORM session (:mod:`gbconnect.oauth.token_fast`); every other one, and every
+        refusal, by Authlib."""
         oreq = await oauth_request(request, settings.base_url)
         # RFC 8705: the client certificate, checked after client authentication and
         # bound to the access token issued over it (gbconnect.oauth.mtls).
         oreq.client_thumbprint = presented_thumbprint(request, settings)
+        answer = await fast.respond(oreq)
+        if answer is not None:
+            return answer
         return await run(lambda: server.create_token_response(oreq))
 
     @router.post("/oauth/revoke")
