@@ -59,7 +59,21 @@ from typing import Any
 from authlib.consts import default_json_headers
 from authlib.oauth2.rfc6749.errors import InvalidScopeError
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
-from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Engine,
+    Select,
+    String,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    union_all,
+    update,
+)
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -148,6 +162,66 @@ SET_EXPIRY = (
 )
 
 
+def _token_values(
+    prefix: str, kind: str, token_class: str
+) -> Select[str, str, str, int, int, str, int, int]:
+    """One token row of bound values (``{prefix}_hash``, ``{prefix}_expires``)."""
+    return select(
+        bindparam(f"{prefix}_hash", type_=String),
+        literal(kind, String),
+        literal(token_class, String),
+        bindparam("app_id", type_=BigInteger),
+        bindparam("auth_id", type_=BigInteger),
+        bindparam("new_scope", type_=String),
+        bindparam("at", type_=BigInteger),
+        bindparam(f"{prefix}_expires", type_=BigInteger),
+    )
+
+
+_TOKEN_COLUMNS = [
+    "token_hash",
+    "kind",
+    "token_class",
+    "application_id",
+    "authorization_id",
+    "scope",
+    "issued_at",
+    "expires_at",
+]
+
+
+def _rotation_pg() -> Select[Any]:
+    """PostgreSQL: the whole rotation as one statement (one round trip, atomic in
+    autocommit): retire the old refresh token if it is still live, and only then
+    insert the new access and refresh tokens and extend the grant. Returns how many
+    refresh tokens were retired (0: another request rotated it first)."""
+    retired = RETIRE.returning(_Token.id).cte("retired")
+    claimed = exists(select(retired.c.id))
+    rows = union_all(
+        _token_values("access", "access", om.CUSTOMER).where(claimed),
+        _token_values("refresh", "refresh", om.CUSTOMER).where(claimed),
+    )
+    issued = insert(_Token).from_select(_TOKEN_COLUMNS, rows).returning(_Token.id).cte("issued")
+    extended = SET_EXPIRY.where(claimed).returning(_Auth.id).cte("extended")
+    return select(func.count()).select_from(retired).add_cte(issued).add_cte(extended)
+
+
+def _issue_pg() -> Select[Any]:
+    """PostgreSQL: a client access token and the grant's new expiry as one statement."""
+    issued = (
+        insert(_Token)
+        .from_select(_TOKEN_COLUMNS, _token_values("access", "access", om.CLIENT))
+        .returning(_Token.id)
+        .cte("issued")
+    )
+    extended = SET_EXPIRY.returning(_Auth.id).cte("extended")
+    return select(func.count()).select_from(issued).add_cte(extended)
+
+
+ROTATION_PG = _rotation_pg()
+ISSUE_PG = _issue_pg()
+
+
 @dataclass(frozen=True)
 class _Caller:
     """Who the rate limits count (:class:`gbconnect.ratelimit.limits.HasClientId`)."""
@@ -169,6 +243,7 @@ class TokenFastPath:
         self.settings = settings
         self.engine = engine
         self.server = server
+        self.postgres = engine.dialect.name == "postgresql"
 
     async def respond(self, oreq: StarletteOAuth2Request) -> Response | None:
         """The 200 answer to ``oreq``, or None: the reference path answers it."""
@@ -202,9 +277,17 @@ class TokenFastPath:
 
     # -- the grants, in a worker thread ---------------------------------------------
 
+    def _connect(self) -> Connection:
+        """A connection of the engine's pool; on PostgreSQL in autocommit (no BEGIN,
+        no COMMIT round trips: the writes are one statement)."""
+        conn = self.engine.connect()
+        if self.postgres:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        return conn
+
     def client_credentials(self, credentials: _Credentials) -> dict[str, Any] | None:
         """RFC 6749 section 4.4: a client access token, or None."""
-        with self.engine.begin() as conn:
+        with self._connect() as conn:
             row = conn.execute(CLIENT_ROW, {"client_id": credentials.client_id}).first()
             if row is None or row.authorization_id is None:
                 return None
@@ -213,10 +296,24 @@ class TokenFastPath:
             self._count(row)
             token = self.server.generate_token_shape(CLIENT_CREDENTIALS, None)
             at = now()
-            token["access_token"], expires = self._issue(
-                conn, row, om.CLIENT, "access", CLIENT_SCOPE, token["expires_in"], at
-            )
-            conn.execute(SET_EXPIRY, {"auth_id": row.authorization_id, "expires": expires})
+            value = new_secret()
+            expires = at + token["expires_in"]
+            params = {
+                "access_hash": digest(value),
+                "app_id": row.app_id,
+                "auth_id": row.authorization_id,
+                "new_scope": CLIENT_SCOPE,
+                "at": at,
+                "access_expires": expires,
+                "expires": expires,
+            }
+            if self.postgres:
+                conn.execute(ISSUE_PG, params)
+            else:
+                _insert(conn, params, "access", "access", om.CLIENT)
+                conn.execute(SET_EXPIRY, _only(params, "auth_id", "expires"))
+                conn.commit()
+        token["access_token"] = value
         self.server.add_resource_uris(
             token, bulk_id=row.bulk_id, subscription_id=None, authorization_id=row.authorization_id
         )
@@ -228,7 +325,7 @@ class TokenFastPath:
         """RFC 6749 section 6 with rotation: new access and refresh tokens, the old
         refresh token retired; or None."""
         at = now()
-        with self.engine.begin() as conn:
+        with self._connect() as conn:
             row = conn.execute(
                 REFRESH_ROW, {"token_hash": digest(refresh), "client_id": credentials.client_id}
             ).first()
@@ -241,25 +338,25 @@ class TokenFastPath:
             except InvalidScopeError:
                 return None
             self._count(row)
-            # Claim the old refresh token first: of two racing requests one rotates it.
-            if conn.execute(RETIRE, {"old_id": row.token_id, "at": at}).rowcount != 1:
-                conn.rollback()
-                return None
             scope = asked or row.token_scope
             token = self.server.generate_token_shape(REFRESH_TOKEN, None, scope=scope)
-            token["access_token"], expires = self._issue(
-                conn, row, om.CUSTOMER, "access", scope, token["expires_in"], at
-            )
-            token["refresh_token"], _ = self._issue(
-                conn,
-                row,
-                om.CUSTOMER,
-                "refresh",
-                scope,
-                self.settings.refresh_token_lifetime,
-                at,
-            )
-            conn.execute(SET_EXPIRY, {"auth_id": row.authorization_id, "expires": expires})
+            access, fresh = new_secret(), new_secret()
+            expires = at + token["expires_in"]
+            params = {
+                "old_id": row.token_id,
+                "access_hash": digest(access),
+                "refresh_hash": digest(fresh),
+                "app_id": row.app_id,
+                "auth_id": row.authorization_id,
+                "new_scope": scope,
+                "at": at,
+                "access_expires": expires,
+                "refresh_expires": at + self.settings.refresh_token_lifetime,
+                "expires": expires,
+            }
+            if not self._rotate(conn, params):
+                return None
+        token["access_token"], token["refresh_token"] = access, fresh
         self.server.add_resource_uris(
             token,
             bulk_id=None,
@@ -267,6 +364,21 @@ class TokenFastPath:
             authorization_id=row.authorization_id,
         )
         return token
+
+    def _rotate(self, conn: Connection, params: dict[str, Any]) -> bool:
+        """Retire the old refresh token, issue the new pair and extend the grant, all
+        or nothing; False when the old token was retired by another request first."""
+        if self.postgres:
+            return bool(conn.execute(ROTATION_PG, params).scalar_one() == 1)
+        # Claim the old refresh token first: of two racing requests one rotates it.
+        if conn.execute(RETIRE, _only(params, "old_id", "at")).rowcount != 1:
+            conn.rollback()
+            return False
+        _insert(conn, params, "access", "access", om.CUSTOMER)
+        _insert(conn, params, "refresh", "refresh", om.CUSTOMER)
+        conn.execute(SET_EXPIRY, _only(params, "auth_id", "expires"))
+        conn.commit()
+        return True
 
     def _count(self, row: Any) -> None:
         """The client's rate limits, as the reference counts them; 429 beyond."""
@@ -276,36 +388,31 @@ class TokenFastPath:
             if not decision.allowed:
                 raise RateLimited(decision)
 
-    @staticmethod
-    def _issue(
-        conn: Connection,
-        row: Any,
-        token_class: str,
-        kind: str,
-        scope: str,
-        lifetime: int,
-        at: int,
-    ) -> tuple[str, int]:
-        """A new token stored by its hash (as :func:`gbconnect.oauth.services.issue_token`);
-        its value and when it expires."""
-        value = new_secret()
-        conn.execute(
-            insert(_Token),
-            {
-                "token_hash": digest(value),
-                "kind": kind,
-                "token_class": token_class,
-                "application_id": row.app_id,
-                "authorization_id": row.authorization_id,
-                "scope": scope,
-                "issued_at": at,
-                "expires_at": at + lifetime,
-                "code_id": None,
-                "revoked_at": None,
-                "cnf_thumbprint": None,
-            },
-        )
-        return value, at + lifetime
+
+def _only(params: dict[str, Any], *names: str) -> dict[str, Any]:
+    """The parameters an UPDATE names, and no other: a key named like a column would
+    be added to its SET clause."""
+    return {n: params[n] for n in names}
+
+
+def _insert(
+    conn: Connection, params: dict[str, Any], prefix: str, kind: str, token_class: str
+) -> None:
+    """Store one token by its hash (the columns of
+    :func:`gbconnect.oauth.services.issue_token`)."""
+    conn.execute(
+        insert(_Token),
+        {
+            "token_hash": params[f"{prefix}_hash"],
+            "kind": kind,
+            "token_class": token_class,
+            "application_id": params["app_id"],
+            "authorization_id": params["auth_id"],
+            "scope": params["new_scope"],
+            "issued_at": params["at"],
+            "expires_at": params[f"{prefix}_expires"],
+        },
+    )
 
 
 def _credentials(oreq: StarletteOAuth2Request, public_allowed: bool) -> _Credentials | None:

@@ -182,9 +182,23 @@ def test_refresh_answer_and_rows_match_the_reference(world: World) -> None:
 def test_refresh_narrows_the_scope(world: World) -> None:
     first = world.code_tokens()
     form = {"grant_type": "refresh_token", "refresh_token": str(first["refresh_token"])}
+    with world.factory() as s:
+        customer_grant = select(om.Authorization).where(om.Authorization.token_class == "A")
+        before = s.scalars(customer_grant).one()
     mine = fast(world, {**form, "scope": NARROW})
     assert mine is not None and _body(mine)["scope"] == NARROW
     assert _stored(world, _body(mine)["access_token"])["scope"] == NARROW
+    # The grant keeps the scope the customer granted; only its expiry moves.
+    with world.factory() as s:
+        after = s.get(om.Authorization, before.id)
+        assert after is not None and after.scope == before.scope != NARROW
+        assert after.expires_at == _stored_expiry(world, _body(mine)["access_token"])
+
+
+def _stored_expiry(world: World, value: str) -> int | None:
+    with world.factory() as s:
+        row = s.scalars(select(om.Token).where(om.Token.token_hash == digest(value))).one()
+        return row.expires_at
 
 
 def test_a_reused_refresh_token_is_left_to_the_reference_which_ends_the_family(
