@@ -394,3 +394,39 @@ def test_rate_limits_count_the_fast_path(world: World) -> None:
     assert fast(world, CC, settings=settings) is not None
     with pytest.raises(RateLimited):
         fast(world, CC, settings=settings)
+
+
+def test_of_two_rotations_of_one_refresh_token_only_the_first_writes(world: World) -> None:
+    """Two requests that both read the refresh token live: the second finds it
+    retired when it writes, issues nothing and leaves the request to the reference
+    (which then sees a reused token)."""
+    first = world.code_tokens()
+    with world.factory() as s:
+        old = s.scalars(
+            select(om.Token).where(om.Token.token_hash == digest(str(first["refresh_token"])))
+        ).one()
+        old_id, auth_id, app_id = old.id, old.authorization_id, old.application_id
+    path = TokenFastPath(world.settings, _engine(world), _server(world))
+    at = now()
+
+    def params(n: int) -> dict[str, Any]:
+        return {
+            "old_id": old_id,
+            "access_hash": digest(f"access {n}"),
+            "refresh_hash": digest(f"refresh {n}"),
+            "app_id": app_id,
+            "auth_id": auth_id,
+            "new_scope": "FB=1",
+            "at": at,
+            "access_expires": at + 60,
+            "refresh_expires": at + 120,
+            "expires": at + 60,
+        }
+
+    with path._connect() as conn:
+        assert path._rotate(conn, params(1)) is True
+    with path._connect() as conn:
+        assert path._rotate(conn, params(2)) is False
+    with world.factory() as s:
+        issued = set(s.scalars(select(om.Token.token_hash).where(om.Token.scope == "FB=1")))
+    assert issued == {digest("access 1"), digest("refresh 1")}
