@@ -27,8 +27,9 @@ is matched first (:func:`gbconnect.oauth.routes.build_token_router`).
 
 It decides only successes. Anything else (an unknown client, a wrong secret, a
 refresh token unknown, expired, revoked or reused, a grant no longer active, a scope
-not allowed, a third party on hold, a form with a repeated field, a query string,
-mutual TLS on: GBCONNECT_MTLS) returns None, and the request goes the reference way
+not allowed, a third party on hold, a client certificate missing or not current
+when GBCONNECT_MTLS asks for one, a form with a repeated field, a query string)
+returns None, and the request goes the reference way
 (:meth:`gbconnect.oauth.server.EspiAuthorizationServer.create_token_response`), which
 answers it exactly as before: every refusal keeps its RFC 6749 section 5.2 status and
 body, a reused refresh token still ends its family (RFC 9700 section 4.14.2), and the
@@ -56,6 +57,10 @@ The checks are those of the reference, made once on the row:
   retired by ``UPDATE ... WHERE revoked_at IS NULL``: of two requests racing with the
   same refresh token only one rotates it; the other goes the reference way, which
   sees a reused token and ends the family;
+* the client certificate (GBCONNECT_MTLS, RFC 8705 section 2), read in the same
+  ``SELECT`` and checked by :func:`gbconnect.oauth.mtls.token_request_refusal`, the
+  reference's own rule; the access token is bound to it (``cnf_thumbprint``,
+  section 3) as the reference binds it;
 * then the client's rate limits (:mod:`gbconnect.ratelimit`), counted once, at the
   same point as the reference (after authentication, before anything is issued);
   beyond a limit :class:`~gbconnect.ratelimit.limits.RateLimited` is raised, the 429
@@ -80,6 +85,7 @@ from sqlalchemy import (
     Engine,
     Select,
     String,
+    and_,
     bindparam,
     exists,
     func,
@@ -114,6 +120,8 @@ _App = rm.ApplicationInformation
 _Auth = om.Authorization
 _Token = om.Token
 
+_Cert = rm.ApplicationCertificate
+
 _APP_COLUMNS = (
     _App.id.label("app_id"),
     _App.client_id,
@@ -121,23 +129,33 @@ _APP_COLUMNS = (
     _App.grant_types,
     _App.data_custodian_status,
     _App.company_id,
+    # RFC 8705: the presented client certificate, as registered to the client.
+    _Cert.id.label("cert_id"),
+    _Cert.not_before.label("cert_not_before"),
+    _Cert.not_after.label("cert_not_after"),
+    _Cert.revoked_at.label("cert_revoked_at"),
 )
+_CERT_JOIN = and_(_Cert.application_id == _App.id, _Cert.thumbprint == bindparam("thumbprint"))
 
 #: The client and its active client Authorization (the oldest, when there are several).
-CLIENT_ROW = select(
-    *_APP_COLUMNS,
-    _App.bulk_id,
-    select(_Auth.id)
-    .where(
-        _Auth.application_id == _App.id,
-        _Auth.token_class == om.CLIENT,
-        _Auth.status == om.ACTIVE,
+CLIENT_ROW = (
+    select(
+        *_APP_COLUMNS,
+        _App.bulk_id,
+        select(_Auth.id)
+        .where(
+            _Auth.application_id == _App.id,
+            _Auth.token_class == om.CLIENT,
+            _Auth.status == om.ACTIVE,
+        )
+        .order_by(_Auth.id)
+        .limit(1)
+        .scalar_subquery()
+        .label("authorization_id"),
     )
-    .order_by(_Auth.id)
-    .limit(1)
-    .scalar_subquery()
-    .label("authorization_id"),
-).where(_App.client_id == bindparam("client_id"))
+    .select_from(_App.__table__.outerjoin(_Cert, _CERT_JOIN))
+    .where(_App.client_id == bindparam("client_id"))
+)
 
 #: The refresh token of the client, with its grant, subscription and customer.
 REFRESH_ROW = (
@@ -157,6 +175,7 @@ REFRESH_ROW = (
     )
     .select_from(_Token)
     .join(_App, _App.id == _Token.application_id)
+    .outerjoin(_Cert, _CERT_JOIN)
     .join(_Auth, _Auth.id == _Token.authorization_id)
     .outerjoin(om.Subscription, om.Subscription.authorization_id == _Auth.id)
     .outerjoin(RetailCustomer, RetailCustomer.id == _Auth.retail_customer_id)
@@ -179,7 +198,7 @@ SET_EXPIRY = (
 
 def _token_values(
     prefix: str, kind: str, token_class: str
-) -> Select[str, str, str, int, int, str, int, int]:
+) -> Select[str, str, str, int, int, str, int, int, str]:
     """One token row of bound values (``{prefix}_hash``, ``{prefix}_expires``)."""
     return select(
         bindparam(f"{prefix}_hash", type_=String),
@@ -190,6 +209,7 @@ def _token_values(
         bindparam("new_scope", type_=String),
         bindparam("at", type_=BigInteger),
         bindparam(f"{prefix}_expires", type_=BigInteger),
+        bindparam(f"{prefix}_cnf", type_=String),
     )
 
 
@@ -202,6 +222,7 @@ _TOKEN_COLUMNS = [
     "scope",
     "issued_at",
     "expires_at",
+    "cnf_thumbprint",
 ]
 
 
@@ -249,6 +270,16 @@ class _Caller:
 class _Credentials:
     client_id: str
     secret: str | None  # None: a public client ("none")
+    #: RFC 8705 ``x5t#S256`` of the client certificate presented (None: none, or
+    #: GBCONNECT_MTLS off).
+    presented: str | None = None
+
+
+@dataclass(frozen=True)
+class _Certificate:
+    not_before: int
+    not_after: int
+    revoked_at: int | None
 
 
 class TokenFastPath:
@@ -267,7 +298,7 @@ class TokenFastPath:
 
     async def respond(self, oreq: StarletteOAuth2Request) -> Response | None:
         """The 200 answer to ``oreq``, or None: the reference path answers it."""
-        if self.settings.mtls != mtls.OFF or oreq.args or oreq.method != "POST":
+        if oreq.args or oreq.method != "POST":
             return None
         data = oreq.payload.data
         if any(len(values) > 1 for values in oreq.payload.datalist.values()):
@@ -275,7 +306,11 @@ class TokenFastPath:
         grant_type = data.get("grant_type")
         if grant_type not in (CLIENT_CREDENTIALS, REFRESH_TOKEN):
             return None
-        credentials = _credentials(oreq, public_allowed=grant_type == REFRESH_TOKEN)
+        credentials = _credentials(
+            oreq,
+            public_allowed=grant_type == REFRESH_TOKEN,
+            presented=oreq.client_thumbprint if self.settings.mtls != mtls.OFF else None,
+        )
         if credentials is None or len(credentials.client_id) > 64:
             return None
         asked = data.get("scope")
@@ -308,14 +343,19 @@ class TokenFastPath:
     def client_credentials(self, credentials: _Credentials) -> dict[str, Any] | None:
         """RFC 6749 section 4.4: a client access token, or None."""
         with self._connect() as conn:
-            row = conn.execute(CLIENT_ROW, {"client_id": credentials.client_id}).first()
+            row = conn.execute(
+                CLIENT_ROW,
+                {"client_id": credentials.client_id, "thumbprint": credentials.presented},
+            ).first()
             if row is None or row.authorization_id is None:
                 return None
+            at = now()
             if not _client_ok(row, credentials, CLIENT_CREDENTIALS):
+                return None
+            if not self._certificate_ok(row, credentials, at):
                 return None
             self._count(row)
             token = self.server.generate_token_shape(CLIENT_CREDENTIALS, None)
-            at = now()
             value = new_secret()
             expires = at + token["expires_in"]
             params = {
@@ -325,6 +365,7 @@ class TokenFastPath:
                 "new_scope": CLIENT_SCOPE,
                 "at": at,
                 "access_expires": expires,
+                "access_cnf": credentials.presented,
                 "expires": expires,
             }
             if self.postgres:
@@ -348,9 +389,16 @@ class TokenFastPath:
         at = now()
         with self._connect() as conn:
             row = conn.execute(
-                REFRESH_ROW, {"token_hash": digest(refresh), "client_id": credentials.client_id}
+                REFRESH_ROW,
+                {
+                    "token_hash": digest(refresh),
+                    "client_id": credentials.client_id,
+                    "thumbprint": credentials.presented,
+                },
             ).first()
             if row is None or not _client_ok(row, credentials, REFRESH_TOKEN):
+                return None
+            if not self._certificate_ok(row, credentials, at):
                 return None
             if not _refresh_ok(row, at):
                 return None
@@ -372,7 +420,9 @@ class TokenFastPath:
                 "new_scope": scope,
                 "at": at,
                 "access_expires": expires,
+                "access_cnf": credentials.presented,
                 "refresh_expires": at + self.settings.refresh_token_lifetime,
+                "refresh_cnf": None,
                 "expires": expires,
             }
             if not self._rotate(conn, params):
@@ -401,6 +451,21 @@ class TokenFastPath:
             conn.execute(SET_EXPIRY, _only(params, "auth_id", "expires"))
             conn.commit()
         return True
+
+    def _certificate_ok(self, row: Any, credentials: _Credentials, at: int) -> bool:
+        """The client certificate as the reference checks it (RFC 8705 section 2,
+        :func:`gbconnect.oauth.mtls.token_request_refusal`). The access token issued
+        is then bound to the certificate presented (section 3), as the reference
+        binds it."""
+        cert = (
+            None
+            if row.cert_id is None
+            else _Certificate(row.cert_not_before, row.cert_not_after, row.cert_revoked_at)
+        )
+        why = mtls.token_request_refusal(
+            self.settings.mtls, row.client_secret_hash is None, credentials.presented, cert, at
+        )
+        return why is None
 
     def _count(self, row: Any) -> None:
         """The client's rate limits, as the reference counts them; 429 beyond."""
@@ -433,23 +498,26 @@ def _insert(
             "scope": params["new_scope"],
             "issued_at": params["at"],
             "expires_at": params[f"{prefix}_expires"],
+            "cnf_thumbprint": params[f"{prefix}_cnf"],
         },
     )
 
 
-def _credentials(oreq: StarletteOAuth2Request, public_allowed: bool) -> _Credentials | None:
+def _credentials(
+    oreq: StarletteOAuth2Request, public_allowed: bool, presented: str | None
+) -> _Credentials | None:
     """The client's credentials by the first method Authlib would try that applies
     (``client_secret_basic``, ``client_secret_post``, then ``none`` when the grant
     allows public clients); None when none applies."""
     client_id, secret = extract_basic_authorization(oreq.headers)
     if client_id and secret:
-        return _Credentials(client_id, secret)
+        return _Credentials(client_id, secret, presented)
     form = oreq.form
     if form.get("client_id") and form.get("client_secret"):
-        return _Credentials(form["client_id"], form["client_secret"])
+        return _Credentials(form["client_id"], form["client_secret"], presented)
     data = oreq.payload.data
     if public_allowed and data.get("client_id") and not data.get("client_secret"):
-        return _Credentials(data["client_id"], None)
+        return _Credentials(data["client_id"], None, presented)
     return None
 
 

@@ -14,8 +14,10 @@ import pytest
 from sqlalchemy import Engine, select, update
 from starlette.responses import Response
 
+from gbconnect.audit import Actor
 from gbconnect.config import Settings
 from gbconnect.oauth import models as om
+from gbconnect.oauth import mtls
 from gbconnect.oauth.clients import register, set_status
 from gbconnect.oauth.context import in_session
 from gbconnect.oauth.secrets import digest
@@ -24,8 +26,10 @@ from gbconnect.oauth.services import issue_token
 from gbconnect.oauth.starlette import StarletteOAuth2Request
 from gbconnect.oauth.token_fast import TokenFastPath
 from gbconnect.ratelimit.limits import RateLimited
+from gbconnect.registration import certificates as certs
 from gbconnect.registration import models as rm
 from gbconnect.resource import now
+from tests.factories.certificates import make_cert
 from tests.factories.world import REDIRECT, World
 
 #: The world's scope without natural gas (FB_10).
@@ -372,13 +376,80 @@ def test_unusual_requests_are_left_to_the_reference(world: World) -> None:
     assert fast(world, CC) is not None
 
 
-def test_mutual_tls_on_leaves_every_request_to_the_reference(world: World) -> None:
-    """GBCONNECT_MTLS optional or required: the certificate checks and the binding of
-    the token (RFC 8705) stay the reference's (tests/integration/oauth/test_mtls_modes)."""
+MINE, STRANGER = make_cert("fast-mine"), make_cert("fast-stranger")
+ACTOR = Actor("operator", "test", "command line")
+
+
+def _with_certificate(world: World, revoked: bool = False) -> str:
+    """MINE registered to the world's third party (revoked if asked); its thumbprint."""
+    with world.factory() as s, s.begin():
+        app = s.get(rm.ApplicationInformation, world.app_id)
+        assert app is not None
+        cert = certs.add_certificate(s, app, MINE, ACTOR)
+        if revoked:
+            certs.revoke_certificate(s, app, cert.thumbprint, ACTOR)
+        return cert.thumbprint
+
+
+def _presenting(world: World, form: dict[str, str], pem: bytes | None) -> StarletteOAuth2Request:
+    oreq = _request(world, form, world.basic())
+    oreq.client_thumbprint = None if pem is None else mtls.pem_thumbprint(pem.decode())
+    return oreq
+
+
+def _answers(world: World, settings: Settings, oreq: StarletteOAuth2Request) -> Any:
+    path = TokenFastPath(settings, _engine(world), EspiAuthorizationServer(settings))
+    return asyncio.run(path.respond(oreq))
+
+
+def _reference_with(world: World, settings: Settings, oreq: StarletteOAuth2Request) -> Any:
+    server = EspiAuthorizationServer(settings)
+    return in_session(world.factory, lambda _s: server.create_token_response(oreq))()
+
+
+@pytest.mark.parametrize("grant", ["client_credentials", "refresh_token"])
+def test_mutual_tls_binds_the_token_as_the_reference_does(world: World, grant: str) -> None:
+    """GBCONNECT_MTLS required: a registered, current certificate gets a token bound
+    to it (RFC 8705 section 3), stored as the reference stores it; no certificate, a
+    stranger's or a revoked one is left to the reference, which refuses it (401)."""
     world.client_token()
+    form = dict(CC) if grant == "client_credentials" else _refresh_form(world)
+    thumb = _with_certificate(world)
+    required = world.settings.model_copy(update={"mtls": "required"})
+    mine = _answers(world, required, _presenting(world, form, MINE))
+    assert mine is not None and mine.status_code == 200
+    stored = _stored(world, _body(mine)["access_token"])
+    assert stored["cnf_thumbprint"] == thumb
+    if grant == "refresh_token":
+        assert _stored(world, _body(mine)["refresh_token"])["cnf_thumbprint"] is None
+        form["refresh_token"] = _body(mine)["refresh_token"]
+    theirs = _reference_with(world, required, _presenting(world, form, MINE))
+    _same_answer(mine, theirs)
+    assert _stored(world, _body(theirs)["access_token"]) == stored
+    for pem in (None, STRANGER):
+        assert _answers(world, required, _presenting(world, form, pem)) is None
+    optional = world.settings.model_copy(update={"mtls": "optional"})
+    if grant == "client_credentials":
+        unbound = _answers(world, optional, _presenting(world, form, None))
+        assert unbound is not None
+        assert _stored(world, _body(unbound)["access_token"])["cnf_thumbprint"] is None
+
+
+def test_a_revoked_certificate_is_left_to_the_reference(world: World) -> None:
+    world.client_token()
+    _with_certificate(world, revoked=True)
     for mode in ("optional", "required"):
         settings = world.settings.model_copy(update={"mtls": mode})
-        assert fast(world, CC, settings=settings) is None
+        assert _answers(world, settings, _presenting(world, CC, MINE)) is None
+        r = _reference_with(world, settings, _presenting(world, CC, MINE))
+        assert r.status_code == 401 and _body(r)["error"] == "invalid_client"
+
+
+def test_a_certificate_is_ignored_when_mutual_tls_is_off(world: World) -> None:
+    world.client_token()
+    mine = _answers(world, world.settings, _presenting(world, CC, STRANGER))
+    assert mine is not None
+    assert _stored(world, _body(mine)["access_token"])["cnf_thumbprint"] is None
 
 
 def test_rate_limits_count_the_fast_path(world: World) -> None:
