@@ -490,7 +490,9 @@ def test_of_two_rotations_of_one_refresh_token_only_the_first_writes(world: Worl
             "new_scope": "FB=1",
             "at": at,
             "access_expires": at + 60,
+            "access_cnf": None,
             "refresh_expires": at + 120,
+            "refresh_cnf": None,
             "expires": at + 60,
         }
 
