@@ -20,10 +20,13 @@ written:
   writers queued on a lock (SQLite's busy handler sleeps 1, 2, 5, 10 ... ms when the
   file is locked: at c=32 that alone made a p99 of 150-230 ms).
 
-Measured (``benchmarks/token_load.py``, wrk c=32, ratio to ``/livez`` of the same
-server, a shared 2-core machine): client_credentials 0.20 -> 0.49 on SQLite and
-0.18 -> 0.46 on PostgreSQL; refresh_token 0.12 -> 0.39 and 0.11 -> 0.41. The route
-is matched first (:func:`gbconnect.oauth.routes.build_token_router`).
+Measured (``benchmarks/token_load.py``, wrk c=32 for 10 s, ratio to ``/livez`` of
+the same server; a 2-core machine shared with other work, two runs after):
+client_credentials 0.20 -> 0.48-0.49 on SQLite and 0.18 -> 0.30-0.46 on
+PostgreSQL; refresh_token 0.12 -> 0.39-0.42 and 0.11 -> 0.34-0.41. On PostgreSQL
+the database's own CPU shares the two cores: the quieter the machine, the faster
+``/livez`` and the lower the ratio. The route is matched first
+(:func:`gbconnect.oauth.routes.build_token_router`).
 
 It decides only successes. Anything else (an unknown client, a wrong secret, a
 refresh token unknown, expired, revoked or reused, a grant no longer active, a scope
