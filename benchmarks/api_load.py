@@ -37,8 +37,16 @@ def _ms(text: str) -> float:
     return float(m.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60000.0}[m.group(2)]
 
 
-def wrk(url: str, seconds: int, connections: int, headers: dict[str, str]) -> dict[str, float]:
+def wrk(
+    url: str,
+    seconds: int,
+    connections: int,
+    headers: dict[str, str],
+    script: Path | None = None,
+) -> dict[str, float]:
     cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
+    if script is not None:
+        cmd += ["-s", str(script)]  # a Lua script: POST bodies (benchmarks.token_load)
     for k, v in headers.items():
         cmd += ["-H", f"{k}: {v}"]
     out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
