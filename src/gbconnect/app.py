@@ -135,9 +135,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.responder = Responder(
         settings, app.state.sessions, reader, CapacityLimiter(settings.feed_streams)
     )
-    # The API first: route matching is a linear scan and API polling is most traffic.
+    # The token endpoint first, then the API: route matching is a linear scan, API
+    # polling is most traffic and the token route alone costs it one match.
+    app.include_router(oauth_routes.build_token_router(settings, app.state.sessions, server))
     app.include_router(api_routes.build_router(settings))
-    app.include_router(oauth_routes.build_router(settings, app.state.sessions, server))
+    app.include_router(oauth_routes.build_router(settings, app.state.sessions, server, token=False))
     app.include_router(portal_views.build_router(settings, app.state.sessions, TEMPLATES))
     app.include_router(portal_usage.build_router(settings, app.state.sessions, TEMPLATES))
     app.include_router(portal_download.build_router(settings, app.state.sessions, TEMPLATES))
