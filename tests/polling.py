@@ -3,25 +3,55 @@ for ``benchmarks/api_load.py``."""
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
+
 import numpy as np
 
 from gbconnect.config import load_settings
+from gbconnect.customer.models import CustomerAccount
 from gbconnect.db import make_engine, make_sessionmaker, upgrade
 from gbconnect.espi import scope as espi_scope
 from gbconnect.ingest.owners import retail_customer
 from gbconnect.ingest.series import Channel, store_channel
 from gbconnect.ingest.summary import FileSummary
-from gbconnect.oauth import models as om
 from gbconnect.oauth import services
 from gbconnect.oauth.clients import register
 from gbconnect.usage import models as um
+from tests.factories.records import add_customer_records
+from tests.factories.tokens import client_token, customer_token
+from tests.factories.usage import add_bill
 
 START = 1704096000  # 2024-01-01T08:00:00Z
+
+
+#: The scope of the polling grant: usage data with its bill (FB_15/FB_16) and the
+#: customer records (FB_51 and the blocks it needs).
+SCOPE = "FB=1_3_4_5_13_14_15_16_51"
+
+
+@dataclass(frozen=True)
+class Polled:
+    """What :func:`polled_customer` stored: a customer token, a client token of the
+    same third party, and the paths of one of each resource a third party reads."""
+
+    token: str
+    client_token: str
+    block: str  # one day's IntervalBlock entry
+    paths: dict[str, str]  # route name -> path (read with ``token`` unless a client route)
+    client_paths: dict[str, str]  # route name -> path read with ``client_token``
 
 
 def polling_customer(url: str, days: int) -> tuple[str, str]:
     """One customer, one usage point with ``days`` of 15-minute data, a grant and a
     customer token. Returns (token, path of one day's IntervalBlock)."""
+    polled = polled_customer(url, days)
+    return polled.token, polled.block
+
+
+def polled_customer(url: str, days: int) -> Polled:
+    """One customer, one usage point with ``days`` of 15-minute data, a bill and
+    customer records, a grant, a customer token and a client token."""
     engine = make_engine(url)
     upgrade(engine)
     settings = load_settings(database_url=url, secret_key="l" * 40)
@@ -54,7 +84,7 @@ def polling_customer(url: str, days: int) -> tuple[str, str]:
             settings,
             name="Load",
             redirect_uris=["https://l.example/cb"],
-            scopes=["FB=1_3_4_5_13_14;HistoryLength=1000"],
+            scopes=[f"{SCOPE};HistoryLength=1000"],
             approve=True,
         )
         auth = services.grant_customer_authorization(
@@ -63,26 +93,43 @@ def polling_customer(url: str, days: int) -> tuple[str, str]:
             done.application,
             owner,
             services.GrantRequest(
-                scope=espi_scope.parse("FB=1_3_4_5_13_14"),
+                scope=espi_scope.parse(SCOPE),
                 usage_point_ids=[up.id],
                 end=None,
                 start=0,
             ),
         )
         auth.published_start = 0
-        token, _ = services.issue_token(
-            session,
-            kind="access",
-            token_class=om.CUSTOMER,
-            application_id=done.application.id,
-            authorization_id=auth.id,
-            scope=auth.scope,
-            lifetime=86400,
-        )
+        token = customer_token(session, auth)
+        client = client_token(session, done.application)
+        bill = add_bill(session, up.id, START + days * 86400)
+        add_customer_records(session, owner.id, up.id)
+        session.flush()
+        account = session.query(CustomerAccount).one()
         assert auth.subscription is not None
-        path = (
-            f"{settings.resource_base}/Subscription/{auth.subscription.id}/UsagePoint/{up.id}"
-            f"/MeterReading/{mr.id}/IntervalBlock/{block.id}"
+        base = settings.resource_base
+        sid = auth.subscription.id
+        point = f"{base}/Subscription/{sid}/UsagePoint/{up.id}"
+        reading = f"{point}/MeterReading/{mr.id}"
+        day = START + (days // 2) * 86400
+        polled = Polled(
+            token=token,
+            client_token=client,
+            block=f"{reading}/IntervalBlock/{block.id}",
+            paths={
+                "UsagePoint": point,
+                "MeterReading": reading,
+                "ReadingType": f"{base}/ReadingType/{mr.reading_type_id}",
+                "UsageSummary": f"{point}/UsageSummary/{bill.id}",
+                "CustomerAccount": f"{base}/Customer/{sid}/CustomerAccount/{account.id}",
+                "IB feed, 1 day": f"{reading}/IntervalBlock?published-min={_iso(day)}"
+                f"&published-max={_iso(day + 86400)}",
+            },
+            client_paths={"Authorization": f"{base}/Authorization/{auth.id}"},
         )
     engine.dispose()
-    return token, path
+    return polled
+
+
+def _iso(epoch: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))

@@ -66,3 +66,32 @@ def grant(
         lifetime=lifetime,
     )
     return auth, token
+
+
+def client_token(session: Session, app: ApplicationInformation, lifetime: int = 86400) -> str:
+    """A client access token of ``app`` (client_credentials, FB_34/FB_35: its Bulk and
+    Authorizations); returns its value."""
+    value, _ = services.issue_token(
+        session,
+        kind="access",
+        token_class=om.CLIENT,
+        application_id=app.id,
+        authorization_id=services.client_authorization(session, app).id,
+        scope="FB=34_35",
+        lifetime=lifetime,
+    )
+    return value
+
+
+def customer_token(session: Session, auth: om.Authorization, lifetime: int = 86400) -> str:
+    """A customer access token on ``auth`` under its scope; returns its value."""
+    value, _ = services.issue_token(
+        session,
+        kind="access",
+        token_class=om.CUSTOMER,
+        application_id=auth.application_id,
+        authorization_id=auth.id,
+        scope=auth.scope,
+        lifetime=lifetime,
+    )
+    return value

@@ -13,7 +13,6 @@ import secrets
 from dataclasses import dataclass
 
 import pyotp
-import segno
 
 #: Recovery codes given when the second factor is turned on.
 RECOVERY_CODES = 10
@@ -46,6 +45,8 @@ class QrCode:
 
 
 def qr_code(uri: str) -> QrCode:
+    import segno  # only the security page draws one
+
     code = segno.make(uri, error="m")
     width = int(code.symbol_size(scale=QR_SCALE)[0])
     return QrCode(code.svg_data_uri(scale=QR_SCALE, dark="#1d2b22"), width)

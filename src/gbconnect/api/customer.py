@@ -18,6 +18,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gbconnect.api import rowpath
 from gbconnect.api.bulk import own_bulk
 from gbconnect.config import Settings
 from gbconnect.customer import models as cm
@@ -29,7 +30,7 @@ from gbconnect.oauth.scoping import Grant, subscription_of, visibility
 from gbconnect.oauth.services import subscription_usage_point_ids
 from gbconnect.usage.points import usage_points_by_id
 from gbconnect.web.access import ADMIN, CLIENT, CUSTOMER, EspiRoutes
-from gbconnect.web.serving import Call, Prepared, listed, serve, single
+from gbconnect.web.serving import Call, Prepared, listed, row_reader, serve, serve_row, single
 
 #: The customer resources, each with the token classes it admits.
 routes = EspiRoutes()
@@ -251,7 +252,22 @@ class RecordEntry:
     kind: str
 
     async def __call__(self, request: Request, sid: int, rid: int) -> Response:
-        return await serve(request, lambda call: record(call, sid, self.kind, rid))
+        def plan(call: Call) -> Prepared:
+            return record(call, sid, self.kind, rid)
+
+        if self.kind != "CustomerAccount":
+            return await serve(request, plan)
+        settings, reader = request.app.state.settings, row_reader(request)
+        return await serve_row(
+            request,
+            rowpath.CUSTOMER_ACCOUNT,
+            {"rid": rid},
+            lambda caller, row, _: rowpath.customer_account(
+                reader, sid, caller, row, lambda r: record_entry(settings, sid, self.kind, r)
+            ),
+            plan,
+            {CUSTOMER},
+        )
 
 
 for _kind in KINDS:

@@ -3,10 +3,12 @@ Authorization and ServiceStatus (espi.xsd element order is strict)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from gbconnect.config import Settings
-from gbconnect.espi.atom import ESPI, element, escape
+from gbconnect.espi.atom import ESPI, element, entry, escape
 from gbconnect.oauth import models as om
-from gbconnect.oauth.scoping import grant_of
+from gbconnect.oauth.scoping import shows_customer_data
 from gbconnect.registration import models as rm
 
 
@@ -60,22 +62,27 @@ def _period(name: str, start: int | None, duration: int | None) -> str:
     return f"<{name}><duration>{duration or 0}</duration><start>{start}</start></{name}>"
 
 
-def authorization(auth: om.Authorization, settings: Settings) -> str:
-    """espi.xsd Authorization. "Until revoked" is an authorizedPeriod of duration 0
-    (no end), as OpenESPI and PG&E write it. ``customerResourceURI`` names the
-    customer records the grant shows, ``Customer/{subscriptionId}`` (read with the
-    customer's access token, or the admin token); a grant without a retail-customer
-    block, and a client_credentials one, have none to name, so the element is left
-    out (minOccurs 0)."""
+def authorization_of(
+    auth: Any, settings: Settings, *, bulk_id: int | None, subscription_id: int | None
+) -> str:
+    """espi.xsd Authorization of ``auth`` (the ORM object or a row of its columns),
+    its third party's ``bulk_id`` (a client_credentials grant's) and its
+    ``subscription_id``. "Until revoked" is an authorizedPeriod of duration 0 (no
+    end), as OpenESPI and PG&E write it. ``customerResourceURI`` names the customer
+    records the grant shows, ``Customer/{subscriptionId}`` (read with the customer's
+    access token, or the admin token); a grant without a retail-customer block, and a
+    client_credentials one, have none to name, so the element is left out
+    (minOccurs 0)."""
     if auth.token_class == om.CLIENT:
-        resource = settings.resource_url(f"Batch/Bulk/{auth.application.bulk_id}")
-    elif auth.subscription is not None:
-        resource = settings.resource_url(f"Batch/Subscription/{auth.subscription.id}")
+        resource = settings.resource_url(f"Batch/Bulk/{bulk_id}")
+    elif subscription_id is not None:
+        resource = settings.resource_url(f"Batch/Subscription/{subscription_id}")
     else:
         resource = settings.resource_url(f"Authorization/{auth.id}")
     customer = (
-        settings.resource_url(f"Customer/{auth.subscription.id}")
-        if auth.subscription is not None and grant_of(auth).customer_data
+        settings.resource_url(f"Customer/{subscription_id}")
+        if subscription_id is not None
+        and shows_customer_data(auth.scope, f"Authorization {auth.id}")
         else None
     )
     return "".join(
@@ -96,10 +103,30 @@ def authorization(auth: om.Authorization, settings: Settings) -> str:
     )
 
 
+def authorization_entry(
+    settings: Settings, auth: Any, *, bulk_id: int | None, subscription_id: int | None
+) -> str:
+    """The Atom entry of an Authorization (:func:`authorization_of`)."""
+    return entry(
+        self_href=settings.resource_url(f"Authorization/{auth.id}"),
+        up_href=settings.resource_url("Authorization"),
+        title=auth.title,
+        published=auth.published,
+        updated=auth.updated,
+        content=authorization_of(auth, settings, bulk_id=bulk_id, subscription_id=subscription_id),
+    )
+
+
 def service_status(up: bool = True) -> str:
     """espi.xsd ServiceStatus: currentStatus 1 when the service is up."""
     status = 1 if up else 0
     return f'<ServiceStatus xmlns="{ESPI}"><currentStatus>{status}</currentStatus></ServiceStatus>'
 
 
-__all__ = ["application_information", "authorization", "escape", "service_status"]
+__all__ = [
+    "application_information",
+    "authorization_entry",
+    "authorization_of",
+    "escape",
+    "service_status",
+]

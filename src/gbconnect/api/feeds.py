@@ -16,6 +16,7 @@ from typing import Protocol
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from gbconnect.config import Settings
 from gbconnect.espi.atom import entry
 from gbconnect.oauth.scoping import Grant
 from gbconnect.usage import models as um
@@ -72,6 +73,17 @@ def window(grant: Grant, query: FeedQuery) -> tuple[int | None, int | None]:
     return lo, hi
 
 
+def subscription_paths(settings: Settings, sid: int | None) -> Paths:
+    """Hrefs of the usage tree of Subscription ``sid``."""
+    return Paths(settings.public_resource_base, settings.resource_url(f"Subscription/{sid}"))
+
+
+def root_paths(settings: Settings) -> Paths:
+    """Hrefs of ReadingType and LocalTimeParameters (at the resource base)."""
+    base = settings.public_resource_base
+    return Paths(base, base)
+
+
 # -- entries ----------------------------------------------------------------------------
 
 
@@ -113,7 +125,11 @@ def known_zone(up: um.UsagePoint) -> bool:
     return ltp is not None and ltp.tz_offset is not None
 
 
-def usage_point_entry(up: um.UsagePoint, grant: Grant, paths: Paths) -> str:
+def usage_point_entry(
+    up: um.UsagePoint, grant: Grant, paths: Paths, zone_known: bool | None = None
+) -> str:
+    """The UsagePoint entry; ``zone_known``: :func:`known_zone`, when it was read with
+    the row (the row path reads no relationship)."""
     related = []
     if grant.intervals:
         related.append(paths.meter_readings(up.id))
@@ -121,7 +137,7 @@ def usage_point_entry(up: um.UsagePoint, grant: Grant, paths: Paths) -> str:
         related.append(paths.summaries(up.id))
     if grant.quality:
         related.append(paths.qualities(up.id))
-    if known_zone(up):
+    if known_zone(up) if zone_known is None else zone_known:
         related.append(paths.local_time(up.local_time_parameters_id))  # type: ignore[arg-type]
     return resource_entry(
         up, paths.usage_point(up.id), paths.usage_points(), usage_xml.usage_point(up), related

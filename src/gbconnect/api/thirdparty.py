@@ -16,7 +16,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from gbconnect.api import documents
+from gbconnect.api import documents, rowpath
 from gbconnect.api.sample import sample_feed
 from gbconnect.audit import Actor
 from gbconnect.audit.record import OPERATOR, THIRD_PARTY
@@ -38,6 +38,7 @@ from gbconnect.web.serving import (
     Prepared,
     page,
     serve,
+    serve_row,
     standalone,
     whole,
 )
@@ -260,13 +261,12 @@ async def delete_application(request: Request, app_id: int) -> Response:
 
 
 def authorization_entry(settings: Settings, auth: om.Authorization) -> str:
-    return entry(
-        self_href=settings.resource_url(f"Authorization/{auth.id}"),
-        up_href=settings.resource_url("Authorization"),
-        title=auth.title,
-        published=auth.published,
-        updated=auth.updated,
-        content=documents.authorization(auth, settings),
+    """The Atom entry of a stored Authorization."""
+    return documents.authorization_entry(
+        settings,
+        auth,
+        bulk_id=auth.application.bulk_id if auth.token_class == CLIENT else None,
+        subscription_id=auth.subscription.id if auth.subscription is not None else None,
     )
 
 
@@ -341,7 +341,16 @@ async def get_authorization_feed(request: Request) -> Response:
 
 @routes.get("/Authorization/{auth_id}", allow={CLIENT, ADMIN})
 async def get_authorization(request: Request, auth_id: int) -> Response:
-    return await serve(request, lambda call: authorization_document(call, auth_id))
+    """FND004: on the row path for a client token, the session path for the admin's."""
+    settings = request.app.state.settings
+    return await serve_row(
+        request,
+        rowpath.AUTHORIZATION,
+        {"auth": auth_id},
+        lambda caller, row, _: rowpath.authorization(settings, caller, row),
+        lambda call: authorization_document(call, auth_id),
+        {CLIENT},
+    )
 
 
 @routes.put("/Authorization/{auth_id}", allow={CLIENT, ADMIN})

@@ -26,8 +26,9 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from gbconnect.api import feeds
+from gbconnect.api import feeds, rowpath
 from gbconnect.api.bulk import own_bulk
+from gbconnect.api.feeds import root_paths, subscription_paths
 from gbconnect.audit import Actor
 from gbconnect.audit.record import SYSTEM
 from gbconnect.config import Settings
@@ -60,6 +61,7 @@ from gbconnect.web.serving import (
     listed,
     paged,
     responder_of,
+    row_reader,
     serve,
     serve_row,
     single,
@@ -115,22 +117,11 @@ def path_ids(*names: str) -> dict[str, Any]:
 # -- resolution -------------------------------------------------------------------------
 
 
-def subscription_paths(settings: Settings, sid: int | None) -> feeds.Paths:
-    """Hrefs of the usage tree of Subscription ``sid``."""
-    return feeds.Paths(settings.public_resource_base, settings.resource_url(f"Subscription/{sid}"))
-
-
 def customer_paths(settings: Settings, rcid: int) -> feeds.Paths:
     """Hrefs of the usage tree of RetailCustomer ``rcid`` (Download My Data)."""
     return feeds.Paths(
         settings.public_resource_base, settings.resource_url(f"RetailCustomer/{rcid}")
     )
-
-
-def root_paths(settings: Settings) -> feeds.Paths:
-    """Hrefs of ReadingType and LocalTimeParameters (at the resource base)."""
-    base = settings.public_resource_base
-    return feeds.Paths(base, base)
 
 
 def visible_point_ids(session: Session, ids: list[int], grant: Grant) -> list[int]:
@@ -602,16 +593,46 @@ def declare_tree(prefix: str, tree: Tree, allow: set[str], *, with_block: bool) 
         return await serve(request, lambda call: usage_point_feed(call, owner, tree))
 
     async def point(request: Request, owner: int, upid: int) -> Response:
+        if tree is SUBSCRIPTION:
+            settings = request.app.state.settings
+            return await serve_row(
+                request,
+                rowpath.USAGE_POINT,
+                {"up": upid, "sid": owner},
+                lambda caller, row, _: rowpath.usage_point(settings, owner, caller, row),
+            )
         return await serve(request, lambda call: usage_point_entry(call, owner, upid, tree))
 
     async def reading_feed(request: Request, owner: int, upid: int) -> Response:
         return await serve(request, lambda call: meter_reading_feed(call, owner, upid, tree))
 
     async def reading(request: Request, owner: int, upid: int, mrid: int) -> Response:
+        if tree is SUBSCRIPTION:
+            settings = request.app.state.settings
+            return await serve_row(
+                request,
+                rowpath.METER_READING,
+                {"mr": mrid, "up": upid, "sid": owner},
+                lambda caller, row, _: rowpath.meter_reading(settings, owner, upid, caller, row),
+            )
         return await serve(request, lambda call: meter_reading_entry(call, owner, upid, mrid, tree))
 
     async def block_feed(request: Request, owner: int, upid: int, mrid: int) -> Response:
-        return await serve(request, lambda call: interval_block_feed(call, owner, upid, mrid, tree))
+        def plan(call: Call) -> Prepared:
+            return interval_block_feed(call, owner, upid, mrid, tree)
+
+        if tree is SUBSCRIPTION:
+            settings, reader = request.app.state.settings, row_reader(request)
+            return await serve_row(
+                request,
+                rowpath.METER_READING,
+                {"mr": mrid, "up": upid, "sid": owner},
+                lambda caller, row, query: rowpath.block_feed(
+                    reader, settings, owner, upid, caller, row, query
+                ),
+                plan,
+            )
+        return await serve(request, plan)
 
     async def block(request: Request, owner: int, upid: int, mrid: int, ibid: int) -> Response:
         return await serve(
@@ -622,6 +643,16 @@ def declare_tree(prefix: str, tree: Tree, allow: set[str], *, with_block: bool) 
         return await serve(request, lambda call: usage_summary_feed(call, owner, upid, tree))
 
     async def summary(request: Request, owner: int, upid: int, usid: int) -> Response:
+        if tree is SUBSCRIPTION:
+            settings = request.app.state.settings
+            return await serve_row(
+                request,
+                rowpath.USAGE_SUMMARY,
+                {"us": usid, "up": upid, "sid": owner},
+                lambda caller, row, query: rowpath.usage_summary(
+                    settings, owner, upid, caller, row, query
+                ),
+            )
         return await serve(request, lambda call: usage_summary_entry(call, owner, upid, usid, tree))
 
     async def quality_feed(request: Request, owner: int, upid: int) -> Response:
@@ -736,7 +767,17 @@ async def get_reading_type_feed(request: Request) -> Response:
 
 @routes.get("/ReadingType/{rtid}", allow={CUSTOMER, ADMIN})
 async def get_reading_type(request: Request, rtid: int) -> Response:
-    return await serve(request, lambda call: reading_type_entry(call, rtid))
+    """A ReadingType: on the row path for a customer token, the session path for the
+    admin's."""
+    settings, reader = request.app.state.settings, row_reader(request)
+    return await serve_row(
+        request,
+        rowpath.READING_TYPE,
+        {"rt": rtid},
+        lambda caller, row, _: rowpath.reading_type(reader, settings, caller, row),
+        lambda call: reading_type_entry(call, rtid),
+        {CUSTOMER},
+    )
 
 
 @routes.get("/LocalTimeParameters", allow={CUSTOMER, ADMIN})

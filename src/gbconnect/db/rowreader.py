@@ -1,10 +1,12 @@
-"""One-row reads on the event loop, for the API's hottest route.
+"""Reads on the event loop, for the routes third parties call most.
 
-Most API requests check and resolve in an ORM session in a worker thread
-(:mod:`gbconnect.web.serving`). Third-party polling of one IntervalBlock is the
-exception: at a utility's scale it is most of the traffic, and it needs one row: the
-token with its grant, and beside it the block. A :class:`Pair` names the two
-selects; a :class:`RowReader` reads them without a session and without a thread:
+Requests in general check and resolve in an ORM session in a worker thread
+(:mod:`gbconnect.web.serving`). The resources third parties poll are the exception:
+at a utility's scale they are most of the traffic, and each needs one row: the token
+with its grant, and beside it the resource (:mod:`gbconnect.api.rowpath`). A
+:class:`Pair` names the two selects; a few routes then read a handful of rows more
+(:class:`Rows`: one day's IntervalBlocks, a ReadingType's commodities). A
+:class:`RowReader` reads both without a session and without a thread:
 
 * on SQLite, as one statement (``first LEFT JOIN second ON true``) through the DB-API
   cursor, on the event loop (a local file: well under a millisecond);
@@ -13,20 +15,23 @@ selects; a :class:`RowReader` reads them without a session and without a thread:
   event loop go to the server together, as one statement over arrays of their
   parameters (``unnest(...) WITH ORDINALITY`` joined LATERAL to both selects), so
   that under load one round trip and one driver call serve many requests. The
-  statement is compiled once by SQLAlchemy's psycopg dialect and prepared
-  server-side on each connection. A connection broken under a read (a restarted
+  :class:`Rows` go the same way, every row of each read coming back with its
+  ``batch_index``. The statement is compiled once by SQLAlchemy's psycopg dialect
+  and prepared server-side on each connection. A connection broken under a read (a restarted
   server) is retried once after the pool has tested its idle connections; an
   unreachable database raises :class:`DatabaseUnavailable`.
 
-The selects of a pair are Core ``select()`` of plain columns (integers, strings,
-bytes) with named bind parameters and no column names in common: rows come back with
-attribute access by column name and without SQLAlchemy's result processing.
+The selects are Core ``select()`` of columns with named bind parameters (those of a
+pair with no column names in common): rows come back as named tuples, with only the
+result processors their column types need (JSON text on SQLite), not SQLAlchemy's
+whole result machinery.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import namedtuple
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -44,7 +49,7 @@ MAX_BATCH = 64
 #: How many reads each PostgreSQL statement served (on /metrics).
 READS_PER_STATEMENT = Histogram(
     "gbconnect_hot_reads_per_statement",
-    "IntervalBlock reads answered by one PostgreSQL statement",
+    "Row-path reads answered by one PostgreSQL statement",
     buckets=(1, 2, 4, 8, 16, 32, 64),
 )
 
@@ -74,13 +79,60 @@ class Pair:
     second: Select[Any]
     combined: Select[Any] = field(init=False)
     row: Any = field(init=False)  # the namedtuple class of the rows
+    _shape: _Shape = field(init=False)
 
     def __post_init__(self) -> None:
         left = self.first.subquery("t")
         right = self.second.subquery("r")
         self.combined = select(left, right).select_from(left.outerjoin(right, true()))
-        names = [str(c.key) for c in self.combined.selected_columns]
-        self.row = namedtuple("Row", names)  # type: ignore[misc]
+        self._shape = _Shape(self.combined)
+        self.row = self._shape.row
+
+    def make(self, values: Sequence[Any], dialect: Any) -> Row:
+        """A row of ``values`` as the driver returned them (:meth:`_Shape.make`)."""
+        return self._shape.make(values, dialect)
+
+
+@dataclass(eq=False)
+class Rows:
+    """One select read as a list of rows: the few rows of a bounded feed (one day's
+    IntervalBlocks), read on the same path as a :class:`Pair`, after it."""
+
+    statement: Select[Any]
+    _shape: _Shape = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._shape = _Shape(self.statement)
+
+    def make(self, values: Sequence[Any], dialect: Any) -> Row:
+        return self._shape.make(values, dialect)
+
+
+class _Shape:
+    """The rows of a select: a namedtuple of its column names, and the result
+    processors its column types need on a dialect (JSON text to Python on SQLite,
+    integers to booleans), applied as SQLAlchemy's result would."""
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self.columns = list(statement.selected_columns)
+        self.row: Any = namedtuple("Row", [str(c.key) for c in self.columns])  # type: ignore[misc]
+        self._processors: dict[str, list[tuple[int, Callable[[Any], Any]]]] = {}
+
+    def make(self, values: Sequence[Any], dialect: Any) -> Row:
+        processors = self._processors.get(dialect.name)
+        if processors is None:
+            processors = []
+            for i, column in enumerate(self.columns):
+                process: Any = column.type._cached_result_processor(dialect, None)
+                if process is not None:
+                    processors.append((i, process))
+            self._processors[dialect.name] = processors
+        if not processors:
+            return self.row._make(values)  # type: ignore[no-any-return]
+        out = list(values)
+        for i, process in processors:
+            out[i] = process(out[i])
+        return self.row._make(out)  # type: ignore[no-any-return]
 
 
 class RowReader(Protocol):
@@ -90,6 +142,10 @@ class RowReader(Protocol):
 
     async def first(self, pair: Pair, params: dict[str, Any]) -> Row | None:
         """The row of ``pair`` with ``params`` bound, or None."""
+        ...
+
+    async def all(self, rows: Rows, params: dict[str, Any]) -> list[Row]:
+        """Every row of ``rows`` with ``params`` bound."""
         ...
 
 
@@ -112,7 +168,7 @@ class SqliteRowReader:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._compiled: dict[int, tuple[Pair, _Compiled]] = {}
+        self._compiled: dict[int, tuple[object, _Compiled]] = {}
 
     async def open(self) -> None:
         return None
@@ -121,10 +177,20 @@ class SqliteRowReader:
         return None
 
     async def first(self, pair: Pair, params: dict[str, Any]) -> Row | None:
-        known = self._compiled.get(id(pair))
-        if known is None or known[0] is not pair:
-            known = (pair, _compiled(pair.combined, self.engine.dialect))
-            self._compiled[id(pair)] = known
+        found = self._execute(pair, pair.combined, params, many=False)
+        return None if not found else pair.make(found[0], self.engine.dialect)
+
+    async def all(self, rows: Rows, params: dict[str, Any]) -> list[Row]:
+        dialect = self.engine.dialect
+        return [rows.make(r, dialect) for r in self._execute(rows, rows.statement, params)]
+
+    def _execute(
+        self, key: object, statement: Select[Any], params: dict[str, Any], many: bool = True
+    ) -> list[Any]:
+        known = self._compiled.get(id(key))
+        if known is None or known[0] is not key:
+            known = (key, _compiled(statement, self.engine.dialect))
+            self._compiled[id(key)] = known
         compiled = known[1]
         values = [params[n] if n in params else compiled.defaults[n] for n in compiled.order]
         raw = self.engine.raw_connection()
@@ -132,19 +198,19 @@ class SqliteRowReader:
             cursor = raw.cursor()
             try:
                 cursor.execute(compiled.sql, values)
-                found = cursor.fetchone()
+                found = list(cursor.fetchall() if many else cursor.fetchmany(1))
             finally:
                 cursor.close()
         finally:
             raw.close()  # back to the pool
-        return None if found is None else pair.row._make(found)
+        return found
 
 
 @dataclass
 class _Batched:
-    """A pair as one PostgreSQL statement over arrays of parameters."""
+    """A pair, or rows, as one PostgreSQL statement over arrays of parameters."""
 
-    pair: Pair
+    source: Pair | Rows
     names: tuple[str, ...]  # the parameters that vary per read
     compiled: _Compiled
 
@@ -155,18 +221,21 @@ class _Batched:
         ]
 
 
-def _batched(pair: Pair, names: tuple[str, ...], dialect: Any) -> _Batched:
-    """``SELECT q.batch_index, t.*, r.* FROM unnest(...) WITH ORDINALITY AS q(...)
-    JOIN LATERAL (first) t ON true LEFT JOIN LATERAL (second) r ON true``, each select
-    reading its parameters from ``q`` and limited to its first row."""
+def _batched(source: Pair | Rows, names: tuple[str, ...], dialect: Any) -> _Batched:
+    """For a pair: ``SELECT q.batch_index, t.*, r.* FROM unnest(...) WITH ORDINALITY
+    AS q(...) JOIN LATERAL (first) t ON true LEFT JOIN LATERAL (second) r ON true``,
+    each select reading its parameters from ``q`` and limited to its first row. For
+    rows: ``SELECT q.batch_index, r.* FROM unnest(...) ... JOIN LATERAL (statement) r
+    ON true`` ordered by ``batch_index`` and then as the statement orders its rows."""
+    parts = [source.first, source.second] if isinstance(source, Pair) else [source.statement]
     types: dict[str, Any] = {}
-    for part in (pair.first, pair.second):
+    for part in parts:
         for key, bind in part.compile(dialect=dialect).binds.items():
             if key in names:
                 types[key] = bind.type
     missing = set(names) - set(types)
     if missing:
-        raise ValueError(f"parameters {sorted(missing)} are not used by the pair")
+        raise ValueError(f"parameters {sorted(missing)} are not used by the statement")
     arrays = [bindparam(f"{n}_list", type_=postgresql.ARRAY(types[n])) for n in names]
     q = (
         func.unnest(*arrays)
@@ -182,15 +251,24 @@ def _batched(pair: Pair, names: tuple[str, ...], dialect: Any) -> _Batched:
     def rewritten(part: Select[Any]) -> Any:
         return visitors.replacement_traverse(part, {}, from_q)  # type: ignore[call-overload]
 
-    left = rewritten(pair.first).limit(1).lateral("t")
-    right = rewritten(pair.second).limit(1).lateral("r")
-    statement = select(q.c.batch_index, left, right).select_from(
-        q.join(left, true()).outerjoin(right, true())
-    )
-    return _Batched(pair, names, _compiled(statement, dialect))
+    if isinstance(source, Pair):
+        left = rewritten(source.first).limit(1).lateral("t")
+        right = rewritten(source.second).limit(1).lateral("r")
+        statement = select(q.c.batch_index, left, right).select_from(
+            q.join(left, true()).outerjoin(right, true())
+        )
+    else:
+        inner = rewritten(source.statement).lateral("r")
+        order = [inner.c[str(c.key)] for c in source.statement._order_by_clauses]
+        statement = (
+            select(q.c.batch_index, inner)
+            .select_from(q.join(inner, true()))
+            .order_by(q.c.batch_index, *order)
+        )
+    return _Batched(source, names, _compiled(statement, dialect))
 
 
-_Read = tuple[Pair, dict[str, Any], "asyncio.Future[Row | None]"]
+_Read = tuple["Pair | Rows", dict[str, Any], "asyncio.Future[Any]"]
 
 
 class PostgresRowReader:
@@ -233,11 +311,20 @@ class PostgresRowReader:
             self._pool = None
 
     async def first(self, pair: Pair, params: dict[str, Any]) -> Row | None:
+        row: Row | None = await self._queued(pair, params)
+        return row
+
+    async def all(self, rows: Rows, params: dict[str, Any]) -> list[Row]:
+        found: list[Row] = await self._queued(rows, params)
+        return found
+
+    async def _queued(self, source: Pair | Rows, params: dict[str, Any]) -> Any:
+        """The answer to a read, sent with the others of this turn of the loop."""
         if self._pool is None:
             raise DatabaseUnavailable("the row reader is not open")
         loop = asyncio.get_running_loop()
-        answer: asyncio.Future[Row | None] = loop.create_future()
-        self._waiting.append((pair, params, answer))
+        answer: asyncio.Future[Any] = loop.create_future()
+        self._waiting.append((source, params, answer))
         if not self._flush_planned:
             self._flush_planned = True
             loop.call_soon(self._flush)
@@ -263,10 +350,10 @@ class PostgresRowReader:
         reads = [r for r in reads if not r[2].done()]  # a request that went away
         if not reads:
             return
-        pair = reads[0][0]
+        source = reads[0][0]
         READS_PER_STATEMENT.observe(len(reads))
         try:
-            batched = self._batched_for(pair, tuple(reads[0][1]))
+            batched = self._batched_for(source, tuple(reads[0][1]))
             rows = await self._fetch(batched.compiled.sql, batched.values([r[1] for r in reads]))
         except Exception as exc:  # every waiting request learns of it, none hangs
             for _, _, answer in reads:
@@ -277,19 +364,27 @@ class PostgresRowReader:
                         else exc
                     )
             return
+        if isinstance(source, Rows):
+            many: dict[int, list[Row]] = {}
+            for row in rows:
+                many.setdefault(row[0], []).append(source.make(row[1:], self.dialect))
+            for index, (_, _, answer) in enumerate(reads, start=1):
+                if not answer.done():
+                    answer.set_result(many.get(index, []))
+            return
         by_index: dict[int, Any] = {}
         for row in rows:
             by_index.setdefault(row[0], row)
         for index, (_, _, answer) in enumerate(reads, start=1):
             if not answer.done():
                 row = by_index.get(index)
-                answer.set_result(None if row is None else pair.row._make(row[1:]))
+                answer.set_result(None if row is None else source.make(row[1:], self.dialect))
 
-    def _batched_for(self, pair: Pair, names: tuple[str, ...]) -> _Batched:
-        known = self._batched.get(id(pair))
-        if known is None or known.pair is not pair or known.names != names:
-            known = _batched(pair, names, self.dialect)
-            self._batched[id(pair)] = known
+    def _batched_for(self, source: Pair | Rows, names: tuple[str, ...]) -> _Batched:
+        known = self._batched.get(id(source))
+        if known is None or known.source is not source or known.names != names:
+            known = _batched(source, names, self.dialect)
+            self._batched[id(source)] = known
         return known
 
     async def _fetch(self, sql: str, values: list[Any]) -> list[Any]:

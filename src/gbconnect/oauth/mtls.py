@@ -32,7 +32,7 @@ from starlette.requests import Request
 
 from gbconnect.config import Settings
 from gbconnect.registration import models as rm
-from gbconnect.registration.certificates import thumbprint
+from gbconnect.registration.thumbprints import thumbprint
 
 OFF, OPTIONAL, REQUIRED = "off", "optional", "required"
 #: Where :mod:`gbconnect.web.tls` leaves the client certificate's thumbprint, beside
@@ -133,6 +133,26 @@ def refusal(row: Any, presented: str | None, mode: str, at: int) -> tuple[str, s
     return None
 
 
+def token_request_refusal(
+    mode: str, is_public: bool, presented: str | None, cert: Any, at: int
+) -> str | None:
+    """Why a token request is refused for its client certificate (the
+    ``error_description`` of its ``invalid_client``), or None. ``cert`` is the
+    presented certificate as registered to the client (``not_before``, ``not_after``,
+    ``revoked_at``), None when it is not (RFC 8705 section 2)."""
+    if mode == OFF:
+        return None
+    if presented is None:
+        return REQUIRED_MESSAGE if mode == REQUIRED and not is_public else None
+    if cert is None:
+        return UNKNOWN_MESSAGE
+    if cert.revoked_at is not None:
+        return REVOKED_MESSAGE
+    if not cert.not_before <= at < cert.not_after:
+        return EXPIRED_MESSAGE
+    return None
+
+
 def check_token_request(
     session: Session,
     settings: Settings,
@@ -143,29 +163,25 @@ def check_token_request(
     """At the token endpoint, after the client authenticated and before anything of
     the grant is used: a confidential client must present a current certificate of
     its own when mTLS is required; any certificate presented must be one (RFC 8705
-    section 2). Raises Authlib's ``invalid_client`` (401)."""
+    section 2; :func:`token_request_refusal`). Raises Authlib's ``invalid_client``
+    (401)."""
     if settings.mtls == OFF:
         return
-    if presented is None:
-        if settings.mtls == REQUIRED and not app.is_public:
-            raise InvalidClientError(description=REQUIRED_MESSAGE, status_code=401)
-        return
-    row = session.execute(
-        select(
-            rm.ApplicationCertificate.not_before,
-            rm.ApplicationCertificate.not_after,
-            rm.ApplicationCertificate.revoked_at,
-        ).where(
-            rm.ApplicationCertificate.thumbprint == presented,
-            rm.ApplicationCertificate.application_id == app.id,
-        )
-    ).first()
-    if row is None:
-        raise InvalidClientError(description=UNKNOWN_MESSAGE, status_code=401)
-    if row.revoked_at is not None:
-        raise InvalidClientError(description=REVOKED_MESSAGE, status_code=401)
-    if not row.not_before <= at < row.not_after:
-        raise InvalidClientError(description=EXPIRED_MESSAGE, status_code=401)
+    cert = None
+    if presented is not None:
+        cert = session.execute(
+            select(
+                rm.ApplicationCertificate.not_before,
+                rm.ApplicationCertificate.not_after,
+                rm.ApplicationCertificate.revoked_at,
+            ).where(
+                rm.ApplicationCertificate.thumbprint == presented,
+                rm.ApplicationCertificate.application_id == app.id,
+            )
+        ).first()
+    why = token_request_refusal(settings.mtls, app.is_public, presented, cert, at)
+    if why is not None:
+        raise InvalidClientError(description=why, status_code=401)
 
 
 __all__ = [
@@ -177,4 +193,5 @@ __all__ = [
     "pem_thumbprint",
     "presented_thumbprint",
     "refusal",
+    "token_request_refusal",
 ]

@@ -139,6 +139,13 @@ def _granted(scope: str, what: str) -> frozenset[int] | None:
         raise UnreadableGrant() from None
 
 
+def shows_customer_data(scope: str, what: str) -> bool:
+    """Whether ``scope`` holds a retail-customer block (FB_51 and after): what
+    ``grant_of(auth).customer_data`` says of an Authorization of that scope."""
+    grant = Grant(blocks=_granted(scope, what), lo=None, hi=None, subscription_id=None)
+    return grant.customer_data
+
+
 def grant_of(auth: om.Authorization) -> Grant:
     """The grant of an Authorization under the scope the customer granted (the ORM
     path: Batch/Bulk with client tokens, the admin)."""

@@ -17,6 +17,7 @@ Every token or grant that ends here ends through :mod:`gbconnect.oauth.revocatio
 
 from __future__ import annotations
 
+import threading
 from typing import Any, ClassVar
 
 from authlib.oauth2 import rfc6749
@@ -35,7 +36,6 @@ from gbconnect.espi.blocks import not_offered
 from gbconnect.oauth import models as om
 from gbconnect.oauth import mtls, revocation, services
 from gbconnect.oauth.context import CURRENT_SESSION, current_session
-from gbconnect.oauth.registration import Configuration, Registration
 from gbconnect.oauth.secrets import digest, matches
 from gbconnect.ratelimit.limits import RateLimited, limiter_for
 from gbconnect.registration import models as rm
@@ -149,6 +149,33 @@ def _authorizing(client: Client, customer: RetailCustomer | None) -> RetailCusto
 
 
 _CONFIDENTIAL = ["client_secret_basic", "client_secret_post"]
+
+
+def check_refresh_scope(asked: str | None, granted: str) -> None:
+    """A refresh may narrow the scope of its grant, never widen it (RFC 6749 section
+    6: the scope asked must be within the one granted; none asked is the one
+    granted). ``invalid_scope`` otherwise."""
+    if not asked:
+        return
+    try:
+        if espi_scope.parse(asked).within(espi_scope.parse(granted)):
+            return
+    except espi_scope.ScopeError:
+        pass
+    raise InvalidScopeError()
+
+
+def check_client_scope(asked: str | None) -> None:
+    """The scope a client_credentials request may name: ``FB=34_35`` or part of it,
+    or none (:class:`ClientCredentialsGrant`). ``invalid_scope`` otherwise."""
+    if not asked:
+        return
+    try:
+        parsed = espi_scope.parse(asked)
+    except espi_scope.ScopeError as exc:
+        raise InvalidScopeError(str(exc)) from None
+    if parsed.get("FB") is None or not parsed.within(espi_scope.parse(services.CLIENT_SCOPE)):
+        raise InvalidScopeError(f"a client access token has the scope {services.CLIENT_SCOPE}")
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
@@ -265,15 +292,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         revocation.retire_refresh_token(current_session(), refresh_token.row)
 
     def _validate_token_scope(self, token: TokenRecord) -> None:
-        asked = self.request.payload.scope
-        if not asked:
-            return
-        try:
-            if espi_scope.parse(asked).within(espi_scope.parse(token.get_scope())):
-                return
-        except espi_scope.ScopeError:
-            pass
-        raise InvalidScopeError()
+        check_refresh_scope(self.request.payload.scope, token.get_scope())
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):  # type: ignore[misc]
@@ -285,15 +304,7 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):  # type: ignore[mis
     TOKEN_ENDPOINT_AUTH_METHODS = _CONFIDENTIAL
 
     def validate_requested_scope(self) -> None:
-        asked = self.request.payload.scope
-        if not asked:
-            return
-        try:
-            parsed = espi_scope.parse(asked)
-        except espi_scope.ScopeError as exc:
-            raise InvalidScopeError(str(exc)) from None
-        if parsed.get("FB") is None or not parsed.within(espi_scope.parse(services.CLIENT_SCOPE)):
-            raise InvalidScopeError(f"a client access token has the scope {services.CLIENT_SCOPE}")
+        check_client_scope(self.request.payload.scope)
 
 
 # -- endpoints ----------------------------------------------------------------------------
@@ -368,20 +379,44 @@ class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
 # -- the server ---------------------------------------------------------------------------
 
 
+#: Authlib's names of the dynamic registration endpoints (RFC 7591, RFC 7592).
+REGISTRATION_ENDPOINTS = frozenset({"client_registration", "client_configuration"})
+
+
 class EspiAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     """Authlib's server wired to our store, token classes and ESPI responses."""
 
     def __init__(self, settings: Settings) -> None:
         super().__init__()
         self.settings = settings
-        self.register_token_generator("default", self._generate_token)
+        self.register_token_generator("default", self.generate_token_shape)
         self.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True)])
         self.register_grant(RefreshTokenGrant)
         self.register_grant(ClientCredentialsGrant)
         self.register_endpoint(Revocation)
         self.register_endpoint(Introspection)
-        self.register_endpoint(Registration(self, settings))
-        self.register_endpoint(Configuration(self, settings))
+        self._registration_lock = threading.Lock()
+
+    def _with_registration(self, name: str) -> None:
+        """Register the RFC 7591/7592 endpoints on their first use: they load Authlib's
+        JOSE support and the ``cryptography`` package (about 10 MiB of every served
+        process otherwise, issue: performance)."""
+        if name not in REGISTRATION_ENDPOINTS or name in self._endpoints:
+            return
+        from gbconnect.oauth.registration import Configuration, Registration
+
+        with self._registration_lock:
+            if name not in self._endpoints:
+                self.register_endpoint(Registration(self, self.settings))
+                self.register_endpoint(Configuration(self, self.settings))
+
+    def create_endpoint_response(self, name: str, request: Any = None) -> Any:
+        self._with_registration(name)
+        return super().create_endpoint_response(name, request)
+
+    def validate_endpoint_request(self, name: str, request: Any = None) -> Any:
+        self._with_registration(name)
+        return super().validate_endpoint_request(name, request)
 
     def resource_url(self, path: str) -> str:
         return self.settings.resource_url(path)
@@ -448,16 +483,17 @@ class EspiAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         if extra:
             raise InvalidScopeError(f"the scope asks for function blocks not offered: {extra}")
 
-    def _generate_token(
+    def generate_token_shape(
         self,
         grant_type: str,
-        client: Client,
+        client: Client | None,
         user: Any = None,
         scope: str | None = None,
         expires_in: int | None = None,
         include_refresh_token: bool = True,
     ) -> dict[str, Any]:
-        # Values are made in save_token, which knows the grant; here only the shape.
+        """The response's fields in their order, without values: made by save_token
+        (or :mod:`gbconnect.oauth.token_fast`), which knows the grant."""
         token: dict[str, Any] = {
             "token_type": "Bearer",
             "expires_in": expires_in or self.settings.access_token_lifetime,
@@ -506,12 +542,29 @@ class EspiAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         if "refresh_token" in token:
             token["refresh_token"], _ = issue("refresh", self.settings.refresh_token_lifetime)
         auth.expires_at = access.expires_at
-        if token_class == om.CLIENT:
-            token["resourceURI"] = self.resource_url(f"Batch/Bulk/{client.app.bulk_id}")
-        elif auth.subscription is not None:
-            token["resourceURI"] = self.resource_url(f"Batch/Subscription/{auth.subscription.id}")
-        token["authorizationURI"] = self.resource_url(f"Authorization/{auth.id}")
+        self.add_resource_uris(
+            token,
+            bulk_id=client.app.bulk_id if token_class == om.CLIENT else None,
+            subscription_id=auth.subscription.id if auth.subscription is not None else None,
+            authorization_id=auth.id,
+        )
         session.flush()
+
+    def add_resource_uris(
+        self,
+        token: dict[str, Any],
+        *,
+        bulk_id: int | None,
+        subscription_id: int | None,
+        authorization_id: int,
+    ) -> None:
+        """ESPI's ``resourceURI`` (a client token's Batch/Bulk, else a customer grant's
+        Batch/Subscription, when it has one) and ``authorizationURI`` (REQ.21 2.x)."""
+        if bulk_id is not None:
+            token["resourceURI"] = self.resource_url(f"Batch/Bulk/{bulk_id}")
+        elif subscription_id is not None:
+            token["resourceURI"] = self.resource_url(f"Batch/Subscription/{subscription_id}")
+        token["authorizationURI"] = self.resource_url(f"Authorization/{authorization_id}")
 
     def create_oauth2_request(self, request: Any) -> Any:
         return request  # already an OAuth2Request made by our adapter
@@ -530,4 +583,11 @@ class EspiAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         return None
 
 
-__all__ = ["CURRENT_SESSION", "Client", "EspiAuthorizationServer", "TokenRecord"]
+__all__ = [
+    "CURRENT_SESSION",
+    "Client",
+    "EspiAuthorizationServer",
+    "TokenRecord",
+    "check_client_scope",
+    "check_refresh_scope",
+]

@@ -18,19 +18,30 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from html import escape
-
-import pygal
-from pygal.style import Style
+from typing import TYPE_CHECKING, Any
 
 from gbconnect.i18n import N_, formats
 from gbconnect.i18n import gettext as _
 from gbconnect.usage.aggregate import Bill, Series, Usage
 
-# pygal appends to sys.meta_path a finder of its map plugins (pygal.maps.*, unused
-# here) that lacks find_spec: every failed import anywhere would then warn
-# (ImportWarning). Take it out.
-sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, pygal.PluginImportFixer)]
+if TYPE_CHECKING:
+    from pygal.style import Style
+
+
+@cache
+def _pygal() -> Any:
+    """pygal, imported when a first chart is drawn (a served process that draws none
+    does not carry it: about 10 MiB)."""
+    import pygal
+
+    # pygal appends to sys.meta_path a finder of its map plugins (pygal.maps.*, unused
+    # here) that lacks find_spec: every failed import anywhere would then warn
+    # (ImportWarning). Take it out.
+    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, pygal.PluginImportFixer)]
+    return pygal
+
 
 #: Up to this many buckets a chart has bars; beyond, lines (bars would be hairlines).
 MAX_BARS = 62
@@ -41,7 +52,11 @@ MAX_COMPARED = 2000
 X_LABELS = 6
 
 
+@cache
 def _style(colors: tuple[str, ...]) -> Style:
+    from pygal.style import Style
+
+    _pygal()
     return Style(
         background="#ffffff",
         plot_background="#ffffff",
@@ -60,9 +75,9 @@ def _style(colors: tuple[str, ...]) -> Style:
 
 
 #: From the grid, a year before, sent to the grid, its year before: contrasting pairs.
-STYLE = _style(("#1f7a3a", "#9bbfa5", "#d9822b", "#f0c79b", "#3b5ba9", "#a6b6dd"))
+COLORS = ("#1f7a3a", "#9bbfa5", "#d9822b", "#f0c79b", "#3b5ba9", "#a6b6dd")
 #: The same colours without the year before.
-SINGLE_STYLE = _style(("#1f7a3a", "#d9822b", "#3b5ba9"))
+SINGLE_COLORS = ("#1f7a3a", "#d9822b", "#3b5ba9")
 
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.S)
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
@@ -130,12 +145,13 @@ def _base(
     x_title: str,
     count: int,
     labels: Sequence[str],
-    style: Style = STYLE,
-) -> pygal.Graph:
+    colors: tuple[str, ...] = COLORS,
+) -> Any:
+    pygal = _pygal()
     kind = pygal.Bar if count <= MAX_BARS else pygal.Line
     chart = kind(
         js=[],
-        style=style,
+        style=_style(colors),
         title=title,
         x_title=x_title,
         y_title=unit,
@@ -202,9 +218,9 @@ def usage_charts(usage: Usage, service: str) -> list[Chart]:
         what = _("Peak demand") if peak else service
         title = _(TITLES[usage.step], what=what, unit=unit)
         compared = len(labels) <= MAX_COMPARED
-        style = STYLE if compared else SINGLE_STYLE
+        colors = COLORS if compared else SINGLE_COLORS
         x_title = _(X_TITLES[usage.step], period=period)
-        chart = _base(title, unit, x_title, len(labels), labels, style)
+        chart = _base(title, unit, x_title, len(labels), labels, colors)
         parts = []
         for s in group:
             label = _(s.measure.label)
@@ -252,7 +268,7 @@ def bills_chart(bills: Sequence[Bill]) -> Chart | None:
         _("Billing period start"),
         len(priced),
         labels,
-        SINGLE_STYLE,
+        SINGLE_COLORS,
     )
     chart.add(_("Bill"), [b.amount for b in priced])
     amounts = "; ".join(

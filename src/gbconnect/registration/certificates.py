@@ -16,8 +16,6 @@ recorded in the audit log (``certificate.added``, ``certificate.issued``,
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -35,6 +33,7 @@ from gbconnect.audit import Actor, record
 from gbconnect.config import Settings
 from gbconnect.registration import models as rm
 from gbconnect.registration.errors import RegistrationError
+from gbconnect.registration.thumbprints import thumbprint
 from gbconnect.resource import now
 
 #: Smallest RSA modulus accepted (PG&E: at least 2048), and smallest EC curve.
@@ -49,12 +48,6 @@ WEAK_HASHES = ("sha1", "md5")
 class CertificateError(RegistrationError):
     """A certificate or certificate request that cannot be accepted (400, one
     sentence saying why)."""
-
-
-def thumbprint(der: bytes) -> str:
-    """RFC 8705 section 3.1 ``x5t#S256``: base64url (no padding) of the SHA-256 of
-    the certificate's DER encoding."""
-    return base64.urlsafe_b64encode(hashlib.sha256(der).digest()).rstrip(b"=").decode("ascii")
 
 
 def _text(pem: str | bytes) -> bytes:

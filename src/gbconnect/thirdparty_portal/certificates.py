@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from types import ModuleType
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -22,7 +23,6 @@ from starlette.concurrency import run_in_threadpool
 
 from gbconnect.config import Settings
 from gbconnect.portal.pages import form_fields
-from gbconnect.registration import certificates as certs
 from gbconnect.registration import models as rm
 from gbconnect.thirdparty_portal.applications import own_application
 from gbconnect.thirdparty_portal.models import Company, CompanyUser
@@ -41,6 +41,14 @@ MAX_PEM = 64 * 1024
 NOT_FOUND = "There is no such application or certificate in your company."
 
 Work = Callable[[Request, Session, CompanyUser, Company, rm.ApplicationInformation], Response]
+
+
+def _certs() -> ModuleType:
+    """:mod:`gbconnect.registration.certificates`, loaded on first use: it needs the
+    ``cryptography`` package, which a served process otherwise does without."""
+    from gbconnect.registration import certificates
+
+    return certificates
 
 
 def _day(epoch: int | None) -> str:
@@ -71,7 +79,7 @@ def build_router(settings: Settings, sessions: sessionmaker[Session]) -> APIRout
         status: int = 200,
         **context: Any,
     ) -> Response:
-        rows = certs.certificates_of(session, app)
+        rows = _certs().certificates_of(session, app)
         return page(
             request,
             settings,
@@ -118,10 +126,10 @@ def build_router(settings: Settings, sessions: sessionmaker[Session]) -> APIRout
             who = actor(request, settings, user, company)
             try:
                 if how == "certificate":
-                    row = certs.add_certificate(session, app, text, who)
+                    row = _certs().add_certificate(session, app, text, who)
                 else:
-                    row = certs.issue_from_csr(settings, app, text, who)
-            except certs.CertificateError as exc:
+                    row = _certs().issue_from_csr(settings, app, text, who)
+            except _certs().CertificateError as exc:
                 session.rollback()
                 reason = str(exc).strip().rstrip(".")
                 message = (reason[:1].upper() + reason[1:] + ".") if reason else PASTE
@@ -149,7 +157,7 @@ def build_router(settings: Settings, sessions: sessionmaker[Session]) -> APIRout
             company: Company,
             app: rm.ApplicationInformation,
         ) -> Response:
-            row = certs.revoke_certificate(
+            row = _certs().revoke_certificate(
                 session, app, thumbprint[:64], actor(request, settings, user, company)
             )
             if row is None:
@@ -172,7 +180,7 @@ def build_router(settings: Settings, sessions: sessionmaker[Session]) -> APIRout
             company: Company,
             app: rm.ApplicationInformation,
         ) -> Response:
-            row = certs.find(session, app, thumbprint[:64])
+            row = _certs().find(session, app, thumbprint[:64])
             if row is None:
                 return error(request, settings, NOT_FOUND, 404, user=user, company=company)
             return Response(

@@ -47,9 +47,11 @@ answer carries the ``RateLimit-Policy`` and ``RateLimit`` fields.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import itertools
 import zlib
-from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
 from functools import lru_cache
@@ -157,6 +159,9 @@ class Call:
 
 
 Plan = Callable[[Call], "Prepared | Response"]
+#: The row path's check and document: (caller, row, query) -> the document, or an
+#: awaitable of it when it reads more rows.
+Render = Callable[[Caller, Any, FeedQuery], "Prepared | Awaitable[Prepared]"]
 
 
 @lru_cache(maxsize=4096)
@@ -322,7 +327,9 @@ class Responder:
                     presented_thumbprint(request, self.settings),
                     self.settings.mtls,
                 )
-                if self.limiter is not None and caller.client_id:
+                # Counted once: a request the row path passed on was counted there.
+                counted = getattr(request.state, "rate_limit", None) is not None
+                if self.limiter is not None and caller.client_id and not counted:
                     self.counted(request, self.limiter.check(caller))
                 query = parse_query(request.query_params)
                 result = plan(Call(session, caller, query, self.settings))
@@ -412,12 +419,18 @@ class Responder:
         request: Request,
         pair: Pair,
         params: dict[str, Any],
-        render: Callable[[Caller, Any, FeedQuery], Prepared],
+        render: Render,
+        plan: Plan | None = None,
+        classes: AbstractSet[str] = frozenset(),
     ) -> Response:
-        """The same path for the hottest route, its check specialised: ``pair`` (made
-        by :func:`~gbconnect.oauth.guard.with_token`) reads the token and the resource
-        as one row, on the event loop, with no session; ``render`` checks the scope on
-        that row and writes a small document, answered by :meth:`answer`."""
+        """The same path for the routes third parties call most, its check
+        specialised: ``pair`` (made by :func:`~gbconnect.oauth.guard.with_token`) reads
+        the token and the resource as one row, on the event loop, with no session;
+        ``render`` checks the scope on that row (reading more rows through
+        :attr:`reader` if it must: it may be a coroutine) and writes a small document,
+        answered by :meth:`answer`. A caller whose token class is not among
+        ``classes`` (when given; the admin's token, say) is answered by ``plan`` on
+        the session path instead, before anything is counted."""
         if self.reader is None:
             raise RuntimeError("this responder has no row reader")
         try:
@@ -427,11 +440,17 @@ class Responder:
                 pair, {**params, "token_hash": hashed, "cert_thumbprint": presented}
             )
             caller = caller_of(row, allowed(request), None, presented, self.settings.mtls)
+            if plan is not None and classes and caller.token_class not in classes:
+                return await self.serve(request, plan)
             if self.limiter is not None and caller.client_id:
                 self.counted(request, await self.limiter.acheck(caller))
-            prepared = render(caller, row, parse_query(request.query_params))
+            rendered = render(caller, row, parse_query(request.query_params))
+            prepared = await rendered if inspect.isawaitable(rendered) else rendered
         except (AccessDenied, QueryError, DatabaseUnavailable, RateLimited) as refusal:
             return api_error(refusal)
+        if prepared.body is None and plan is not None:
+            # Too large for the row path (a feed beyond a page): streamed by the plan.
+            return await self.serve(request, plan)
         prepared.grant_key = grant_key(caller)
         return self.limit_fields(request, self.answer(request, prepared))
 
@@ -477,7 +496,18 @@ async def serve_row(
     request: Request,
     pair: Pair,
     params: dict[str, Any],
-    render: Callable[[Caller, Any, FeedQuery], Prepared],
+    render: Render,
+    plan: Plan | None = None,
+    classes: AbstractSet[str] = frozenset(),
 ) -> Response:
     """Answer ``request`` by the row path (:meth:`Responder.serve_row`)."""
-    return await responder_of(request).serve_row(request, pair, params, render)
+    return await responder_of(request).serve_row(request, pair, params, render, plan, classes)
+
+
+def row_reader(request: Request) -> RowReader:
+    """The application's :class:`~gbconnect.db.rowreader.RowReader` (the row path's
+    further reads)."""
+    reader = responder_of(request).reader
+    if reader is None:
+        raise RuntimeError("this application has no row reader")
+    return reader

@@ -32,7 +32,7 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gbconnect.oauth.mtls import THUMBPRINT_KEY
-from gbconnect.registration.certificates import thumbprint
+from gbconnect.registration.thumbprints import thumbprint
 
 #: TLS 1.2 suites allowed (OpenSSL names): ECDHE (forward secrecy) with an AEAD cipher.
 CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:!eNULL:!DSS:!PSK:!SRP"

@@ -124,3 +124,42 @@ def test_a_closed_reader_refuses() -> None:
     reader = PostgresRowReader(create_engine("postgresql+psycopg://x@127.0.0.1:1/x"), 1)
     with pytest.raises(DatabaseUnavailable):
         asyncio.run(reader.first(_BLOCK_WITH_TOKEN, {}))
+
+
+def test_rows_read_at_once_each_get_their_own_rows_in_order(db_url: str) -> None:
+    """Several rows per read (gbconnect.api.rowpath.BLOCKS): reads of one loop turn
+    share a statement on PostgreSQL, and each gets its own rows, ordered by start."""
+    from gbconnect.api.rowpath import BLOCKS
+
+    polling_customer(db_url, 6)
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        mr = conn.scalar(select(um.MeterReading.id))
+        starts = list(conn.scalars(select(um.IntervalBlock.start).order_by(um.IntervalBlock.start)))
+    engine.dispose()
+    assert mr is not None and len(starts) >= 6
+    low, high = -(1 << 62), 1 << 62
+    windows = [(starts[0], starts[2]), (starts[1], starts[5]), (starts[3], starts[3]), (low, high)]
+    reads = [
+        {"mr": mr, "lo": lo, "hi": hi, "updated_min": low, "updated_max": high}
+        for lo, hi in windows
+    ] + [{"mr": mr + 1, "lo": low, "hi": high, "updated_min": low, "updated_max": high}]
+
+    async def run() -> tuple[list[Any], list[Any], list[Any]]:
+        reader = make_row_reader(make_engine(db_url), max_size=2)
+        await reader.open()
+        try:
+            alone = [[r.start for r in await reader.all(BLOCKS, p)] for p in reads]
+            mixed = reads * 5
+            random.Random(3).shuffle(mixed)
+            together = await asyncio.gather(*(reader.all(BLOCKS, p) for p in mixed))
+            expected = {id(p): a for p, a in zip(reads, alone, strict=True)}
+            got = [[r.start for r in t] for t in together]
+            return alone, [expected[id(p)] for p in mixed], got
+        finally:
+            await reader.close()
+
+    alone, expected, got = asyncio.run(run())
+    assert got == expected
+    # Blocks overlapping [lo, hi), by start; another meter reading's: none.
+    assert alone == [starts[0:2], starts[1:5], [], starts, []]
