@@ -148,7 +148,9 @@ def over_http(
     body only (a compressed body is timed as it arrives, not decoded: the client's
     decoding is not the server's speed); 0 for the others."""
     out = []
-    with serving(url, GBCONNECT_LOG_LEVEL="WARNING") as served:
+    # Served synchronously (GBCONNECT_BATCH_ASYNC_BLOCKS=0): the feed the worker would
+    # package is the very one measured here (docs/batches.md).
+    with serving(url, GBCONNECT_LOG_LEVEL="WARNING", GBCONNECT_BATCH_ASYNC_BLOCKS="0") as served:
         base, proc = served.base, served.process
         path = f"{base}/DataCustodian/espi/1_1/resource/Batch/Bulk/{bulk}"
         for coding in codings:

@@ -2,7 +2,7 @@
 
 - ESPI XML ingest rate against the baseline "lxml iterparse of the same file touching
   every IntervalReading without storing it" (target: at least 0.6 of it,
-  issue 14);
+  issue: performance);
 - CSV ingest rate, gbconnect layout and PG&E layout (target: 1 M readings/s, one core);
 - the store's insert rate for packed daily blocks on SQLite and PostgreSQL
   (target: 5 M readings/s on SQLite).
@@ -223,7 +223,7 @@ def main() -> None:
     size = xml.stat().st_size / 1e6
     url = fresh_db(None, tmp, "xml.db")
     # CPU time too: on a shared machine the wall-clock ratio swings with the neighbours'
-    # load, the CPU-time ratio much less (issue 14).
+    # load, the CPU-time ratio much less (issue: performance).
     cpu = time.process_time()
     t = time.perf_counter()
     assert baseline_iterparse(xml) == n

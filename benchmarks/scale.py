@@ -1,4 +1,4 @@
-"""A utility-sized dry run on PostgreSQL (issue 14, part 6). Prints figures from one run.
+"""A utility-sized dry run on PostgreSQL (issue: performance). Prints figures from one run.
 
 1. **Store**: ``--usage-points`` customers (one electric usage point each) x
    ``--months`` of 15-minute data, generated with the product's load model (the

@@ -1,4 +1,4 @@
-"""Token endpoint load benchmark (issue 14, part 2). Prints figures from one run.
+"""Token endpoint load benchmark (issue: performance). Prints figures from one run.
 
 ``wrk`` (Debian's package: ``apt-get install wrk``) drives ``gbconnect serve`` (one
 uvicorn process, as in :mod:`benchmarks.api_load`) at concurrency 32 with three

@@ -9,12 +9,12 @@ text pieces read block by block from the store: memory stays bounded for any siz
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from gbconnect.config import Settings
 from gbconnect.espi.atom import entry
@@ -280,16 +280,73 @@ def in_window(start: int | None, lo: int | None, hi: int | None) -> bool:
 # -- the whole tree ---------------------------------------------------------------------
 
 
+@dataclass
+class Tree:
+    """What of a usage point's tree is read once for many points (:func:`trees`):
+    its MeterReadings (with their ReadingTypes), UsageSummaries and power-quality
+    summaries, each in the order its feed writes them."""
+
+    meter_readings: list[um.MeterReading] = field(default_factory=list)
+    summaries: list[um.UsageSummary] = field(default_factory=list)
+    qualities: list[um.ElectricPowerQualitySummary] = field(default_factory=list)
+
+
+def trees(session: Session, up_ids: Sequence[int]) -> tuple[list[um.UsagePoint], dict[int, Tree]]:
+    """The usage points among ``up_ids`` (with their LocalTimeParameters) and their
+    trees but the blocks, in five statements whatever their number: a Batch feed of
+    thousands of usage points reads its records a page of points at a time
+    (:data:`POINTS_PER_FETCH`) instead of some seven round trips per point."""
+    points = list(
+        session.scalars(
+            select(um.UsagePoint)
+            .where(um.UsagePoint.id.in_(up_ids))
+            .options(selectinload(um.UsagePoint.local_time_parameters))
+        )
+    )
+    found: dict[int, Tree] = {up.id: Tree() for up in points}
+    readings = session.scalars(
+        select(um.MeterReading)
+        .where(um.MeterReading.usage_point_id.in_(up_ids))
+        .options(selectinload(um.MeterReading.reading_type))
+        .order_by(um.MeterReading.id)
+    )
+    for mr in readings:
+        found[mr.usage_point_id].meter_readings.append(mr)
+    bills = session.scalars(
+        select(um.UsageSummary)
+        .where(um.UsageSummary.usage_point_id.in_(up_ids))
+        .order_by(um.UsageSummary.billing_period_start, um.UsageSummary.id)
+    )
+    for us in bills:
+        found[us.usage_point_id].summaries.append(us)
+    quality = um.ElectricPowerQualitySummary
+    for q in session.scalars(
+        select(quality).where(quality.usage_point_id.in_(up_ids)).order_by(quality.id)
+    ):
+        found[q.usage_point_id].qualities.append(q)
+    return points, found
+
+
+#: Usage points whose records :func:`trees` reads together (a Batch feed's page).
+POINTS_PER_FETCH = 500
+
+
 def usage_point_tree(
-    session: Session, up: um.UsagePoint, grant: Grant, paths: Paths, query: FeedQuery
+    session: Session,
+    up: um.UsagePoint,
+    grant: Grant,
+    paths: Paths,
+    query: FeedQuery,
+    tree: Tree | None = None,
 ) -> Iterator[str]:
-    """Every entry of one usage point's tree that the grant shows (Batch feeds)."""
+    """Every entry of one usage point's tree that the grant shows (Batch feeds); its
+    records from ``tree`` when they were read already (:func:`trees`)."""
     lo, hi = window(grant, query)
     yield usage_point_entry(up, grant, paths)
     if known_zone(up):
         yield local_time_entry(up.local_time_parameters, paths)  # type: ignore[arg-type]
     if grant.intervals:
-        for mr in meter_readings(session, up.id):
+        for mr in meter_readings(session, up.id) if tree is None else tree.meter_readings:
             yield meter_reading_entry(mr, up.id, paths)
             if mr.reading_type is not None:
                 yield reading_type_entry(mr.reading_type, grant, paths)
@@ -298,10 +355,15 @@ def usage_point_tree(
                 if text is not None:
                     yield text
     if grant.summaries:
-        for us in summaries(session, up.id, lo, hi):
+        bills = (
+            summaries(session, up.id, lo, hi)
+            if tree is None
+            else [r for r in tree.summaries if in_window(r.billing_period_start, lo, hi)]
+        )
+        for us in bills:
             yield summary_entry(us, up.id, grant, paths)
     if grant.quality:
-        for q in qualities(session, up.id):
+        for q in qualities(session, up.id) if tree is None else tree.qualities:
             yield quality_entry(q, up.id, paths)
 
 

@@ -265,11 +265,17 @@ def batch(call: Call, spec: BatchSpec) -> Prepared:
     ids, scoped = spec.ids, spec.scoped
 
     def entries(s: Session) -> Iterator[str]:
-        for up_id in ids:
-            grant, paths = scoped(up_id)
-            up = s.get(um.UsagePoint, up_id)
-            if up is not None and grant.service(up.service_kind):
-                yield from feeds.usage_point_tree(s, up, grant, paths, query)
+        # A page of usage points at a time: their records in a few statements
+        # (feeds.trees), then each point's tree in turn, its blocks read as it goes.
+        for at in range(0, len(ids), feeds.POINTS_PER_FETCH):
+            page = ids[at : at + feeds.POINTS_PER_FETCH]
+            points, trees = feeds.trees(s, page)
+            by_id = {up.id: up for up in points}
+            for up_id in page:
+                grant, paths = scoped(up_id)
+                up = by_id.get(up_id)
+                if up is not None and grant.service(up.service_kind):
+                    yield from feeds.usage_point_tree(s, up, grant, paths, query, trees[up_id])
             s.expunge_all()
 
     href = call.settings.resource_url(spec.path)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from gbconnect.espi import blocks as fb
 from gbconnect.espi import scope as espi_scope
@@ -187,18 +187,35 @@ def visibility(session: Session, caller: Caller) -> Visibility:
                 out.grants[up] = g
         return out
     if caller.token_class == om.CLIENT:
-        auths = session.scalars(
-            select(om.Authorization).where(
-                om.Authorization.application_id == caller.application_id,
-                om.Authorization.token_class == om.CUSTOMER,
-                om.Authorization.status == om.ACTIVE,
-            )
+        # Two statements for any number of grants (a Bulk of thousands of customers):
+        # the active authorizations with their subscriptions, then every usage point
+        # of those subscriptions.
+        mine = (
+            om.Authorization.application_id == caller.application_id,
+            om.Authorization.token_class == om.CUSTOMER,
+            om.Authorization.status == om.ACTIVE,
         )
-        for auth in auths:
-            if auth.is_active(t) and auth.subscription is not None:
-                g = grant_of(auth)
-                for up in subscription_usage_point_ids(session, auth.subscription.id):
-                    out.grants[up] = g
+        auths = session.scalars(
+            select(om.Authorization)
+            .where(*mine)
+            .options(selectinload(om.Authorization.subscription))
+        )
+        by_subscription = {
+            auth.subscription.id: grant_of(auth)
+            for auth in auths
+            if auth.is_active(t) and auth.subscription is not None
+        }
+        sup = om.subscription_usage_point.c
+        points = session.execute(
+            select(sup.subscription_id, sup.usage_point_id)
+            .join(om.Subscription, om.Subscription.id == sup.subscription_id)
+            .join(om.Authorization, om.Authorization.id == om.Subscription.authorization_id)
+            .where(*mine)
+        )
+        for sid, up in points:
+            shown = by_subscription.get(sid)
+            if shown is not None:
+                out.grants[up] = shown
     return out
 
 

@@ -1,5 +1,5 @@
 """The token endpoint's common successes without an ORM session (RFC 6749 sections
-4.4 and 6; issue 14).
+4.4 and 6; issue: performance).
 
 A third party asks ``POST /oauth/token`` for a client access token
 (``client_credentials``, section 4.4) or rotates its refresh token

@@ -198,7 +198,7 @@ def encode(readings: Readings) -> bytes:
     for name in ("costs", "qualities", "tou", "cpp", "tiers"):
         _check_optional(name, getattr(readings, name), count)
     # The checks run over whole columns in C (map, count, list equality): per reading
-    # generator expressions took a third of ESPI import's packing time (issue 14).
+    # generator expressions took a third of ESPI import's packing time (issue: performance).
     if count and min(durations) < 0:
         raise BlockCodecError("a reading has a negative duration")
     if not all(map(operator.lt, starts, itertools.islice(starts, 1, None))):

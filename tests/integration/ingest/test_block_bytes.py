@@ -1,4 +1,4 @@
-"""ESPI XML import stores the same bytes, summaries and refusals as before issue 14.
+"""ESPI XML import stores the same bytes, summaries and refusals as before the performance work.
 
 Issue 14 (part 5) gave IntervalBlocks a fast path: a block whose readings all have the
 plain shape (one ``timePeriod`` with one ``start`` and one ``duration``, one ``value``)
@@ -220,7 +220,7 @@ CASES: dict[str, list[str]] = {
     "bad-entry-among-good": [feed(day(0), interval(10) + ir(S, "x"), day(1))],
 }
 
-#: sha256 (first 16 hex digits) of each case's outcome, from the code before issue 14.
+#: sha256 (first 16 hex digits) of each case's outcome, from the code before the performance work.
 EXPECTED: dict[str, str] = {
     "plain": "89427866a4078b70",
     "plain-reimport": "ddf4bf7d376e9400",

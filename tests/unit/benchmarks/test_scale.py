@@ -1,4 +1,4 @@
-"""``benchmarks/scale.py`` (issue 14, part 6) imports cleanly and sizes its run as the
+"""``benchmarks/scale.py`` (issue: performance) imports cleanly and sizes its run as the
 issue says; the run itself is a benchmark, never a test (no timed assertions)."""
 
 from __future__ import annotations

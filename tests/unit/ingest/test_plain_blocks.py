@@ -1,4 +1,4 @@
-"""The plain-block reader (issue 14, part 5): which IntervalBlocks it reads column by
+"""The plain-block reader (issue: performance): which IntervalBlocks it reads column by
 column, and which it leaves to the general reader (``None``).
 
 That both readers store the same bytes is tests/integration/ingest/test_block_bytes.py.

@@ -5,7 +5,7 @@ ElectricPowerQualitySummary (REQ.21 FB_1, 4, 15, 17).
 Each resource's children are read through its table in :mod:`gbconnect.espi.schema`,
 the one the writers use; nested structures are stored whole. IntervalBlocks are the
 hot path: a plain one (each reading a timePeriod and a value) is read column by column
-(:mod:`gbconnect.ingest.espi.plain_blocks`, issue 14: CPU time 0.58 -> 0.80 of a bare
+(:mod:`gbconnect.ingest.espi.plain_blocks`, issue: performance: CPU time 0.58 -> 0.80 of a bare
 lxml iterparse), any other element by element; both give packed blocks
 (:class:`~gbconnect.usage.services.PackedBlock`), stored in bulk every
 :data:`FLUSH_BLOCKS` blocks.
