@@ -148,6 +148,11 @@ class RowReader(Protocol):
         """Every row of ``rows`` with ``params`` bound."""
         ...
 
+    async def execute(self, statement: Select[Any], params: dict[str, Any]) -> Any:
+        """Run ``statement`` (a write that returns a row: a data-modifying ``WITH``) in
+        a transaction of its own; the first column of its first row."""
+        ...
+
 
 @dataclass
 class _Compiled:
@@ -184,14 +189,33 @@ class SqliteRowReader:
         dialect = self.engine.dialect
         return [rows.make(r, dialect) for r in self._execute(rows, rows.statement, params)]
 
-    def _execute(
-        self, key: object, statement: Select[Any], params: dict[str, Any], many: bool = True
-    ) -> list[Any]:
+    async def execute(self, statement: Select[Any], params: dict[str, Any]) -> Any:
+        raw = self.engine.raw_connection()
+        try:
+            compiled = self._compiled_for(statement, statement)
+            values = [params[n] if n in params else compiled.defaults[n] for n in compiled.order]
+            cursor = raw.cursor()
+            try:
+                cursor.execute(compiled.sql, values)
+                found = cursor.fetchone()
+            finally:
+                cursor.close()
+            raw.commit()
+        finally:
+            raw.close()
+        return None if found is None else found[0]
+
+    def _compiled_for(self, key: object, statement: Select[Any]) -> _Compiled:
         known = self._compiled.get(id(key))
         if known is None or known[0] is not key:
             known = (key, _compiled(statement, self.engine.dialect))
             self._compiled[id(key)] = known
-        compiled = known[1]
+        return known[1]
+
+    def _execute(
+        self, key: object, statement: Select[Any], params: dict[str, Any], many: bool = True
+    ) -> list[Any]:
+        compiled = self._compiled_for(key, statement)
         values = [params[n] if n in params else compiled.defaults[n] for n in compiled.order]
         raw = self.engine.raw_connection()
         try:
@@ -283,6 +307,7 @@ class PostgresRowReader:
         # "$1" placeholders, as the server takes them.
         self.dialect = postgresql.psycopg.dialect(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
         self._batched: dict[int, _Batched] = {}
+        self._writes: dict[int, tuple[Select[Any], _Compiled]] = {}
         self._pool: Any = None
         self._waiting: list[_Read] = []
         self._flush_planned = False
@@ -380,6 +405,20 @@ class PostgresRowReader:
                 row = by_index.get(index)
                 answer.set_result(None if row is None else source.make(row[1:], self.dialect))
 
+    async def execute(self, statement: Select[Any], params: dict[str, Any]) -> Any:
+        """One statement of its own, in autocommit (atomic), never retried: a write
+        whose connection broke may have been applied."""
+        if self._pool is None:
+            raise DatabaseUnavailable("the row reader is not open")
+        known = self._writes.get(id(statement))
+        if known is None or known[0] is not statement:
+            known = (statement, _compiled(statement, self.dialect))
+            self._writes[id(statement)] = known
+        compiled = known[1]
+        values = [params[n] if n in params else compiled.defaults[n] for n in compiled.order]
+        rows = await self._fetch(compiled.sql, values, retry=False)
+        return rows[0][0] if rows else None
+
     def _batched_for(self, source: Pair | Rows, names: tuple[str, ...]) -> _Batched:
         known = self._batched.get(id(source))
         if known is None or known.source is not source or known.names != names:
@@ -387,7 +426,7 @@ class PostgresRowReader:
             self._batched[id(source)] = known
         return known
 
-    async def _fetch(self, sql: str, values: list[Any]) -> list[Any]:
+    async def _fetch(self, sql: str, values: list[Any], retry: bool = True) -> list[Any]:
         import psycopg
         from psycopg import AsyncRawCursor
         from psycopg_pool import PoolTimeout
@@ -410,7 +449,7 @@ class PostgresRowReader:
             except psycopg.OperationalError as exc:
                 # A broken connection (the server restarted): have the pool test its
                 # idle connections too, then try once more.
-                if attempt == 2:
+                if attempt == 2 or not retry:
                     raise DatabaseUnavailable(str(exc).splitlines()[0]) from exc
                 await self._pool.check()
         raise AssertionError("unreachable")

@@ -66,7 +66,7 @@ def build_token_router(
         # RFC 8705: the client certificate, checked after client authentication and
         # bound to the access token issued over it (gbconnect.oauth.mtls).
         oreq.client_thumbprint = presented_thumbprint(request, settings)
-        answer = await fast.respond(oreq)
+        answer = await fast.respond(oreq, getattr(request.app.state, "reader", None))
         if answer is not None:
             return answer
         return await run(lambda: server.create_token_response(oreq))

@@ -12,10 +12,13 @@ request is in order, in one worker-thread hop with one pooled connection: one Co
 subscription and customer), the checks are made on that row, then the tokens are
 written:
 
-* on PostgreSQL, in autocommit, as one data-modifying ``WITH`` statement (retire the
-  old refresh token, insert the new ones only if it was retired, extend the grant):
-  atomic, and three round trips in all (the pool's ping, the read, the write)
-  instead of eight (ping, BEGIN, SELECT, UPDATE, INSERT, INSERT, UPDATE, COMMIT);
+* on PostgreSQL, on the event loop through the application's row reader
+  (:mod:`gbconnect.db.rowreader`: no thread hop, the read batched with the other reads
+  of its loop turn), then in autocommit as one data-modifying ``WITH`` statement
+  (retire the old refresh token, insert the new ones only if it was retired, extend
+  the grant): atomic, and two round trips instead of eight (ping, BEGIN, SELECT,
+  UPDATE, INSERT, INSERT, UPDATE, COMMIT). Without a reader (or when it cannot reach
+  the database) the same statements run in a worker thread, or the reference answers;
 * on SQLite, as Core ``INSERT``/``UPDATE`` in one short transaction, the process's
   writers queued on a lock (SQLite's busy handler sleeps 1, 2, 5, 10 ... ms when the
   file is locked: at c=32 that alone made a p99 of 150-230 ms).
@@ -76,6 +79,7 @@ Tokens are stored as the reference stores them (SHA-256 of a 256-bit random valu
 from __future__ import annotations
 
 import threading
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,6 +107,7 @@ from starlette.responses import Response
 
 from gbconnect.config import Settings
 from gbconnect.customer.models import RetailCustomer
+from gbconnect.db.rowreader import DatabaseUnavailable, RowReader, Rows
 from gbconnect.oauth import models as om
 from gbconnect.oauth import mtls
 from gbconnect.oauth.secrets import digest, matches, new_secret
@@ -259,6 +264,9 @@ def _issue_pg() -> Select[Any]:
 
 ROTATION_PG = _rotation_pg()
 ISSUE_PG = _issue_pg()
+#: The reads as the row reader takes them (PostgreSQL, on the event loop).
+CLIENT_ROWS = Rows(CLIENT_ROW)  # type: ignore[arg-type]
+REFRESH_ROWS = Rows(REFRESH_ROW)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -299,8 +307,14 @@ class TokenFastPath:
         #: of a millisecond.
         self._sqlite_writes = threading.Lock()
 
-    async def respond(self, oreq: StarletteOAuth2Request) -> Response | None:
-        """The 200 answer to ``oreq``, or None: the reference path answers it."""
+    async def respond(
+        self, oreq: StarletteOAuth2Request, reader: RowReader | None = None
+    ) -> Response | None:
+        """The 200 answer to ``oreq``, or None: the reference path answers it. On
+        PostgreSQL with the application's row ``reader``, on the event loop (no thread
+        hop; the read batched with the others of its loop turn); otherwise in one trip
+        to a worker thread."""
+        on_loop = self.postgres and reader is not None
         if oreq.args or oreq.method != "POST":
             return None
         data = oreq.payload.data
@@ -322,16 +336,34 @@ class TokenFastPath:
                 check_client_scope(asked)
             except InvalidScopeError:
                 return None
-            token = await run_in_threadpool(self.client_credentials, credentials)
+            token = (
+                await self._on_loop(self.aclient_credentials(reader, credentials))  # type: ignore[arg-type]
+                if on_loop
+                else await run_in_threadpool(self.client_credentials, credentials)
+            )
         else:
             refresh = data.get("refresh_token")
             if not refresh or len(refresh) > 512:
                 return None
-            token = await run_in_threadpool(self.refresh, credentials, refresh, asked)
+            token = (
+                await self._on_loop(self.arefresh(reader, credentials, refresh, asked))  # type: ignore[arg-type]
+                if on_loop
+                else await run_in_threadpool(self.refresh, credentials, refresh, asked)
+            )
         if token is None:
             return None
         response: Response = self.server.handle_response(200, token, default_json_headers)
         return response
+
+    @staticmethod
+    async def _on_loop(grant: Awaitable[dict[str, Any] | None]) -> dict[str, Any] | None:
+        """A grant on the event loop; when the database cannot be reached (or the
+        reader is not open), None: the reference path answers, as it answers any
+        database failure."""
+        try:
+            return await grant
+        except DatabaseUnavailable:
+            return None
 
     # -- the grants, in a worker thread ---------------------------------------------
 
@@ -346,31 +378,12 @@ class TokenFastPath:
     def client_credentials(self, credentials: _Credentials) -> dict[str, Any] | None:
         """RFC 6749 section 4.4: a client access token, or None."""
         with self._connect() as conn:
-            row = conn.execute(
-                CLIENT_ROW,
-                {"client_id": credentials.client_id, "thumbprint": credentials.presented},
-            ).first()
-            if row is None or row.authorization_id is None:
-                return None
-            at = now()
-            if not _client_ok(row, credentials, CLIENT_CREDENTIALS):
-                return None
-            if not self._certificate_ok(row, credentials, at):
+            row = conn.execute(CLIENT_ROW, _client_params(credentials)).first()
+            planned = self._client_plan(row, credentials)
+            if planned is None:
                 return None
             self._count(row)
-            token = self.server.generate_token_shape(CLIENT_CREDENTIALS, None)
-            value = new_secret()
-            expires = at + token["expires_in"]
-            params = {
-                "access_hash": digest(value),
-                "app_id": row.app_id,
-                "auth_id": row.authorization_id,
-                "new_scope": CLIENT_SCOPE,
-                "at": at,
-                "access_expires": expires,
-                "access_cnf": credentials.presented,
-                "expires": expires,
-            }
+            token, params = planned
             if self.postgres:
                 conn.execute(ISSUE_PG, params)
             else:
@@ -378,58 +391,120 @@ class TokenFastPath:
                     _insert(conn, params, "access", "access", om.CLIENT)
                     conn.execute(SET_EXPIRY, _only(params, "auth_id", "expires"))
                     conn.commit()
+        return token
+
+    async def aclient_credentials(
+        self, reader: RowReader, credentials: _Credentials
+    ) -> dict[str, Any] | None:
+        """:meth:`client_credentials` on PostgreSQL through the row reader, on the event
+        loop: the read batched with the others of its loop turn, the write one
+        statement."""
+        rows = await reader.all(CLIENT_ROWS, _client_params(credentials))
+        row = rows[0] if rows else None
+        planned = self._client_plan(row, credentials)
+        if planned is None:
+            return None
+        await self._acount(row)
+        token, params = planned
+        await reader.execute(ISSUE_PG, params)
+        return token
+
+    def _client_plan(
+        self, row: Any, credentials: _Credentials
+    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The checks of a client_credentials request on its row; the token to answer
+        (its resource URIs added) and the parameters of its writes, or None."""
+        if row is None or row.authorization_id is None:
+            return None
+        at = now()
+        if not _client_ok(row, credentials, CLIENT_CREDENTIALS):
+            return None
+        if not self._certificate_ok(row, credentials, at):
+            return None
+        token = self.server.generate_token_shape(CLIENT_CREDENTIALS, None)
+        value = new_secret()
+        expires = at + token["expires_in"]
+        params = {
+            "access_hash": digest(value),
+            "app_id": row.app_id,
+            "auth_id": row.authorization_id,
+            "new_scope": CLIENT_SCOPE,
+            "at": at,
+            "access_expires": expires,
+            "access_cnf": credentials.presented,
+            "expires": expires,
+        }
         token["access_token"] = value
         self.server.add_resource_uris(
             token, bulk_id=row.bulk_id, subscription_id=None, authorization_id=row.authorization_id
         )
-        return token
+        return token, params
 
     def refresh(
         self, credentials: _Credentials, refresh: str, asked: str | None
     ) -> dict[str, Any] | None:
         """RFC 6749 section 6 with rotation: new access and refresh tokens, the old
         refresh token retired; or None."""
-        at = now()
         with self._connect() as conn:
-            row = conn.execute(
-                REFRESH_ROW,
-                {
-                    "token_hash": digest(refresh),
-                    "client_id": credentials.client_id,
-                    "thumbprint": credentials.presented,
-                },
-            ).first()
-            if row is None or not _client_ok(row, credentials, REFRESH_TOKEN):
-                return None
-            if not self._certificate_ok(row, credentials, at):
-                return None
-            if not _refresh_ok(row, at):
-                return None
-            try:
-                check_refresh_scope(asked, row.token_scope)
-            except InvalidScopeError:
+            row = conn.execute(REFRESH_ROW, _refresh_params(credentials, refresh)).first()
+            planned = self._refresh_plan(row, credentials, asked)
+            if planned is None:
                 return None
             self._count(row)
-            scope = asked or row.token_scope
-            token = self.server.generate_token_shape(REFRESH_TOKEN, None, scope=scope)
-            access, fresh = new_secret(), new_secret()
-            expires = at + token["expires_in"]
-            params = {
-                "old_id": row.token_id,
-                "access_hash": digest(access),
-                "refresh_hash": digest(fresh),
-                "app_id": row.app_id,
-                "auth_id": row.authorization_id,
-                "new_scope": scope,
-                "at": at,
-                "access_expires": expires,
-                "access_cnf": credentials.presented,
-                "refresh_expires": at + self.settings.refresh_token_lifetime,
-                "refresh_cnf": None,
-                "expires": expires,
-            }
+            token, params = planned
             if not self._rotate(conn, params):
                 return None
+        return token
+
+    async def arefresh(
+        self, reader: RowReader, credentials: _Credentials, refresh: str, asked: str | None
+    ) -> dict[str, Any] | None:
+        """:meth:`refresh` on PostgreSQL through the row reader, on the event loop."""
+        rows = await reader.all(REFRESH_ROWS, _refresh_params(credentials, refresh))
+        row = rows[0] if rows else None
+        planned = self._refresh_plan(row, credentials, asked)
+        if planned is None:
+            return None
+        await self._acount(row)
+        token, params = planned
+        if await reader.execute(ROTATION_PG, params) != 1:
+            return None
+        return token
+
+    def _refresh_plan(
+        self, row: Any, credentials: _Credentials, asked: str | None
+    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The checks of a refresh on its row; the token to answer and the parameters
+        of the rotation, or None."""
+        at = now()
+        if row is None or not _client_ok(row, credentials, REFRESH_TOKEN):
+            return None
+        if not self._certificate_ok(row, credentials, at):
+            return None
+        if not _refresh_ok(row, at):
+            return None
+        try:
+            check_refresh_scope(asked, row.token_scope)
+        except InvalidScopeError:
+            return None
+        scope = asked or row.token_scope
+        token = self.server.generate_token_shape(REFRESH_TOKEN, None, scope=scope)
+        access, fresh = new_secret(), new_secret()
+        expires = at + token["expires_in"]
+        params = {
+            "old_id": row.token_id,
+            "access_hash": digest(access),
+            "refresh_hash": digest(fresh),
+            "app_id": row.app_id,
+            "auth_id": row.authorization_id,
+            "new_scope": scope,
+            "at": at,
+            "access_expires": expires,
+            "access_cnf": credentials.presented,
+            "refresh_expires": at + self.settings.refresh_token_lifetime,
+            "refresh_cnf": None,
+            "expires": expires,
+        }
         token["access_token"], token["refresh_token"] = access, fresh
         self.server.add_resource_uris(
             token,
@@ -437,7 +512,7 @@ class TokenFastPath:
             subscription_id=row.subscription_id,
             authorization_id=row.authorization_id,
         )
-        return token
+        return token, params
 
     def _rotate(self, conn: Connection, params: dict[str, Any]) -> bool:
         """Retire the old refresh token, issue the new pair and extend the grant, all
@@ -477,6 +552,26 @@ class TokenFastPath:
             decision = limiter.check(_Caller(row.client_id, row.company_id))
             if not decision.allowed:
                 raise RateLimited(decision)
+
+    async def _acount(self, row: Any) -> None:
+        """:meth:`_count` without blocking the event loop."""
+        limiter = limiter_for(self.settings, self.engine)
+        if limiter is not None:
+            decision = await limiter.acheck(_Caller(row.client_id, row.company_id))
+            if not decision.allowed:
+                raise RateLimited(decision)
+
+
+def _client_params(credentials: _Credentials) -> dict[str, Any]:
+    return {"client_id": credentials.client_id, "thumbprint": credentials.presented}
+
+
+def _refresh_params(credentials: _Credentials, refresh: str) -> dict[str, Any]:
+    return {
+        "token_hash": digest(refresh),
+        "client_id": credentials.client_id,
+        "thumbprint": credentials.presented,
+    }
 
 
 def _only(params: dict[str, Any], *names: str) -> dict[str, Any]:

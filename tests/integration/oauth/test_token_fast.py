@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from gbconnect.audit import Actor
 from gbconnect.config import Settings
+from gbconnect.db.rowreader import make_row_reader
 from gbconnect.oauth import models as om
 from gbconnect.oauth import mtls
 from gbconnect.oauth.clients import register, set_status
@@ -68,10 +69,23 @@ def fast(
     settings: Settings | None = None,
     query: str = "",
 ) -> Response | None:
-    """The fast path's answer (None: it leaves the request to the reference)."""
-    path = TokenFastPath(settings or world.settings, _engine(world), _server(world))
+    """The fast path's answer (None: it leaves the request to the reference). On
+    PostgreSQL through a row reader, on the event loop, as the application runs it."""
+    engine = _engine(world)
+    path = TokenFastPath(settings or world.settings, engine, _server(world))
     oreq = _request(world, form, world.basic() if headers is None else headers, query)
-    return asyncio.run(path.respond(oreq))
+
+    async def answer() -> Response | None:
+        if engine.dialect.name != "postgresql":
+            return await path.respond(oreq)
+        reader = make_row_reader(engine, max_size=2)
+        await reader.open()
+        try:
+            return await path.respond(oreq, reader)
+        finally:
+            await reader.close()
+
+    return asyncio.run(answer())
 
 
 def reference(world: World, form: dict[str, str], headers: dict[str, str] | None = None) -> Any:
