@@ -163,3 +163,39 @@ def test_rows_read_at_once_each_get_their_own_rows_in_order(db_url: str) -> None
     assert got == expected
     # Blocks overlapping [lo, hi), by start; another meter reading's: none.
     assert alone == [starts[0:2], starts[1:5], [], starts, []]
+
+
+def test_execute_runs_one_statement_and_commits_it(db_url: str) -> None:
+    """``execute``: a statement of its own, its first column back, committed at once
+    (PostgreSQL: a data-modifying WITH, as the token endpoint writes)."""
+    from sqlalchemy import bindparam, func, update
+
+    polling_customer(db_url, 1)
+    engine = make_engine(db_url)
+    mr = um.MeterReading.__table__
+    count = select(func.count()).select_from(mr).where(mr.c.id != bindparam("not_id"))
+
+    async def run() -> tuple[Any, Any]:
+        reader = make_row_reader(engine, max_size=2)
+        await reader.open()
+        try:
+            counted = await reader.execute(count, {"not_id": 0})
+            written = None
+            if db_url.startswith("postgresql"):
+                renamed = (
+                    update(mr).values(title=bindparam("title")).returning(mr.c.id).cte("renamed")
+                )
+                written = await reader.execute(
+                    select(func.count()).select_from(renamed), {"title": "written"}
+                )
+            return counted, written
+        finally:
+            await reader.close()
+
+    counted, written = asyncio.run(run())
+    assert counted == 1
+    if db_url.startswith("postgresql"):
+        assert written == 1
+        with engine.connect() as conn:
+            assert conn.scalar(select(mr.c.title)) == "written"
+    engine.dispose()
