@@ -24,11 +24,11 @@ written:
   file is locked: at c=32 that alone made a p99 of 150-230 ms).
 
 Measured (``benchmarks/token_load.py``, wrk c=32 for 10 s, ratio to ``/livez`` of
-the same server; a 2-core machine shared with other work, two runs after):
-client_credentials 0.20 -> 0.48-0.49 on SQLite and 0.18 -> 0.30-0.46 on
-PostgreSQL; refresh_token 0.12 -> 0.39-0.42 and 0.11 -> 0.34-0.41. On PostgreSQL
-the database's own CPU shares the two cores: the quieter the machine, the faster
-``/livez`` and the lower the ratio. The route is matched first
+the same server, a quiet 2-core machine): client_credentials 0.38 of ``/livez`` on
+SQLite (p99 54 ms) and 0.85 on PostgreSQL (p99 30 ms); refresh_token 0.33 (p99 62 ms)
+and 0.64 (p99 41 ms). Through Authlib and the ORM they were 0.11-0.20. SQLite's writes
+stay in a worker thread: on the event loop a write waiting for the file's lock (held
+by a worker process, say) would stop every request. The route is matched first
 (:func:`gbconnect.oauth.routes.build_token_router`).
 
 It decides only successes. Anything else (an unknown client, a wrong secret, a
